@@ -1,0 +1,233 @@
+//! In-memory adapters. They keep the same contracts as the AWS ones (checked by
+//! `crate::contract`), so domain tests need no emulator.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::domain::message::OutgoingMessage;
+use crate::domain::{
+    ApiKeyHash, ApiKeyRecord, AuditEvent, LookupKey, Timestamp, User, UserId, VerificationId, VerificationRecord,
+};
+use crate::ports::{
+    ApiKeyStore, AttemptCount, AuditLog, Clock, CompletedReset, ConsumeError, DeliveryError, Notifier, RateDecision,
+    RateLimit, RateLimiter, StoreError, UserDirectory, VerificationStore,
+};
+
+#[derive(Default)]
+struct State {
+    users: HashMap<UserId, User>,
+    index: BTreeMap<String, BTreeSet<UserId>>,
+    verifications: HashMap<VerificationId, VerificationRecord>,
+    keys: HashMap<String, ApiKeyRecord>,
+    audit: Vec<AuditEvent>,
+    windows: HashMap<String, (u64, u32)>,
+}
+
+/// Every storage port over one mutex-guarded state; clones share it.
+#[derive(Clone, Default)]
+pub struct MemoryStore(Arc<Mutex<State>>);
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        // A poisoned lock means a test thread panicked mid-update; the data is still
+        // usable for reporting, so recover it rather than cascade the panic.
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn audit_events(&self) -> Vec<AuditEvent> {
+        self.state().audit.clone()
+    }
+
+    /// Every stored byte that could hold a secret, as text: user records with their
+    /// password hashes, verification records with their code hashes, and the audit log.
+    pub fn dump(&self) -> String {
+        let s = self.state();
+        let mut out = String::new();
+        for u in s.users.values() {
+            out.push_str(&format!("{u:?} {}\n", u.password_hash.as_ref().map_or("", |h| h.as_phc())));
+        }
+        for v in s.verifications.values() {
+            out.push_str(&format!("{v:?} {}\n", hex::encode(v.code_hash.as_bytes())));
+        }
+        for e in &s.audit {
+            out.push_str(&format!("{e:?}\n"));
+        }
+        out
+    }
+}
+
+impl UserDirectory for MemoryStore {
+    async fn find_by(&self, key: &LookupKey) -> Result<Vec<UserId>, StoreError> {
+        Ok(self.state().index.get(&key.storage_key()).map(|s| s.iter().cloned().collect()).unwrap_or_default())
+    }
+
+    async fn get_user(&self, id: &UserId) -> Result<Option<User>, StoreError> {
+        Ok(self.state().users.get(id).cloned())
+    }
+
+    async fn create_user(&self, user: &User, keys: &[LookupKey]) -> Result<(), StoreError> {
+        let mut s = self.state();
+        if s.users.contains_key(&user.id) {
+            return Err(StoreError::Duplicate(user.id.to_string()));
+        }
+        s.users.insert(user.id.clone(), user.clone());
+        for k in keys {
+            s.index.entry(k.storage_key()).or_default().insert(user.id.clone());
+        }
+        Ok(())
+    }
+}
+
+impl VerificationStore for MemoryStore {
+    async fn issue(&self, record: &VerificationRecord) -> Result<(), StoreError> {
+        let mut s = self.state();
+        let user = s.users.get_mut(&record.user_id).ok_or_else(|| StoreError::Missing(record.user_id.to_string()))?;
+        user.latest_verification = Some(record.id.clone());
+        s.verifications.insert(record.id.clone(), record.clone());
+        Ok(())
+    }
+
+    async fn get_verification(&self, id: &VerificationId, now: Timestamp) -> Result<Option<VerificationRecord>, StoreError> {
+        Ok(self.state().verifications.get(id).filter(|r| r.expires_at > now).cloned())
+    }
+
+    async fn record_failure(&self, id: &VerificationId, now: Timestamp) -> Result<AttemptCount, ConsumeError> {
+        let mut s = self.state();
+        let r = s.verifications.get_mut(id).ok_or(ConsumeError::Rejected)?;
+        if r.consumed || r.expires_at <= now || r.attempts >= r.max_attempts {
+            return Err(ConsumeError::Rejected);
+        }
+        r.attempts += 1;
+        Ok(AttemptCount { attempts: r.attempts, burned: r.attempts >= r.max_attempts })
+    }
+
+    async fn revoke(&self, id: &VerificationId, user: &UserId) -> Result<(), StoreError> {
+        let mut s = self.state();
+        if let Some(r) = s.verifications.get_mut(id) {
+            r.consumed = true;
+        }
+        if let Some(u) = s.users.get_mut(user) {
+            if u.latest_verification.as_ref() == Some(id) {
+                u.latest_verification = None;
+            }
+        }
+        Ok(())
+    }
+
+    async fn complete_reset(&self, reset: &CompletedReset) -> Result<(), ConsumeError> {
+        let mut guard = self.state();
+        let s = &mut *guard;
+        let (Some(r), Some(u)) = (s.verifications.get_mut(&reset.verification), s.users.get_mut(&reset.user)) else {
+            return Err(ConsumeError::Rejected);
+        };
+        let usable = !r.consumed
+            && r.expires_at > reset.now
+            && r.attempts < r.max_attempts
+            && r.user_id == reset.user
+            && u.latest_verification.as_ref() == Some(&reset.verification)
+            && u.credential_version == reset.expected_credential_version;
+        if !usable {
+            return Err(ConsumeError::Rejected);
+        }
+        r.consumed = true;
+        u.password_hash = Some(reset.new_password_hash.clone());
+        u.credential_version += 1;
+        u.latest_verification = None;
+        Ok(())
+    }
+}
+
+impl ApiKeyStore for MemoryStore {
+    async fn find_key(&self, hash: &ApiKeyHash) -> Result<Option<ApiKeyRecord>, StoreError> {
+        Ok(self.state().keys.get(hash.as_ref()).cloned())
+    }
+
+    async fn put_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
+        let mut s = self.state();
+        if s.keys.contains_key(key.hash.as_ref()) {
+            return Err(StoreError::Duplicate(key.key_id.clone()));
+        }
+        s.keys.insert(key.hash.as_ref().to_owned(), key.clone());
+        Ok(())
+    }
+}
+
+impl AuditLog for MemoryStore {
+    async fn append(&self, event: &AuditEvent) -> Result<(), StoreError> {
+        self.state().audit.push(event.clone());
+        Ok(())
+    }
+}
+
+impl RateLimiter for MemoryStore {
+    async fn hit(&self, bucket: &str, limit: RateLimit, now: Timestamp) -> Result<RateDecision, StoreError> {
+        let window = limit.window_secs.max(1);
+        let start = now.unix_seconds() - now.unix_seconds() % window;
+        let mut s = self.state();
+        let slot = s.windows.entry(bucket.to_owned()).or_insert((start, 0));
+        if slot.0 != start {
+            *slot = (start, 0);
+        }
+        if slot.1 >= limit.max {
+            return Ok(RateDecision::Limited { retry_after_secs: (start + window).saturating_sub(now.unix_seconds()).max(1) });
+        }
+        slot.1 += 1;
+        Ok(RateDecision::Allowed)
+    }
+}
+
+/// Captures sent messages; can be told to fail, to exercise delivery-failure paths.
+#[derive(Clone, Default)]
+pub struct MemoryOutbox {
+    sent: Arc<Mutex<Vec<OutgoingMessage>>>,
+    failing: Arc<AtomicBool>,
+}
+
+impl MemoryOutbox {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn sent(&self) -> Vec<OutgoingMessage> {
+        self.sent.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    pub fn fail_deliveries(&self, failing: bool) {
+        self.failing.store(failing, Ordering::SeqCst);
+    }
+}
+
+impl Notifier for MemoryOutbox {
+    async fn send(&self, message: &OutgoingMessage) -> Result<(), DeliveryError> {
+        if self.failing.load(Ordering::SeqCst) {
+            return Err(DeliveryError::Rejected("delivery disabled by test".into()));
+        }
+        self.sent.lock().unwrap_or_else(|p| p.into_inner()).push(message.clone());
+        Ok(())
+    }
+}
+
+/// A clock tests move by hand; clones share the time.
+#[derive(Clone)]
+pub struct ManualClock(Arc<AtomicU64>);
+
+impl ManualClock {
+    pub fn at(t: Timestamp) -> Self {
+        Self(Arc::new(AtomicU64::new(t.unix_seconds())))
+    }
+
+    pub fn advance(&self, secs: u64) {
+        self.0.fetch_add(secs, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::from_unix_seconds(self.0.load(Ordering::SeqCst))
+    }
+}

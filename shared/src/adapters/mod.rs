@@ -1,0 +1,5 @@
+//! Implementations of the ports: AWS services for production, memory for fast tests.
+
+pub mod dynamodb;
+pub mod memory;
+pub mod notify;

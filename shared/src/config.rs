@@ -1,0 +1,195 @@
+//! Configuration: read once per cold start from environment variables into typed values.
+//! Every key and every default is in this file. A missing or malformed setting fails the
+//! cold start with a message that names it.
+
+use std::time::Duration;
+
+use thiserror::Error;
+
+use crate::domain::code::CodeKeys;
+use crate::domain::message::LinkTemplate;
+use crate::domain::password::HashParams;
+use crate::domain::FieldCatalog;
+use crate::ports::RateLimit;
+use crate::service::Settings;
+
+pub const CODE_SECRETS: &str = "RESETKIT_CODE_SECRETS";
+pub const TABLE_PREFIX: &str = "RESETKIT_TABLE_PREFIX";
+pub const SENDER_EMAIL: &str = "RESETKIT_SENDER_EMAIL";
+pub const SES_CONFIGURATION_SET: &str = "RESETKIT_SES_CONFIGURATION_SET";
+pub const RESET_LINK_TEMPLATE: &str = "RESETKIT_RESET_LINK_TEMPLATE";
+pub const CODE_TTL_SECONDS: &str = "RESETKIT_CODE_TTL_SECONDS";
+pub const LINK_TTL_SECONDS: &str = "RESETKIT_LINK_TTL_SECONDS";
+pub const MAX_ATTEMPTS: &str = "RESETKIT_MAX_ATTEMPTS";
+pub const STAFF_CODE_IN_RESPONSE: &str = "RESETKIT_STAFF_CODE_IN_RESPONSE";
+pub const NOTIFY_PASSWORD_CHANGED: &str = "RESETKIT_NOTIFY_PASSWORD_CHANGED";
+pub const DEFAULT_COUNTRY: &str = "RESETKIT_DEFAULT_COUNTRY";
+pub const EXTRA_FIELDS: &str = "RESETKIT_EXTRA_FIELDS";
+pub const FORGOT_RATE_LIMIT: &str = "RESETKIT_FORGOT_RATE_LIMIT";
+
+/// Every variable the functions read, for the template drift check.
+pub const ALL_KEYS: &[&str] = &[
+    CODE_SECRETS,
+    TABLE_PREFIX,
+    SENDER_EMAIL,
+    SES_CONFIGURATION_SET,
+    RESET_LINK_TEMPLATE,
+    CODE_TTL_SECONDS,
+    LINK_TTL_SECONDS,
+    MAX_ATTEMPTS,
+    STAFF_CODE_IN_RESPONSE,
+    NOTIFY_PASSWORD_CHANGED,
+    DEFAULT_COUNTRY,
+    EXTRA_FIELDS,
+    FORGOT_RATE_LIMIT,
+];
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("{0} is required but not set")]
+    Missing(&'static str),
+    #[error("{key} is malformed: {reason}")]
+    Malformed { key: &'static str, reason: String },
+}
+
+/// Where the AWS adapters put and send things.
+#[derive(Debug, Clone)]
+pub struct AwsSettings {
+    /// Prepended to every table name, e.g. `resetkit-dev-`.
+    pub table_prefix: String,
+    pub sender_email: String,
+    pub configuration_set: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct Config {
+    pub settings: Settings,
+    pub aws: AwsSettings,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads through `get`, so tests need not touch the process environment.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Env(&get);
+        let malformed = |key, reason: String| ConfigError::Malformed { key, reason };
+
+        let secrets = env.required(CODE_SECRETS)?.split(',').map(|s| s.trim().as_bytes().to_vec()).collect();
+        let code_keys = CodeKeys::new(secrets).map_err(|e| malformed(CODE_SECRETS, e.to_string()))?;
+        let link_template = LinkTemplate::parse(&env.required(RESET_LINK_TEMPLATE)?)
+            .map_err(|e| malformed(RESET_LINK_TEMPLATE, e))?;
+        let country = env.optional(DEFAULT_COUNTRY).unwrap_or_else(|| "US".into());
+        if country.to_ascii_uppercase().parse::<phonenumber::country::Id>().is_err() {
+            return Err(malformed(DEFAULT_COUNTRY, format!("'{country}' is not an ISO 3166 alpha-2 code")));
+        }
+        let extra = FieldCatalog::parse_extra(&env.optional(EXTRA_FIELDS).unwrap_or_else(|| "Phone:phone:unique".into()))
+            .map_err(|e| malformed(EXTRA_FIELDS, e))?;
+        let rate = env.optional(FORGOT_RATE_LIMIT).unwrap_or_else(|| "25/5".into());
+        let forgot_rate_limit = parse_rate(&rate).ok_or_else(|| malformed(FORGOT_RATE_LIMIT, format!("'{rate}' is not MAX/SECONDS")))?;
+
+        let settings = Settings {
+            fields: FieldCatalog::new(extra, &country.to_ascii_uppercase()),
+            code_keys,
+            code_ttl: Duration::from_secs(env.number(CODE_TTL_SECONDS, 600)?),
+            link_ttl: Duration::from_secs(env.number(LINK_TTL_SECONDS, 3600)?),
+            max_attempts: env.number(MAX_ATTEMPTS, 5)?,
+            link_template,
+            staff_code_in_response: env.flag(STAFF_CODE_IN_RESPONSE, true)?,
+            notify_password_changed: env.flag(NOTIFY_PASSWORD_CHANGED, true)?,
+            hash_params: HashParams::default(),
+            forgot_rate_limit,
+        };
+        let aws = AwsSettings {
+            table_prefix: env.required(TABLE_PREFIX)?,
+            sender_email: env.required(SENDER_EMAIL)?,
+            configuration_set: env.optional(SES_CONFIGURATION_SET),
+        };
+        Ok(Self { settings, aws })
+    }
+}
+
+fn parse_rate(s: &str) -> Option<RateLimit> {
+    let (max, secs) = s.split_once('/')?;
+    let limit = RateLimit { max: max.trim().parse().ok()?, window_secs: secs.trim().parse().ok()? };
+    (limit.max > 0 && limit.window_secs > 0).then_some(limit)
+}
+
+struct Env<'a, F: Fn(&str) -> Option<String>>(&'a F);
+
+impl<F: Fn(&str) -> Option<String>> Env<'_, F> {
+    fn optional(&self, key: &str) -> Option<String> {
+        (self.0)(key).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+    }
+
+    fn required(&self, key: &'static str) -> Result<String, ConfigError> {
+        self.optional(key).ok_or(ConfigError::Missing(key))
+    }
+
+    fn number<T: std::str::FromStr + PartialOrd + Default>(&self, key: &'static str, default: T) -> Result<T, ConfigError> {
+        match self.optional(key) {
+            None => Ok(default),
+            Some(v) => v
+                .parse::<T>()
+                .ok()
+                .filter(|n| *n > T::default())
+                .ok_or_else(|| ConfigError::Malformed { key, reason: format!("'{v}' is not a positive whole number") }),
+        }
+    }
+
+    fn flag(&self, key: &'static str, default: bool) -> Result<bool, ConfigError> {
+        match self.optional(key).map(|v| v.to_ascii_lowercase()) {
+            None => Ok(default),
+            Some(v) if v == "true" => Ok(true),
+            Some(v) if v == "false" => Ok(false),
+            Some(v) => Err(ConfigError::Malformed { key, reason: format!("'{v}' is not true or false") }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn base() -> HashMap<&'static str, String> {
+        HashMap::from([
+            (CODE_SECRETS, "x".repeat(32)),
+            (TABLE_PREFIX, "resetkit-test-".into()),
+            (SENDER_EMAIL, "no-reply@example.com".into()),
+            (RESET_LINK_TEMPLATE, "https://x/reset#LeadId={LeadId}&TemporaryPassword={TemporaryPassword}".into()),
+        ])
+    }
+
+    fn load(m: &HashMap<&'static str, String>) -> Result<Config, ConfigError> {
+        Config::from_lookup(|k| m.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_apply() {
+        let c = load(&base()).unwrap();
+        assert_eq!(c.settings.code_ttl, Duration::from_secs(600));
+        assert_eq!(c.settings.link_ttl, Duration::from_secs(3600));
+        assert_eq!(c.settings.max_attempts, 5);
+        assert_eq!(c.settings.forgot_rate_limit, RateLimit { max: 25, window_secs: 5 });
+        assert!(c.settings.staff_code_in_response);
+    }
+
+    #[test]
+    fn missing_and_malformed_settings_are_named() {
+        let mut m = base();
+        m.remove(CODE_SECRETS);
+        assert_eq!(load(&m).err(), Some(ConfigError::Missing(CODE_SECRETS)));
+        let mut m = base();
+        m.insert(MAX_ATTEMPTS, "five".into());
+        assert!(load(&m).err().unwrap().to_string().starts_with("RESETKIT_MAX_ATTEMPTS is malformed"));
+        let mut m = base();
+        m.insert(CODE_SECRETS, "short".into());
+        assert!(load(&m).err().unwrap().to_string().contains(CODE_SECRETS));
+        let mut m = base();
+        m.insert(STAFF_CODE_IN_RESPONSE, "yes".into());
+        assert!(load(&m).is_err());
+    }
+}

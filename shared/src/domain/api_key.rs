@@ -1,0 +1,110 @@
+//! Callers' credentials: API keys and opaque bearer tokens, stored only as SHA-256.
+
+use std::collections::BTreeSet;
+
+use sha2::{Digest, Sha256};
+
+/// A credential as presented in a request. Keys are high-entropy random strings, so an
+/// unkeyed SHA-256 is enough to make the stored form useless to a reader of the table.
+pub struct PresentedKey<'a>(pub &'a str);
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ApiKeyHash(String);
+
+impl PresentedKey<'_> {
+    pub fn hash(&self) -> ApiKeyHash {
+        ApiKeyHash(hex::encode(Sha256::digest(self.0.trim().as_bytes())))
+    }
+}
+
+impl ApiKeyHash {
+    pub fn from_hex(s: String) -> Self {
+        Self(s)
+    }
+}
+
+impl AsRef<str> for ApiKeyHash {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Who holds the key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum KeyKind {
+    /// A staff member (employee principal) of the salon/spa back office.
+    Employee,
+    /// A token issued to a guest: never allowed to reset anyone's password.
+    Guest,
+    /// A portal's public auth key, embedded in a web page.
+    PortalPublic,
+    /// An integrator's server-side key.
+    Server,
+    /// The key the reset page posts with from a browser.
+    Browser,
+}
+
+impl KeyKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyKind::Employee => "employee",
+            KeyKind::Guest => "guest",
+            KeyKind::PortalPublic => "portal_public",
+            KeyKind::Server => "server",
+            KeyKind::Browser => "browser",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [KeyKind::Employee, KeyKind::Guest, KeyKind::PortalPublic, KeyKind::Server, KeyKind::Browser]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Permission {
+    /// Zenoti's "edit guests": may reset a guest's password.
+    GuestsEdit,
+    /// May request a forgot-password link.
+    ForgotPassword,
+    /// May see `LeadId` and `TemporaryPassword` in the forgot-password answer
+    /// (an integrator that sends its own mail).
+    RevealResetSecret,
+    /// May confirm a reset with a code.
+    PasswordConfirm,
+}
+
+impl Permission {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::GuestsEdit => "guests:edit",
+            Permission::ForgotPassword => "password:forgot",
+            Permission::RevealResetSecret => "password:reveal",
+            Permission::PasswordConfirm => "password:confirm",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [Permission::GuestsEdit, Permission::ForgotPassword, Permission::RevealResetSecret, Permission::PasswordConfirm]
+            .into_iter()
+            .find(|p| p.as_str() == s)
+    }
+}
+
+/// A stored credential: its hash, kind, permissions and a label for the audit trail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyRecord {
+    pub hash: ApiKeyHash,
+    /// Non-secret identifier for logs and audit (`key_…`).
+    pub key_id: String,
+    pub kind: KeyKind,
+    pub permissions: BTreeSet<Permission>,
+    pub active: bool,
+}
+
+impl ApiKeyRecord {
+    pub fn allows(&self, p: Permission) -> bool {
+        self.active && self.permissions.contains(&p)
+    }
+}

@@ -1,0 +1,166 @@
+//! One-time secrets: generated from the OS CSPRNG, stored only as an HMAC, compared in
+//! constant time.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use secrecy::{ExposeSecret, SecretSlice, SecretString};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+/// A code or link token as the person receives it. Never logged, never stored.
+#[derive(Clone)]
+pub struct ResetSecret(SecretString);
+
+/// Six digits, for the staff flow (read aloud, typed on a phone).
+pub type OtpCode = ResetSecret;
+
+impl ResetSecret {
+    /// Six decimal digits, uniform over 000000..=999999 (rejection sampling, no modulo bias).
+    pub fn six_digits(mut random: impl FnMut(&mut [u8])) -> Self {
+        const RANGE: u32 = 1_000_000;
+        const ZONE: u32 = u32::MAX - (u32::MAX % RANGE);
+        loop {
+            let mut b = [0u8; 4];
+            random(&mut b);
+            let n = u32::from_le_bytes(b);
+            if n < ZONE {
+                return Self(SecretString::from(format!("{:06}", n % RANGE)));
+            }
+        }
+    }
+
+    /// 256 random bits, URL-safe base64 without padding (43 characters), for links.
+    pub fn link_token(mut random: impl FnMut(&mut [u8])) -> Self {
+        let mut b = [0u8; 32];
+        random(&mut b);
+        Self(SecretString::from(URL_SAFE_NO_PAD.encode(b)))
+    }
+
+    /// What the person typed or the link carried.
+    pub fn from_presented(s: &str) -> Self {
+        Self(SecretString::from(s.trim().to_owned()))
+    }
+
+    pub fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+}
+
+impl std::fmt::Debug for ResetSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ResetSecret([redacted])")
+    }
+}
+
+/// HMAC-SHA-256 of a code under a stage secret: what the verification record holds.
+#[derive(Clone, PartialEq, Eq)]
+pub struct CodeHash([u8; 32]);
+
+impl CodeHash {
+    pub fn from_bytes(b: [u8; 32]) -> Self {
+        Self(b)
+    }
+
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for CodeHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "CodeHash({}…)", hex::encode(&self.0[..4]))
+    }
+}
+
+/// The per-stage HMAC secrets. The first signs new codes; all are tried when checking, so
+/// a secret can be rotated without invalidating codes already sent.
+#[derive(Clone)]
+pub struct CodeKeys(Vec<SecretSlice<u8>>);
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CodeKeysError {
+    #[error("at least one code secret is required")]
+    Missing,
+    #[error("code secret #{0} is shorter than 32 bytes")]
+    TooShort(usize),
+}
+
+impl CodeKeys {
+    pub fn new(secrets: Vec<Vec<u8>>) -> Result<Self, CodeKeysError> {
+        if secrets.is_empty() {
+            return Err(CodeKeysError::Missing);
+        }
+        if let Some(i) = secrets.iter().position(|s| s.len() < 32) {
+            return Err(CodeKeysError::TooShort(i + 1));
+        }
+        Ok(Self(secrets.into_iter().map(SecretSlice::from).collect()))
+    }
+
+    pub fn hash(&self, code: &ResetSecret) -> CodeHash {
+        Self::mac(self.0[0].expose_secret(), code)
+    }
+
+    /// Constant-time comparison against every configured secret.
+    pub fn verify(&self, code: &ResetSecret, stored: &CodeHash) -> bool {
+        self.0
+            .iter()
+            .fold(subtle::Choice::from(0), |acc, k| acc | Self::mac(k.expose_secret(), code).0.ct_eq(&stored.0))
+            .into()
+    }
+
+    fn mac(key: &[u8], code: &ResetSecret) -> CodeHash {
+        // HMAC accepts keys of any length; new_from_slice cannot fail for Hmac<Sha256>.
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!());
+        mac.update(code.expose().as_bytes());
+        CodeHash(mac.finalize().into_bytes().into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn os(b: &mut [u8]) {
+        getrandom::fill(b).unwrap();
+    }
+
+    #[test]
+    fn six_digit_codes_are_six_digits() {
+        for _ in 0..200 {
+            let c = ResetSecret::six_digits(os);
+            assert_eq!(c.expose().len(), 6);
+            assert!(c.expose().bytes().all(|b| b.is_ascii_digit()));
+        }
+    }
+
+    #[test]
+    fn link_tokens_carry_256_bits_url_safe() {
+        let t = ResetSecret::link_token(os);
+        assert_eq!(t.expose().len(), 43);
+        assert!(t.expose().bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+    }
+
+    #[test]
+    fn a_rotated_secret_still_verifies_old_codes() {
+        let old = CodeKeys::new(vec![vec![1; 32]]).unwrap();
+        let rotated = CodeKeys::new(vec![vec![2; 32], vec![1; 32]]).unwrap();
+        let code = ResetSecret::from_presented("123456");
+        let stored = old.hash(&code);
+        assert!(rotated.verify(&code, &stored));
+        assert!(!rotated.verify(&ResetSecret::from_presented("123457"), &stored));
+        assert!(!CodeKeys::new(vec![vec![3; 32]]).unwrap().verify(&code, &stored));
+    }
+
+    #[test]
+    fn short_secrets_are_refused() {
+        assert_eq!(CodeKeys::new(vec![]).err(), Some(CodeKeysError::Missing));
+        assert_eq!(CodeKeys::new(vec![vec![0; 31]]).err(), Some(CodeKeysError::TooShort(1)));
+    }
+
+    #[test]
+    fn debug_output_hides_the_code() {
+        let c = ResetSecret::from_presented("123456");
+        assert!(!format!("{c:?}").contains("123456"));
+    }
+}

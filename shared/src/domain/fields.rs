@@ -1,0 +1,221 @@
+//! The person fields a caller may search by or deliver to, and their typed values.
+//!
+//! Three fields are built in (they back the guest-reset contract); a stage can declare
+//! more, each with a type and whether it is a unique lookup field.
+
+use std::collections::BTreeMap;
+
+use thiserror::Error;
+
+use super::identifiers::{fold_text, EmailAddress, PhoneE164, Username};
+
+pub const USERNAME: &str = "Username";
+pub const EMAIL: &str = "EmailAddress";
+pub const MOBILE: &str = "Mobile";
+
+/// A field's schema name as the LeadSquared contract spells it (`EmailAddress`, `Phone`, `mx_…`).
+pub type FieldName = String;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldKind {
+    Text,
+    Email,
+    Phone,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldSpec {
+    pub name: FieldName,
+    pub kind: FieldKind,
+    /// Configured as a unique lookup field: searchable in forgot-password.
+    pub unique: bool,
+}
+
+/// A value of a person's field, parsed according to the field's kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FieldValue {
+    Text(Username),
+    Email(EmailAddress),
+    Phone(PhoneE164),
+}
+
+impl FieldValue {
+    pub fn as_str(&self) -> &str {
+        match self {
+            FieldValue::Text(t) => t.as_ref(),
+            FieldValue::Email(e) => e.as_ref(),
+            FieldValue::Phone(p) => p.as_ref(),
+        }
+    }
+}
+
+/// One entry of the identifier index: a field and a value in its normal form.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LookupKey {
+    field: FieldName,
+    normalized: String,
+}
+
+impl LookupKey {
+    pub fn new(field: &str, value: &FieldValue) -> Self {
+        Self { field: field.to_owned(), normalized: value.as_str().to_owned() }
+    }
+
+    pub fn field(&self) -> &str {
+        &self.field
+    }
+
+    pub fn normalized(&self) -> &str {
+        &self.normalized
+    }
+
+    /// The single string under which the index stores this key.
+    pub fn storage_key(&self) -> String {
+        format!("{}#{}", self.field, self.normalized)
+    }
+}
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum FieldError {
+    #[error("unknown SchemaName '{0}'")]
+    Unknown(String),
+    #[error("SchemaName '{0}' is not a unique lookup field")]
+    NotUnique(String),
+    #[error("field '{0}' is neither a phone nor an email field")]
+    NotDeliverable(String),
+    #[error("invalid value for '{field}': {reason}")]
+    InvalidValue { field: String, reason: String },
+}
+
+/// Every field this stage knows, by schema name.
+#[derive(Debug, Clone)]
+pub struct FieldCatalog {
+    fields: BTreeMap<FieldName, FieldSpec>,
+    default_country: String,
+}
+
+impl FieldCatalog {
+    /// The built-in fields plus `extra`; `default_country` parses national phone numbers.
+    pub fn new(extra: impl IntoIterator<Item = FieldSpec>, default_country: &str) -> Self {
+        let builtin = [
+            FieldSpec { name: USERNAME.into(), kind: FieldKind::Text, unique: true },
+            FieldSpec { name: EMAIL.into(), kind: FieldKind::Email, unique: true },
+            FieldSpec { name: MOBILE.into(), kind: FieldKind::Phone, unique: true },
+        ];
+        let fields = builtin.into_iter().chain(extra).map(|f| (f.name.clone(), f)).collect();
+        Self { fields, default_country: default_country.to_owned() }
+    }
+
+    /// Parses `FIELD:KIND[:unique]` entries separated by commas, e.g.
+    /// `Phone:phone:unique,mx_Alt_Email:email`.
+    pub fn parse_extra(spec: &str) -> Result<Vec<FieldSpec>, String> {
+        spec.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|entry| {
+                let parts: Vec<&str> = entry.split(':').collect();
+                let kind = match parts.get(1).map(|k| k.to_ascii_lowercase()) {
+                    Some(k) if k == "text" => FieldKind::Text,
+                    Some(k) if k == "email" => FieldKind::Email,
+                    Some(k) if k == "phone" => FieldKind::Phone,
+                    _ => return Err(format!("'{entry}': kind must be text, email or phone")),
+                };
+                let unique = match parts.get(2) {
+                    None => false,
+                    Some(u) if u.eq_ignore_ascii_case("unique") => true,
+                    Some(_) => return Err(format!("'{entry}': third part may only be 'unique'")),
+                };
+                if parts.len() > 3 || parts[0].is_empty() {
+                    return Err(format!("'{entry}' is not FIELD:KIND[:unique]"));
+                }
+                Ok(FieldSpec { name: parts[0].to_owned(), kind, unique })
+            })
+            .collect()
+    }
+
+    pub fn default_country(&self) -> &str {
+        &self.default_country
+    }
+
+    pub fn get(&self, name: &str) -> Result<&FieldSpec, FieldError> {
+        // Schema names are matched exactly first, then ignoring case, as LeadSquared does.
+        self.fields
+            .get(name)
+            .or_else(|| self.fields.values().find(|f| f.name.eq_ignore_ascii_case(name)))
+            .ok_or_else(|| FieldError::Unknown(super::identifiers::printable(name)))
+    }
+
+    /// A field a person may be searched by: known and configured unique.
+    pub fn lookup_field(&self, name: &str) -> Result<&FieldSpec, FieldError> {
+        let spec = self.get(name)?;
+        if spec.unique {
+            Ok(spec)
+        } else {
+            Err(FieldError::NotUnique(spec.name.clone()))
+        }
+    }
+
+    /// A field a message may be delivered to: known and phone- or email-typed.
+    pub fn recipient_field(&self, name: &str) -> Result<&FieldSpec, FieldError> {
+        let spec = self.get(name)?;
+        match spec.kind {
+            FieldKind::Email | FieldKind::Phone => Ok(spec),
+            FieldKind::Text => Err(FieldError::NotDeliverable(spec.name.clone())),
+        }
+    }
+
+    /// Parses `raw` as a value of `spec`.
+    pub fn parse_value(&self, spec: &FieldSpec, raw: &str) -> Result<FieldValue, FieldError> {
+        let invalid = |reason: String| FieldError::InvalidValue { field: spec.name.clone(), reason };
+        match spec.kind {
+            FieldKind::Text => fold_text(raw, 256)
+                .and_then(|_| Username::parse(raw))
+                .map(FieldValue::Text)
+                .map_err(|e| invalid(e.to_string())),
+            FieldKind::Email => EmailAddress::parse(raw).map(FieldValue::Email).map_err(|e| invalid(e.to_string())),
+            FieldKind::Phone => PhoneE164::parse(raw, Some(&self.default_country))
+                .map(FieldValue::Phone)
+                .map_err(|e| invalid(e.to_string())),
+        }
+    }
+
+    /// The index keys for a set of field values: one per unique field that has a value.
+    pub fn index_keys<'a>(&'a self, values: &'a BTreeMap<FieldName, FieldValue>) -> impl Iterator<Item = LookupKey> + 'a {
+        values
+            .iter()
+            .filter(|(name, _)| self.fields.get(*name).is_some_and(|f| f.unique))
+            .map(|(name, value)| LookupKey::new(name, value))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn catalog() -> FieldCatalog {
+        FieldCatalog::new(FieldCatalog::parse_extra("Phone:phone:unique, mx_Alt_Email:email, mx_City:text").unwrap(), "US")
+    }
+
+    #[test]
+    fn lookup_fields_must_be_known_and_unique() {
+        let c = catalog();
+        assert_eq!(c.lookup_field("phone").unwrap().name, "Phone");
+        assert_eq!(c.lookup_field("mx_Alt_Email"), Err(FieldError::NotUnique("mx_Alt_Email".into())));
+        assert_eq!(c.lookup_field("Nope"), Err(FieldError::Unknown("Nope".into())));
+    }
+
+    #[test]
+    fn recipients_must_be_phone_or_email() {
+        let c = catalog();
+        assert!(c.recipient_field("mx_Alt_Email").is_ok());
+        assert_eq!(c.recipient_field("mx_City"), Err(FieldError::NotDeliverable("mx_City".into())));
+    }
+
+    #[test]
+    fn malformed_field_specs_are_refused() {
+        assert!(FieldCatalog::parse_extra("Phone").is_err());
+        assert!(FieldCatalog::parse_extra("Phone:fax").is_err());
+        assert!(FieldCatalog::parse_extra("Phone:phone:primary").is_err());
+        assert_eq!(FieldCatalog::parse_extra("").unwrap(), vec![]);
+    }
+}

@@ -1,0 +1,24 @@
+//! Pure rules: no AWS types, no I/O. Every value here is valid once it exists.
+
+pub mod api_key;
+pub mod audit;
+pub mod code;
+pub mod fields;
+pub mod identifiers;
+pub mod matching;
+pub mod message;
+pub mod password;
+pub mod time;
+pub mod user;
+pub mod verification;
+
+pub use api_key::{ApiKeyHash, ApiKeyRecord, KeyKind, Permission, PresentedKey};
+pub use audit::{AuditAction, AuditEvent, Location};
+pub use code::{CodeHash, CodeKeys, OtpCode, ResetSecret};
+pub use fields::{FieldCatalog, FieldKind, FieldName, FieldSpec, FieldValue, LookupKey};
+pub use identifiers::{EmailAddress, FirstName, PhoneE164, UserId, Username, VerificationId};
+pub use matching::{narrow_by_first_name, MatchedWith};
+pub use password::{NewPassword, PasswordHash, PasswordPolicyError};
+pub use time::Timestamp;
+pub use user::User;
+pub use verification::{Channel, CheckFailure, Flow, VerificationRecord};

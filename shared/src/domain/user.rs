@@ -1,0 +1,73 @@
+use std::collections::BTreeMap;
+
+use super::fields::{FieldName, FieldValue, EMAIL, MOBILE, USERNAME};
+use super::identifiers::{EmailAddress, FirstName, PhoneE164, UserId, Username, VerificationId};
+use super::password::PasswordHash;
+
+/// A person who can reset a password: a Zenoti guest or a LeadSquared lead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: UserId,
+    pub first_name: Option<FirstName>,
+    /// Every identifying or contact field, keyed by schema name (`EmailAddress`, `Mobile`, …).
+    pub fields: BTreeMap<FieldName, FieldValue>,
+    pub password_hash: Option<PasswordHash>,
+    /// Bumped on every password change; authorizers refuse sessions minted under an older one.
+    pub credential_version: u64,
+    /// The only verification that may still be used: issuing a new one replaces it.
+    pub latest_verification: Option<VerificationId>,
+}
+
+impl User {
+    pub fn new(id: UserId) -> Self {
+        Self {
+            id,
+            first_name: None,
+            fields: BTreeMap::new(),
+            password_hash: None,
+            credential_version: 0,
+            latest_verification: None,
+        }
+    }
+
+    pub fn username(&self) -> Option<&Username> {
+        match self.fields.get(USERNAME) {
+            Some(FieldValue::Text(u)) => Some(u),
+            _ => None,
+        }
+    }
+
+    pub fn email(&self) -> Option<&EmailAddress> {
+        self.email_field(EMAIL)
+    }
+
+    pub fn mobile(&self) -> Option<&PhoneE164> {
+        self.phone_field(MOBILE)
+    }
+
+    pub fn email_field(&self, name: &str) -> Option<&EmailAddress> {
+        match self.fields.get(name) {
+            Some(FieldValue::Email(e)) => Some(e),
+            _ => None,
+        }
+    }
+
+    pub fn phone_field(&self, name: &str) -> Option<&PhoneE164> {
+        match self.fields.get(name) {
+            Some(FieldValue::Phone(p)) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// Strings a new password must not resemble: the person's own identifiers.
+    pub fn personal_words(&self) -> Vec<String> {
+        let mut words: Vec<String> = self.fields.values().map(|v| v.as_str().to_owned()).collect();
+        if let Some(e) = self.email() {
+            words.push(e.local_part().to_owned());
+        }
+        if let Some(f) = &self.first_name {
+            words.push(f.as_ref().to_owned());
+        }
+        words
+    }
+}

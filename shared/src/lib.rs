@@ -1,0 +1,19 @@
+//! resetkit: the password-reset domain shared by the three Lambda functions.
+//!
+//! - [`domain`]: values that are valid by construction, and the pure rules over them.
+//! - [`ports`]: what the domain needs from the outside world (storage, delivery, clock,
+//!   randomness), stated as traits with their contracts.
+//! - [`service`]: one use case per module, generic over the ports.
+//! - [`adapters`]: DynamoDB, SES v2, SNS and in-memory implementations of the ports.
+//! - [`config`]: typed settings, read once per cold start.
+
+pub mod adapters;
+pub mod config;
+pub mod domain;
+pub mod ports;
+pub mod service;
+
+#[cfg(any(test, feature = "test-support"))]
+pub mod contract;
+
+pub use service::Resetkit;

@@ -1,0 +1,194 @@
+//! What the domain needs from the outside, as traits. Each method's doc states the contract
+//! every adapter MUST keep; `crate::contract` checks those rules against any adapter.
+
+use std::future::Future;
+
+use thiserror::Error;
+
+use crate::domain::message::OutgoingMessage;
+use crate::domain::{
+    ApiKeyHash, ApiKeyRecord, AuditEvent, LookupKey, PasswordHash, Timestamp, User, UserId, VerificationId,
+    VerificationRecord,
+};
+
+/// Storage failed for a reason the caller cannot fix by changing the request.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("storage unavailable: {0}")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error("stored item is malformed: {0}")]
+    Corrupt(String),
+    #[error("item already exists: {0}")]
+    Duplicate(String),
+    #[error("no such item: {0}")]
+    Missing(String),
+}
+
+impl StoreError {
+    pub fn unavailable(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Unavailable(Box::new(e))
+    }
+}
+
+/// A conditional write lost: the record was consumed, expired, burned or superseded, or the
+/// user's credential changed, between the read and the write.
+#[derive(Debug, Error)]
+pub enum ConsumeError {
+    #[error("verification can no longer be used")]
+    Rejected,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Users and the identifier index (one entry per unique field value, pointing at users).
+pub trait UserDirectory: Send + Sync + 'static {
+    /// Ids of every user indexed under `key`, in any order. MUST be an index look-up, never a scan.
+    fn find_by(&self, key: &LookupKey) -> impl Future<Output = Result<Vec<UserId>, StoreError>> + Send;
+
+    fn get_user(&self, id: &UserId) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
+
+    /// Creates `user` with its index entries `keys`. MUST fail with `Duplicate` if the id
+    /// exists, and MUST NOT leave index entries pointing at a user that was not created.
+    fn create_user(&self, user: &User, keys: &[LookupKey]) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// The reset that `VerificationStore::complete_reset` applies in one atomic step.
+#[derive(Debug, Clone)]
+pub struct CompletedReset {
+    pub verification: VerificationId,
+    pub user: UserId,
+    /// The user's `credential_version` when the code was checked.
+    pub expected_credential_version: u64,
+    pub new_password_hash: PasswordHash,
+    pub now: Timestamp,
+}
+
+/// After a failed attempt: how many so far, and whether the record is now burned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AttemptCount {
+    pub attempts: u32,
+    pub burned: bool,
+}
+
+pub trait VerificationStore: Send + Sync + 'static {
+    /// Stores `record` and makes it the user's latest verification in one atomic step, so
+    /// every earlier one stops working (latest wins). MUST fail with `Missing` for an
+    /// unknown user.
+    fn issue(&self, record: &VerificationRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The record, or `None` if unknown or expired at `now` (TTL deletion lags, so an
+    /// adapter MUST re-check `expires_at` itself).
+    fn get_verification(
+        &self,
+        id: &VerificationId,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<Option<VerificationRecord>, StoreError>> + Send;
+
+    /// Counts one failed attempt, atomically. MUST NOT count past `max_attempts`, on a
+    /// consumed record, or on one expired at `now` (then `Rejected`).
+    fn record_failure(
+        &self,
+        id: &VerificationId,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<AttemptCount, ConsumeError>> + Send;
+
+    /// Withdraws a record that could not be delivered: it stops being the user's latest and
+    /// can never be consumed. Idempotent.
+    fn revoke(&self, id: &VerificationId, user: &UserId) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Consumes the verification, stores the new password hash and bumps the user's
+    /// `credential_version`, all or nothing. MUST succeed only if the record is unconsumed,
+    /// unexpired at `now`, not burned, still the user's latest, and the user's credential
+    /// version is the expected one; otherwise `Rejected`. MUST succeed at most once per
+    /// record under any concurrency.
+    fn complete_reset(&self, reset: &CompletedReset) -> impl Future<Output = Result<(), ConsumeError>> + Send;
+}
+
+pub trait ApiKeyStore: Send + Sync + 'static {
+    fn find_key(&self, hash: &ApiKeyHash) -> impl Future<Output = Result<Option<ApiKeyRecord>, StoreError>> + Send;
+
+    /// MUST fail with `Duplicate` if a key with that hash exists.
+    fn put_key(&self, key: &ApiKeyRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+pub trait AuditLog: Send + Sync + 'static {
+    /// Appends an event. MUST never overwrite an earlier one.
+    fn append(&self, event: &AuditEvent) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// A fixed-window counter limit: at most `max` hits per `window_secs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub max: u32,
+    pub window_secs: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateDecision {
+    Allowed,
+    Limited { retry_after_secs: u64 },
+}
+
+pub trait RateLimiter: Send + Sync + 'static {
+    /// Counts one hit on `bucket` in the window containing `now`. MUST be atomic: of any
+    /// number of concurrent hits, at most `limit.max` per window are `Allowed`.
+    fn hit(
+        &self,
+        bucket: &str,
+        limit: RateLimit,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<RateDecision, StoreError>> + Send;
+}
+
+/// Everything the services keep: one value that implements every storage port.
+pub trait Store: UserDirectory + VerificationStore + ApiKeyStore + AuditLog + RateLimiter {}
+impl<T: UserDirectory + VerificationStore + ApiKeyStore + AuditLog + RateLimiter> Store for T {}
+
+#[derive(Debug, Error)]
+pub enum DeliveryError {
+    #[error("the provider refused the message: {0}")]
+    Rejected(String),
+    #[error("the provider could not be reached: {0}")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Email and SMS delivery.
+pub trait Notifier: Send + Sync + 'static {
+    /// Sends `message`. `Ok` means the provider accepted it.
+    fn send(&self, message: &OutgoingMessage) -> impl Future<Output = Result<(), DeliveryError>> + Send;
+}
+
+pub trait Clock: Send + Sync + 'static {
+    fn now(&self) -> Timestamp;
+}
+
+/// Randomness for codes, ids and salts. Production MUST use the OS CSPRNG.
+pub trait RandomSource: Send + Sync + 'static {
+    fn fill(&self, buf: &mut [u8]);
+}
+
+/// The wall clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        let secs = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        Timestamp::from_unix_seconds(secs)
+    }
+}
+
+/// The operating system's CSPRNG.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OsRandom;
+
+impl RandomSource for OsRandom {
+    fn fill(&self, buf: &mut [u8]) {
+        // The OS RNG failing is not something to continue from: codes would be guessable.
+        if let Err(e) = getrandom::fill(buf) {
+            panic!("the operating system's random number generator failed: {e}");
+        }
+    }
+}

@@ -1,0 +1,118 @@
+//! Contract B: a portal asks for a reset link. The answer never tells whether anyone matched.
+
+use thiserror::Error;
+
+use super::{Caller, Resetkit};
+use crate::domain::fields::{FieldKind, FieldSpec, EMAIL, MOBILE};
+use crate::domain::message::{self, Destination};
+use crate::domain::{AuditAction, Flow, KeyKind, LookupKey, Permission, ResetSecret, User, UserId, VerificationRecord};
+use crate::ports::{Clock, Notifier, RandomSource, RateDecision, Store, StoreError};
+
+#[derive(Debug, Clone)]
+pub struct ForgotPasswordCommand {
+    /// A unique lookup field and its parsed value.
+    pub search: LookupKey,
+    /// A phone- or email-typed field to deliver to instead of the default.
+    pub recipient: Option<FieldSpec>,
+}
+
+/// What the caller may learn: nothing, except for a server key allowed to see the secret.
+#[derive(Debug, Default)]
+pub struct ForgotPasswordOutcome {
+    pub revealed: Option<(UserId, ResetSecret)>,
+}
+
+#[derive(Debug, Error)]
+pub enum ForgotPasswordError {
+    #[error("Too many requests for this key; retry after {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+    #[error(transparent)]
+    Unexpected(#[from] StoreError),
+}
+
+impl<S: Store, N: Notifier, C: Clock, R: RandomSource> Resetkit<S, N, C, R> {
+    pub async fn forgot_password(
+        &self,
+        caller: &Caller,
+        cmd: ForgotPasswordCommand,
+    ) -> Result<ForgotPasswordOutcome, ForgotPasswordError> {
+        let now = self.clock.now();
+        let bucket = format!("key#{}", caller.key.key_id);
+        if let RateDecision::Limited { retry_after_secs } =
+            self.store.hit(&bucket, self.settings.forgot_rate_limit, now).await?
+        {
+            self.audit(self.audit_event(caller, AuditAction::RateLimited, None).detail("per_key")).await;
+            return Err(ForgotPasswordError::RateLimited { retry_after_secs });
+        }
+
+        let ids = self.store.find_by(&cmd.search).await?;
+        let mut users = self.load_users(&ids).await?;
+        // Several people under a "unique" value: sending to any of them would be a guess.
+        if users.len() != 1 {
+            let detail = if users.is_empty() { "no_match" } else { "not_unique" };
+            self.audit(self.audit_event(caller, AuditAction::ResetRequested, None).detail(detail)).await;
+            return Ok(ForgotPasswordOutcome::default());
+        }
+        let user = users.remove(0);
+
+        let token = ResetSecret::link_token(|b| self.random.fill(b));
+        let Some(to) = destination(&user, &cmd) else {
+            let event = self.audit_event(caller, AuditAction::SendSuppressed, Some(&user.id));
+            self.audit(event.detail("recipient_missing")).await;
+            return Ok(ForgotPasswordOutcome::default());
+        };
+        let record = VerificationRecord {
+            id: self.new_verification_id(),
+            user_id: user.id.clone(),
+            flow: Flow::Link,
+            channel: to.channel(),
+            code_hash: self.settings.code_keys.hash(&token),
+            created_at: now,
+            expires_at: now.plus(self.settings.link_ttl),
+            attempts: 0,
+            max_attempts: self.settings.max_attempts,
+            consumed: false,
+        };
+        self.store.issue(&record).await?;
+
+        // An integrator that sends its own mail gets the secret instead of a message.
+        if caller.key.kind == KeyKind::Server && caller.key.allows(Permission::RevealResetSecret) {
+            let event = self.audit_event(caller, AuditAction::ResetRequested, Some(&user.id));
+            self.audit(event.detail("revealed_to_server_key")).await;
+            return Ok(ForgotPasswordOutcome { revealed: Some((user.id, token)) });
+        }
+
+        let mut event = self.audit_event(caller, AuditAction::CodeSent, Some(&user.id));
+        event.channel = Some(to.channel());
+        event.destination = Some(to.masked());
+        let link = self.settings.link_template.render(&user.id, &token);
+        let msg = message::reset_link(to, user.first_name.as_ref(), &link, self.settings.link_ttl.as_secs() / 60);
+        if let Err(e) = self.notifier.send(&msg).await {
+            tracing::warn!(error = %e, "reset link delivery failed");
+            self.store.revoke(&record.id, &user.id).await?;
+            event.action = AuditAction::SendFailed;
+            event.detail = Some("delivery_failed".into());
+        }
+        self.audit(event).await;
+        Ok(ForgotPasswordOutcome::default())
+    }
+}
+
+/// The named recipient field; else the searched field when it is deliverable; else the
+/// person's email, then mobile.
+fn destination(user: &User, cmd: &ForgotPasswordCommand) -> Option<Destination> {
+    let of = |name: &str| {
+        user.email_field(name)
+            .cloned()
+            .map(Destination::Email)
+            .or_else(|| user.phone_field(name).cloned().map(Destination::Sms))
+    };
+    match &cmd.recipient {
+        Some(spec) => match spec.kind {
+            FieldKind::Email => user.email_field(&spec.name).cloned().map(Destination::Email),
+            FieldKind::Phone => user.phone_field(&spec.name).cloned().map(Destination::Sms),
+            FieldKind::Text => None,
+        },
+        None => of(cmd.search.field()).or_else(|| of(EMAIL)).or_else(|| of(MOBILE)),
+    }
+}

@@ -1,0 +1,130 @@
+//! Contract A: staff reset a guest's password; the guest gets a six-digit code.
+
+use thiserror::Error;
+
+use super::{Caller, Resetkit};
+use crate::domain::fields::{EMAIL, MOBILE, USERNAME};
+use crate::domain::message::{self, Destination};
+use crate::domain::{
+    narrow_by_first_name, AuditAction, Channel, EmailAddress, FieldValue, FirstName, Flow, LookupKey, MatchedWith,
+    PhoneE164, ResetSecret, User, UserId, Username, VerificationId, VerificationRecord,
+};
+use crate::ports::{Clock, DeliveryError, Notifier, RandomSource, Store, StoreError};
+
+/// What staff typed to find the guest. At least one identifier is present.
+#[derive(Debug, Clone, Default)]
+pub struct GuestResetCommand {
+    pub username: Option<Username>,
+    pub email: Option<EmailAddress>,
+    pub mobile: Option<PhoneE164>,
+    pub first_name: Option<FirstName>,
+    pub channel: Option<Channel>,
+}
+
+/// A code issued and sent to exactly one guest.
+#[derive(Debug)]
+pub struct GuestResetIssued {
+    pub user_id: UserId,
+    pub matched_with: MatchedWith,
+    pub verification_id: VerificationId,
+    pub code: ResetSecret,
+    pub channel: Channel,
+}
+
+#[derive(Debug, Error)]
+pub enum GuestResetError {
+    #[error("User Not Found")]
+    NotFound { matched_with: MatchedWith },
+    #[error("{count} guests match; add first_name to choose one")]
+    Ambiguous { count: usize, matched_with: MatchedWith },
+    #[error("The guest has no {} on file", .0.as_str())]
+    NoDestination(Channel),
+    #[error("The code could not be delivered; no code was issued")]
+    Delivery(#[source] DeliveryError),
+    #[error(transparent)]
+    Unexpected(#[from] StoreError),
+}
+
+impl<S: Store, N: Notifier, C: Clock, R: RandomSource> Resetkit<S, N, C, R> {
+    pub async fn guest_reset(&self, caller: &Caller, cmd: GuestResetCommand) -> Result<GuestResetIssued, GuestResetError> {
+        let (candidates, matched_with) = self.find_guests(&cmd).await?;
+        let mut matches = narrow_by_first_name(candidates, cmd.first_name.as_ref());
+        let user = match matches.len() {
+            0 => return Err(GuestResetError::NotFound { matched_with }),
+            1 => matches.remove(0),
+            count => return Err(GuestResetError::Ambiguous { count, matched_with }),
+        };
+        let to = pick_destination(&user, cmd.channel)?;
+        let channel = to.channel();
+
+        let code = ResetSecret::six_digits(|b| self.random.fill(b));
+        let now = self.clock.now();
+        let record = VerificationRecord {
+            id: self.new_verification_id(),
+            user_id: user.id.clone(),
+            flow: Flow::StaffCode,
+            channel,
+            code_hash: self.settings.code_keys.hash(&code),
+            created_at: now,
+            expires_at: now.plus(self.settings.code_ttl),
+            attempts: 0,
+            max_attempts: self.settings.max_attempts,
+            consumed: false,
+        };
+        self.store.issue(&record).await?;
+
+        let masked = to.masked();
+        let msg = message::staff_code(to, user.first_name.as_ref(), &code, self.settings.code_ttl.as_secs() / 60);
+        let mut event = self.audit_event(caller, AuditAction::CodeSent, Some(&user.id));
+        event.channel = Some(channel);
+        event.destination = Some(masked);
+        if let Err(e) = self.notifier.send(&msg).await {
+            // A code nobody received must not stay usable.
+            self.store.revoke(&record.id, &user.id).await?;
+            event.action = AuditAction::SendFailed;
+            self.audit(event.detail("delivery_failed")).await;
+            return Err(GuestResetError::Delivery(e));
+        }
+        self.audit(event).await;
+        Ok(GuestResetIssued { user_id: user.id, matched_with, verification_id: record.id, code, channel })
+    }
+
+    /// Username, then email, then mobile: the first identifier that finds anyone decides.
+    async fn find_guests(&self, cmd: &GuestResetCommand) -> Result<(Vec<User>, MatchedWith), StoreError> {
+        let lookups = [
+            (USERNAME, cmd.username.clone().map(FieldValue::Text), MatchedWith::Username),
+            (EMAIL, cmd.email.clone().map(FieldValue::Email), MatchedWith::Email),
+            (MOBILE, cmd.mobile.clone().map(FieldValue::Phone), MatchedWith::Mobile),
+        ];
+        for (field, value, matched_with) in lookups {
+            let Some(value) = value else { continue };
+            let ids = self.store.find_by(&LookupKey::new(field, &value)).await?;
+            if !ids.is_empty() {
+                return Ok((self.load_users(&ids).await?, matched_with));
+            }
+        }
+        Ok((Vec::new(), MatchedWith::None))
+    }
+
+    pub(super) async fn load_users(&self, ids: &[UserId]) -> Result<Vec<User>, StoreError> {
+        let mut users = Vec::with_capacity(ids.len());
+        for id in ids {
+            // An index entry whose user is gone is stale, not a match.
+            if let Some(u) = self.store.get_user(id).await? {
+                users.push(u);
+            }
+        }
+        Ok(users)
+    }
+}
+
+/// Email by default; SMS when asked for or when there is no email.
+fn pick_destination(user: &User, asked: Option<Channel>) -> Result<Destination, GuestResetError> {
+    let email = user.email().cloned().map(Destination::Email);
+    let sms = user.mobile().cloned().map(Destination::Sms);
+    match asked {
+        Some(Channel::Email) => email.ok_or(GuestResetError::NoDestination(Channel::Email)),
+        Some(Channel::Sms) => sms.ok_or(GuestResetError::NoDestination(Channel::Sms)),
+        None => email.or(sms).ok_or(GuestResetError::NoDestination(Channel::Email)),
+    }
+}
