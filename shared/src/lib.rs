@@ -10,6 +10,7 @@
 pub mod adapters;
 pub mod config;
 pub mod domain;
+pub mod http;
 pub mod ports;
 pub mod service;
 
@@ -17,3 +18,6 @@ pub mod service;
 pub mod contract;
 
 pub use service::Resetkit;
+
+#[cfg(any(test, feature = "test-support"))]
+pub mod testing;

@@ -108,3 +108,20 @@ impl ApiKeyRecord {
         self.active && self.permissions.contains(&p)
     }
 }
+
+/// Mints a new key: 256 random bits as the secret, shown once, and the record to store.
+pub fn mint(kind: KeyKind, permissions: BTreeSet<Permission>, mut random: impl FnMut(&mut [u8])) -> (String, ApiKeyRecord) {
+    let mut secret = [0u8; 32];
+    random(&mut secret);
+    let secret = format!("rk_{}", hex::encode(secret));
+    let mut id = [0u8; 6];
+    random(&mut id);
+    let record = ApiKeyRecord {
+        hash: PresentedKey(&secret).hash(),
+        key_id: format!("key_{}", hex::encode(id)),
+        kind,
+        permissions,
+        active: true,
+    };
+    (secret, record)
+}

@@ -1,0 +1,53 @@
+//! A person as an import file or a test describes them, parsed into a `User`.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use thiserror::Error;
+
+use super::fields::{FieldCatalog, FieldError, LookupKey, EMAIL, MOBILE, USERNAME};
+use super::identifiers::{FirstName, UserId};
+use super::user::User;
+
+/// One line of a JSON Lines import. `fields` holds any other catalogued field by schema name.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserImport {
+    pub id: Option<String>,
+    pub first_name: Option<String>,
+    pub username: Option<String>,
+    pub email: Option<String>,
+    pub mobile: Option<String>,
+    #[serde(default)]
+    pub fields: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Error)]
+pub enum ImportError {
+    #[error("id: {0}")]
+    Id(#[from] super::identifiers::GuidError),
+    #[error("first_name: {0}")]
+    FirstName(#[from] super::identifiers::TextError),
+    #[error(transparent)]
+    Field(#[from] FieldError),
+}
+
+impl UserImport {
+    /// The user and the index keys to store with it. `new_id` supplies an id when none is given.
+    pub fn into_user(self, catalog: &FieldCatalog, new_id: impl FnOnce() -> UserId) -> Result<(User, Vec<LookupKey>), ImportError> {
+        let id = match &self.id {
+            Some(raw) => UserId::parse(raw)?,
+            None => new_id(),
+        };
+        let mut user = User::new(id);
+        user.first_name = self.first_name.as_deref().map(FirstName::parse).transpose()?;
+        let builtin = [(USERNAME, self.username), (EMAIL, self.email), (MOBILE, self.mobile)];
+        let named = builtin.into_iter().filter_map(|(k, v)| v.map(|v| (k.to_owned(), v))).chain(self.fields);
+        for (name, raw) in named {
+            let spec = catalog.get(&name)?;
+            user.fields.insert(spec.name.clone(), catalog.parse_value(spec, &raw)?);
+        }
+        let keys = catalog.index_keys(&user.fields).collect();
+        Ok((user, keys))
+    }
+}

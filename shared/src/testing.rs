@@ -1,0 +1,138 @@
+//! A memory-backed service with known people and keys, for handler and domain tests.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use crate::adapters::memory::{ManualClock, MemoryOutbox, MemoryStore};
+use crate::domain::api_key::mint;
+use crate::domain::code::CodeKeys;
+use crate::domain::import::UserImport;
+use crate::domain::message::LinkTemplate;
+use crate::domain::password::HashParams;
+use crate::domain::{FieldCatalog, KeyKind, Permission, Timestamp, UserId};
+use crate::ports::{ApiKeyStore, OsRandom, RateLimit, UserDirectory};
+use crate::service::{Resetkit, Settings};
+
+pub type MemoryResetkit = Resetkit<MemoryStore, MemoryOutbox, ManualClock, OsRandom>;
+
+/// People every test can rely on. Zoë and Zara share a family email address.
+pub const ANA: &str = "0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a";
+pub const ZOE: &str = "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b";
+pub const ZARA: &str = "0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c";
+pub const NOEMAIL: &str = "0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d";
+
+pub fn demo_people() -> Vec<UserImport> {
+    let person = |id: &str, first: &str, username: Option<&str>, email: Option<&str>, mobile: Option<&str>| UserImport {
+        id: Some(id.into()),
+        first_name: Some(first.into()),
+        username: username.map(Into::into),
+        email: email.map(Into::into),
+        mobile: mobile.map(Into::into),
+        fields: Default::default(),
+    };
+    let mut ana = person(ANA, "Ana", Some("ana.silva"), Some("ana@example.com"), Some("+14157415569"));
+    ana.fields.insert("Phone".into(), "+1-6502530000".into());
+    ana.fields.insert("mx_Alt_Email".into(), "ana.alt@example.org".into());
+    vec![
+        ana,
+        person(ZOE, "Zoë", Some("zoe.k"), Some("family@example.com"), Some("+442079460958")),
+        person(ZARA, "Zara", Some("zara.k"), Some("family@example.com"), None),
+        person(NOEMAIL, "Nuno", Some("nuno"), None, Some("+442079460959")),
+    ]
+}
+
+pub fn settings() -> Settings {
+    let extra = FieldCatalog::parse_extra("Phone:phone:unique,mx_Alt_Email:email,mx_City:text,mx_Member_Code:text")
+        .unwrap_or_else(|e| panic!("{e}"));
+    Settings {
+        fields: FieldCatalog::new(extra, "US"),
+        code_keys: CodeKeys::new(vec![b"test-secret-test-secret-test-secret!".to_vec()]).unwrap_or_else(|e| panic!("{e}")),
+        code_ttl: Duration::from_secs(600),
+        link_ttl: Duration::from_secs(3600),
+        max_attempts: 5,
+        link_template: LinkTemplate::parse("https://reset.example.com/reset#LeadId={LeadId}&TemporaryPassword={TemporaryPassword}")
+            .unwrap_or_else(|e| panic!("{e}")),
+        staff_code_in_response: true,
+        notify_password_changed: true,
+        // Light parameters keep tests fast; the OWASP ones are tested in `password`.
+        hash_params: HashParams { memory_kib: 1024, iterations: 1, parallelism: 1 },
+        forgot_rate_limit: RateLimit { max: 25, window_secs: 5 },
+    }
+}
+
+/// Keys of each kind, as a caller would present them.
+pub struct Keys {
+    pub staff: String,
+    pub staff_without_permission: String,
+    pub guest: String,
+    pub portal: String,
+    pub server: String,
+    pub browser: String,
+}
+
+pub struct TestKit {
+    pub service: MemoryResetkit,
+    pub store: MemoryStore,
+    pub outbox: MemoryOutbox,
+    pub clock: ManualClock,
+    pub keys: Keys,
+}
+
+impl TestKit {
+    pub async fn new() -> Self {
+        Self::with_settings(settings()).await
+    }
+
+    pub async fn with_settings(settings: Settings) -> Self {
+        let store = MemoryStore::new();
+        let outbox = MemoryOutbox::new();
+        let clock = ManualClock::at(Timestamp::from_unix_seconds(1_800_000_000));
+        for person in demo_people() {
+            let (user, keys) = person
+                .into_user(&settings.fields, || UserId::from_random([0; 16]))
+                .unwrap_or_else(|e| panic!("demo person: {e}"));
+            store.create_user(&user, &keys).await.unwrap_or_else(|e| panic!("{e}"));
+        }
+        let keys = Keys {
+            staff: add_key(&store, KeyKind::Employee, &[Permission::GuestsEdit]).await,
+            staff_without_permission: add_key(&store, KeyKind::Employee, &[]).await,
+            guest: add_key(&store, KeyKind::Guest, &[Permission::GuestsEdit, Permission::PasswordConfirm]).await,
+            portal: add_key(&store, KeyKind::PortalPublic, &[Permission::ForgotPassword]).await,
+            server: add_key(
+                &store,
+                KeyKind::Server,
+                &[Permission::ForgotPassword, Permission::RevealResetSecret, Permission::PasswordConfirm],
+            )
+            .await,
+            browser: add_key(&store, KeyKind::Browser, &[Permission::PasswordConfirm]).await,
+        };
+        let service = Resetkit::new(store.clone(), outbox.clone(), clock.clone(), OsRandom, settings);
+        Self { service, store, outbox, clock, keys }
+    }
+}
+
+async fn add_key(store: &MemoryStore, kind: KeyKind, perms: &[Permission]) -> String {
+    let (secret, record) = mint(kind, perms.iter().copied().collect::<BTreeSet<_>>(), |b| {
+        getrandom::fill(b).unwrap_or_else(|e| panic!("{e}"))
+    });
+    store.put_key(&record).await.unwrap_or_else(|e| panic!("{e}"));
+    secret
+}
+
+/// A request as API Gateway hands it to a function, for handler tests.
+pub fn http_request(method: &str, uri: &str, headers: &[(&str, &str)], body: impl Into<String>) -> lambda_http::Request {
+    let mut builder = lambda_http::http::Request::builder().method(method).uri(uri);
+    for (k, v) in headers {
+        builder = builder.header(*k, *v);
+    }
+    builder.body(lambda_http::Body::from(body.into())).unwrap_or_else(|e| panic!("test request: {e}"))
+}
+
+/// Status, headers and parsed JSON body of a handler's response.
+pub fn read_response(res: lambda_http::Response<lambda_http::Body>) -> (u16, lambda_http::http::HeaderMap, serde_json::Value) {
+    let status = res.status().as_u16();
+    let headers = res.headers().clone();
+    let bytes: &[u8] = res.body().as_ref();
+    let json = serde_json::from_slice(bytes).unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", String::from_utf8_lossy(bytes)));
+    (status, headers, json)
+}
