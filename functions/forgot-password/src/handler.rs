@@ -1,0 +1,48 @@
+use lambda_http::http::{Method, StatusCode};
+use lambda_http::{Body, Error, Request, Response};
+use resetkit::domain::{KeyKind, Permission};
+use resetkit::http::{json_response, read_body, single_header, source_ip, with_retry_after, Accepts};
+use resetkit::ports::{Clock, Notifier, RandomSource, Store};
+use resetkit::service::{AuthError, ForgotPasswordError};
+use resetkit::Resetkit;
+
+use crate::contract::{Failure, ForgotPasswordBody, Success};
+
+/// Translates one HTTP request into a forgot-password call and back. Every outcome a
+/// request can cause is an `Ok` response in LeadSquared's shape.
+pub async fn handle<S: Store, N: Notifier, C: Clock, R: RandomSource>(
+    svc: &Resetkit<S, N, C, R>,
+    req: Request,
+) -> Result<Response<Body>, Error> {
+    Ok(match forgot(svc, &req).await {
+        Ok(ok) => json_response(StatusCode::OK, &ok),
+        Err(f) => {
+            let res = json_response(f.status, &f.body);
+            match f.retry_after {
+                Some(secs) => with_retry_after(res, secs),
+                None => res,
+            }
+        }
+    })
+}
+
+async fn forgot<S: Store, N: Notifier, C: Clock, R: RandomSource>(
+    svc: &Resetkit<S, N, C, R>,
+    req: &Request,
+) -> Result<Success, Failure> {
+    if req.method() != Method::POST {
+        return Err(Failure::new(StatusCode::METHOD_NOT_ALLOWED, "Use POST"));
+    }
+    // LeadSquared portals send the bare key as the whole header value.
+    let presented = single_header(req, "authorization").unwrap_or_default();
+    let caller = svc
+        .authenticate(presented, &[KeyKind::PortalPublic, KeyKind::Server], Permission::ForgotPassword, source_ip(req))
+        .await
+        .map_err(|e| match e {
+            AuthError::Unauthorized => Failure::new(StatusCode::UNAUTHORIZED, "Invalid or missing auth key"),
+            AuthError::Unexpected(cause) => ForgotPasswordError::Unexpected(cause).into(),
+        })?;
+    let body: ForgotPasswordBody = read_body(req, Accepts::JsonOnly)?;
+    let command = body.try_into_command(&svc.settings().fields)?;
+    Ok(svc.forgot_password(&caller, command).await?.into())
+}

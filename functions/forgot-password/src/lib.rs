@@ -1,0 +1,6 @@
+//! Contract B: `POST /api/Authentication/ForgotPassword`, LeadSquared-compatible.
+
+pub mod contract;
+mod handler;
+
+pub use handler::handle;
