@@ -1,0 +1,230 @@
+//! ServiceStack's wire shapes, and the one mapping from domain outcomes to them.
+
+use lambda_http::http::StatusCode;
+use resetkit::domain::password::NewPassword;
+use resetkit::domain::{EmailAddress, Location, ResetSecret, UserId, VerificationId};
+use resetkit::http::BodyError;
+use resetkit::service::{ConfirmCommand, ConfirmError, ConfirmSubject};
+use serde::{Deserialize, Serialize};
+
+/// The request, from JSON or a form. Every field is optional here so that a missing one
+/// becomes a `NotEmpty` field error rather than a parse failure.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ConfirmBody {
+    pub temporary_password: Option<String>,
+    pub email_address: Option<String>,
+    pub lead_id: Option<String>,
+    pub verification_id: Option<String>,
+    pub password: Option<String>,
+    pub password_confirm: Option<String>,
+    pub api_key: Option<String>,
+    pub latitude: Option<Coordinate>,
+    pub longitude: Option<Coordinate>,
+}
+
+/// JSON sends numbers, forms send strings.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum Coordinate {
+    Number(f64),
+    Text(String),
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ConfirmResponse {
+    pub system_user_id: Option<String>,
+    pub description: String,
+    pub heading: &'static str,
+    pub was_successful: bool,
+    pub response_status: Option<ResponseStatus>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ResponseStatus {
+    pub error_code: String,
+    pub message: String,
+    /// Always null: a stack trace is never sent.
+    pub stack_trace: Option<String>,
+    pub errors: Vec<FieldError>,
+    pub meta: Option<()>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct FieldError {
+    pub error_code: String,
+    pub field_name: String,
+    pub message: String,
+    pub meta: Option<()>,
+}
+
+impl FieldError {
+    pub fn new(code: &str, field: &str, message: impl Into<String>) -> Self {
+        Self { error_code: code.into(), field_name: field.into(), message: message.into(), meta: None }
+    }
+}
+
+pub const INVALID_CODE: &str = "InvalidOrExpiredCode";
+
+/// An error answer: status plus the body.
+pub struct Failure(pub StatusCode, pub ConfirmResponse);
+
+impl Failure {
+    pub fn new(status: StatusCode, code: &str, message: impl Into<String>, errors: Vec<FieldError>) -> Self {
+        let message = message.into();
+        Failure(
+            status,
+            ConfirmResponse {
+                system_user_id: None,
+                description: message.clone(),
+                heading: "Password not reset",
+                was_successful: false,
+                response_status: Some(ResponseStatus { error_code: code.into(), message, stack_trace: None, errors, meta: None }),
+            },
+        )
+    }
+
+    /// ServiceStack's validation answer: the first error names the whole response.
+    pub fn fields(errors: Vec<FieldError>) -> Self {
+        let (code, message) = errors.first().map_or(("ValidationException".into(), String::new()), |e| (e.error_code.clone(), e.message.clone()));
+        Failure::new(StatusCode::BAD_REQUEST, &code, message, errors)
+    }
+
+    pub fn unexpected() -> Self {
+        Failure::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", "An unexpected error occurred", vec![])
+    }
+}
+
+impl From<BodyError> for Failure {
+    fn from(e: BodyError) -> Self {
+        let code = match e {
+            BodyError::TooLarge => "RequestTooLarge",
+            BodyError::UnsupportedMediaType(..) => "UnsupportedMediaType",
+            BodyError::Empty | BodyError::Malformed(_) => "SerializationException",
+        };
+        Failure::new(e.status(), code, e.to_string(), vec![])
+    }
+}
+
+impl From<ConfirmError> for Failure {
+    fn from(e: ConfirmError) -> Self {
+        match e {
+            ConfirmError::CodeRejected => Failure::new(StatusCode::BAD_REQUEST, INVALID_CODE, e.to_string(), vec![]),
+            ConfirmError::Policy(p) => Failure::fields(vec![FieldError::new(p.code(), "Password", p.to_string())]),
+            ConfirmError::Unexpected(cause) => {
+                tracing::error!(error = %cause, "password confirm failed");
+                Failure::unexpected()
+            }
+        }
+    }
+}
+
+impl ConfirmResponse {
+    pub fn success(user: &UserId) -> Self {
+        Self {
+            system_user_id: Some(user.to_string()),
+            description: "Your password has been reset.".into(),
+            heading: "Password reset",
+            was_successful: true,
+            response_status: None,
+        }
+    }
+}
+
+/// A checked request: the credential to authenticate and the command to run.
+pub struct Validated {
+    pub api_key: String,
+    pub command: ConfirmCommand,
+}
+
+impl ConfirmBody {
+    /// Every field rule at once, so the person sees all their mistakes in one answer.
+    /// Password length is checked here, before any hashing.
+    pub fn validate(self) -> Result<Validated, Failure> {
+        let mut errors = Vec::new();
+        let mut required = |value: Option<String>, field: &str| match value.filter(|v| !v.trim().is_empty()) {
+            Some(v) => Some(v),
+            None => {
+                errors.push(FieldError::new("NotEmpty", field, format!("'{field}' must not be empty.")));
+                None
+            }
+        };
+        let api_key = required(self.api_key, "ApiKey");
+        let secret = required(self.temporary_password, "TemporaryPassword");
+        let password = required(self.password, "Password");
+        let confirm = required(self.password_confirm, "PasswordConfirm");
+
+        let subject = subject(self.email_address, self.lead_id, self.verification_id, &mut errors);
+        let password = password.and_then(|p| match NewPassword::parse(&p) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                errors.push(FieldError::new(e.code(), "Password", e.to_string()));
+                None
+            }
+        });
+        if let (Some(p), Some(c)) = (&password, &confirm) {
+            if !NewPassword::parse(c).is_ok_and(|c| c.same_as(p)) {
+                errors.push(FieldError::new("NotEqual", "PasswordConfirm", "'PasswordConfirm' must be equal to 'Password'."));
+            }
+        }
+        let location = match (coordinate(self.latitude), coordinate(self.longitude)) {
+            (Ok(la), Ok(lo)) => Location::parse(la, lo).unwrap_or_else(|m| {
+                errors.push(FieldError::new("InclusiveBetween", "Latitude", m));
+                None
+            }),
+            _ => {
+                errors.push(FieldError::new("InvalidNumber", "Latitude", "Latitude and Longitude must be numbers"));
+                None
+            }
+        };
+        match (api_key, secret, subject, password, errors.is_empty()) {
+            (Some(api_key), Some(secret), Some(subject), Some(password), true) => Ok(Validated {
+                api_key,
+                command: ConfirmCommand { subject, secret: ResetSecret::from_presented(&secret), password, location },
+            }),
+            _ => Err(Failure::fields(errors)),
+        }
+    }
+}
+
+fn subject(
+    email: Option<String>,
+    lead: Option<String>,
+    verification: Option<String>,
+    errors: &mut Vec<FieldError>,
+) -> Option<ConfirmSubject> {
+    let present = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
+    let mut given = Vec::new();
+    if let Some(e) = present(email) {
+        given.push(EmailAddress::parse(&e).map(ConfirmSubject::Email).map_err(|e| ("EmailAddress", "Email", e.to_string())));
+    }
+    if let Some(l) = present(lead) {
+        given.push(UserId::parse(&l).map(ConfirmSubject::Lead).map_err(|e| ("LeadId", "InvalidFormat", e.to_string())));
+    }
+    if let Some(v) = present(verification) {
+        given.push(
+            VerificationId::parse(&v).map(ConfirmSubject::Verification).map_err(|e| ("VerificationId", "InvalidFormat", e.to_string())),
+        );
+    }
+    match given.len() {
+        0 => errors.push(FieldError::new("NotEmpty", "EmailAddress", "'EmailAddress' (or LeadId, or VerificationId) must not be empty.")),
+        1 => match given.remove(0) {
+            Ok(s) => return Some(s),
+            Err((field, code, message)) => errors.push(FieldError::new(code, field, message)),
+        },
+        _ => errors.push(FieldError::new("Exclusive", "EmailAddress", "Send only one of EmailAddress, LeadId or VerificationId.")),
+    }
+    None
+}
+
+fn coordinate(c: Option<Coordinate>) -> Result<Option<f64>, ()> {
+    match c {
+        None => Ok(None),
+        Some(Coordinate::Number(n)) => Ok(Some(n)),
+        Some(Coordinate::Text(t)) if t.trim().is_empty() => Ok(None),
+        Some(Coordinate::Text(t)) => t.trim().parse::<f64>().ok().filter(|n| n.is_finite()).map(Some).ok_or(()),
+    }
+}

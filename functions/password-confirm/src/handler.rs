@@ -1,0 +1,61 @@
+use lambda_http::http::{Method, StatusCode};
+use lambda_http::{Body, Error, Request, Response};
+use resetkit::domain::{KeyKind, Permission};
+use resetkit::http::{read_body, source_ip, Accepts};
+use resetkit::ports::{Clock, Notifier, RandomSource, Store};
+use resetkit::service::AuthError;
+use resetkit::Resetkit;
+
+use crate::contract::{ConfirmBody, ConfirmResponse, Failure};
+use crate::format::{self, Format};
+
+/// Routes the function's requests: the confirm endpoint (and, later, the reset page).
+/// Every outcome a request can cause is an `Ok` response in ServiceStack's shape.
+pub async fn handle<S: Store, N: Notifier, C: Clock, R: RandomSource>(
+    svc: &Resetkit<S, N, C, R>,
+    req: Request,
+) -> Result<Response<Body>, Error> {
+    if !format::is_route(req.uri().path()) {
+        let f = Failure::new(StatusCode::NOT_FOUND, "NotFound", "No such endpoint", vec![]);
+        return Ok(reply(&Format::Json, f.0, &f.1));
+    }
+    let fmt = match format::negotiate(&req) {
+        Ok(fmt) => fmt,
+        Err(e) => {
+            let f = Failure::new(e.status(), "InvalidFormat", e.message(), vec![]);
+            return Ok(reply(&Format::Json, f.0, &f.1));
+        }
+    };
+    Ok(match confirm(svc, &req).await {
+        Ok(ok) => reply(&fmt, StatusCode::OK, &ok),
+        Err(Failure(status, body)) => reply(&fmt, status, &body),
+    })
+}
+
+async fn confirm<S: Store, N: Notifier, C: Clock, R: RandomSource>(
+    svc: &Resetkit<S, N, C, R>,
+    req: &Request,
+) -> Result<ConfirmResponse, Failure> {
+    if req.method() != Method::POST {
+        return Err(Failure::new(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", "Use POST", vec![]));
+    }
+    let body: ConfirmBody = read_body(req, Accepts::JsonOrForm)?;
+    let valid = body.validate()?;
+    let caller = svc
+        .authenticate(&valid.api_key, &[KeyKind::Browser, KeyKind::Server], Permission::PasswordConfirm, source_ip(req))
+        .await
+        .map_err(|e| match e {
+            AuthError::Unauthorized => Failure::new(StatusCode::UNAUTHORIZED, "Unauthorized", "Invalid ApiKey", vec![]),
+            AuthError::Unexpected(cause) => {
+                tracing::error!(error = %cause, "key lookup failed");
+                Failure::unexpected()
+            }
+        })?;
+    let done = svc.confirm(&caller, valid.command).await?;
+    Ok(ConfirmResponse::success(&done.user_id))
+}
+
+fn reply(fmt: &Format, status: StatusCode, body: &ConfirmResponse) -> Response<Body> {
+    let json = serde_json::to_string(body).unwrap_or_else(|_| "{}".into());
+    format::write(fmt, status, json)
+}
