@@ -1,0 +1,255 @@
+//! Every storage port over DynamoDB: six tables, named `{prefix}{suffix}` (see
+//! `template.yaml`), no scans, and every write that decides something conditional.
+//!
+//! | table           | key                         | holds                                       |
+//! |-----------------|-----------------------------|---------------------------------------------|
+//! | `users`         | `user_id`                   | fields, password hash, credential version   |
+//! | `identifiers`   | `lookup`, `user_id`         | one item per unique field value → user      |
+//! | `verifications` | `verification_id`           | code HMAC, expiry (TTL), attempts, consumed |
+//! | `guards`        | `guard_key`                 | rate-limit windows (TTL)                    |
+//! | `api-keys`      | `key_hash`                  | kind, permissions, active                   |
+//! | `audit`         | `stream`, `event_id`        | append-only events                          |
+//!
+//! Attribute names in expressions always go through `#aliases`, so no attribute can
+//! collide with DynamoDB's reserved words.
+
+mod errors;
+mod items;
+mod verifications;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
+use aws_sdk_dynamodb::Client;
+
+use self::errors::{build_error, cancellation, condition_failed, unavailable};
+use self::items::{attr, n, s, Item};
+use crate::domain::{ApiKeyHash, ApiKeyRecord, AuditEvent, LookupKey, Timestamp, User, UserId};
+use crate::ports::{
+    ApiKeyStore, AuditLog, OsRandom, RandomSource, RateDecision, RateLimit, RateLimiter, StoreError, UserDirectory,
+};
+
+/// How long a rate-limit window's item outlives the window, so TTL never removes a
+/// window that is still counting.
+const GUARD_SLACK_SECS: u64 = 60;
+
+/// The six table names for one stage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tables {
+    pub users: String,
+    pub identifiers: String,
+    pub verifications: String,
+    pub guards: String,
+    pub api_keys: String,
+    pub audit: String,
+}
+
+impl Tables {
+    /// The suffixes that follow the stage prefix, as in `template.yaml`.
+    pub const SUFFIXES: [&'static str; 6] = ["users", "identifiers", "verifications", "guards", "api-keys", "audit"];
+
+    /// `prefix` is the stage part, e.g. `resetkit-dev-`.
+    pub fn with_prefix(prefix: &str) -> Self {
+        let name = |suffix: &str| format!("{prefix}{suffix}");
+        Self {
+            users: name("users"),
+            identifiers: name("identifiers"),
+            verifications: name("verifications"),
+            guards: name("guards"),
+            api_keys: name("api-keys"),
+            audit: name("audit"),
+        }
+    }
+
+    pub fn all(&self) -> [&str; 6] {
+        [&self.users, &self.identifiers, &self.verifications, &self.guards, &self.api_keys, &self.audit]
+    }
+}
+
+/// The DynamoDB adapter. Cheap to clone: clones share the client and the names.
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: Client,
+    tables: Arc<Tables>,
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table_prefix: &str) -> Self {
+        Self { client, tables: Arc::new(Tables::with_prefix(table_prefix)) }
+    }
+
+    pub fn tables(&self) -> &Tables {
+        &self.tables
+    }
+
+    async fn get_item(&self, table: &str, key: &str, value: &str) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(table)
+            .key(key, s(value))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(out.item.map(Item))
+    }
+}
+
+impl UserDirectory for DynamoStore {
+    async fn find_by(&self, key: &LookupKey) -> Result<Vec<UserId>, StoreError> {
+        let mut ids = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.tables.identifiers)
+                .key_condition_expression("#lookup = :lookup")
+                .projection_expression("#uid")
+                .expression_attribute_names("#lookup", attr::LOOKUP)
+                .expression_attribute_names("#uid", attr::USER_ID)
+                .expression_attribute_values(":lookup", s(key.storage_key()))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            for item in out.items() {
+                let r = items::Reader::new("identifiers", item);
+                ids.push(r.parsed(attr::USER_ID, UserId::parse)?);
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(ids),
+            }
+        }
+    }
+
+    async fn get_user(&self, id: &UserId) -> Result<Option<User>, StoreError> {
+        self.get_item(&self.tables.users, attr::USER_ID, id.as_ref()).await?.map(User::try_from).transpose()
+    }
+
+    /// One transaction: the user (only if new) and its index items, or nothing.
+    async fn create_user(&self, user: &User, keys: &[LookupKey]) -> Result<(), StoreError> {
+        let put_user = Put::builder()
+            .table_name(&self.tables.users)
+            .set_item(Some(Item::from(user).into_attrs()))
+            .condition_expression("attribute_not_exists(#uid)")
+            .expression_attribute_names("#uid", attr::USER_ID)
+            .build()
+            .map_err(build_error)?;
+        let mut actions = vec![TransactWriteItem::builder().put(put_user).build()];
+        // One action per item: the same key twice would make DynamoDB refuse the request.
+        let lookups: BTreeSet<String> = keys.iter().map(LookupKey::storage_key).collect();
+        for lookup in lookups {
+            let put_index = Put::builder()
+                .table_name(&self.tables.identifiers)
+                .item(attr::LOOKUP, s(lookup))
+                .item(attr::USER_ID, s(user.id.as_ref()))
+                .build()
+                .map_err(build_error)?;
+            actions.push(TransactWriteItem::builder().put(put_index).build());
+        }
+        match self.client.transact_write_items().set_transact_items(Some(actions)).send().await {
+            Ok(_) => Ok(()),
+            Err(e) => match cancellation(&e) {
+                Some(c) if c.condition_failed_at(0) => Err(StoreError::Duplicate(user.id.to_string())),
+                _ => Err(unavailable(e)),
+            },
+        }
+    }
+}
+
+impl ApiKeyStore for DynamoStore {
+    async fn find_key(&self, hash: &ApiKeyHash) -> Result<Option<ApiKeyRecord>, StoreError> {
+        self.get_item(&self.tables.api_keys, attr::KEY_HASH, hash.as_ref())
+            .await?
+            .map(ApiKeyRecord::try_from)
+            .transpose()
+    }
+
+    async fn put_key(&self, key: &ApiKeyRecord) -> Result<(), StoreError> {
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.tables.api_keys)
+            .set_item(Some(Item::from(key).into_attrs()))
+            .condition_expression("attribute_not_exists(#hash)")
+            .expression_attribute_names("#hash", attr::KEY_HASH)
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(()),
+            Err(e) if condition_failed(&e) => Err(StoreError::Duplicate(key.key_id.clone())),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+}
+
+impl AuditLog for DynamoStore {
+    /// Filed under the user's stream (or `anon`), sorted by time; the random half of the
+    /// sort key keeps two events of the same second apart, and the condition makes sure an
+    /// event never replaces another.
+    async fn append(&self, event: &AuditEvent) -> Result<(), StoreError> {
+        let mut suffix = [0u8; 8];
+        OsRandom.fill(&mut suffix);
+        let event_id = format!("{:020}#{}", event.at.unix_seconds(), hex::encode(suffix));
+        let mut item = Item::from(event).into_attrs();
+        item.insert(attr::EVENT_ID.to_owned(), s(&event_id));
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.tables.audit)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(#eid)")
+            .expression_attribute_names("#eid", attr::EVENT_ID)
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(()),
+            Err(e) if condition_failed(&e) => Err(StoreError::Duplicate(event_id)),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+}
+
+impl RateLimiter for DynamoStore {
+    /// A fixed window is one item, `rate#{bucket}#{window_start}`; a hit is one
+    /// conditional `ADD`, so concurrent hits can never count past `max`.
+    async fn hit(&self, bucket: &str, limit: RateLimit, now: Timestamp) -> Result<RateDecision, StoreError> {
+        let window = limit.window_secs.max(1);
+        let start = now.unix_seconds() - now.unix_seconds() % window;
+        let end = start + window;
+        let limited = RateDecision::Limited { retry_after_secs: end.saturating_sub(now.unix_seconds()).max(1) };
+        if limit.max == 0 {
+            return Ok(limited);
+        }
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.tables.guards)
+            .key(attr::GUARD_KEY, s(format!("rate#{bucket}#{start}")))
+            .update_expression("ADD #hits :one SET #exp = :exp")
+            .condition_expression("attribute_not_exists(#hits) OR #hits < :max")
+            .expression_attribute_names("#hits", attr::HITS)
+            .expression_attribute_names("#exp", attr::EXPIRES_AT)
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":exp", n(end + GUARD_SLACK_SECS))
+            .expression_attribute_values(":max", n(limit.max))
+            .return_values(ReturnValue::None)
+            .send()
+            .await;
+        match update {
+            Ok(_) => Ok(RateDecision::Allowed),
+            Err(e) if condition_failed(&e) => Ok(limited),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+}
+
+/// `true`, `false` as attribute values.
+fn boolean(b: bool) -> AttributeValue {
+    AttributeValue::Bool(b)
+}

@@ -1,0 +1,175 @@
+//! The verification store: issue, read, count failures, revoke, and the one transaction
+//! that consumes a code and changes the password.
+
+use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem, Update};
+
+use super::errors::{build_error, cancellation, condition_failed, consume_error, unavailable};
+use super::items::{attr, n, s, Item, Reader};
+use super::{boolean, DynamoStore};
+use crate::domain::{Timestamp, UserId, VerificationId, VerificationRecord};
+use crate::ports::{AttemptCount, CompletedReset, ConsumeError, StoreError, VerificationStore};
+
+/// The condition under which a record may still be used or counted against.
+const USABLE: &str = "#consumed = :false AND #attempts < #max AND #expires > :now";
+
+impl VerificationStore for DynamoStore {
+    /// One transaction: the new record, and the user's `latest_verification` pointing at it
+    /// (only if the user exists), so every earlier record is superseded.
+    async fn issue(&self, record: &VerificationRecord) -> Result<(), StoreError> {
+        let put = Put::builder()
+            .table_name(&self.tables.verifications)
+            .set_item(Some(Item::from(record).into_attrs()))
+            .condition_expression("attribute_not_exists(#vid)")
+            .expression_attribute_names("#vid", attr::VERIFICATION_ID)
+            .build()
+            .map_err(build_error)?;
+        let point = Update::builder()
+            .table_name(&self.tables.users)
+            .key(attr::USER_ID, s(record.user_id.as_ref()))
+            .update_expression("SET #latest = :vid")
+            .condition_expression("attribute_exists(#uid)")
+            .expression_attribute_names("#latest", attr::LATEST_VERIFICATION)
+            .expression_attribute_names("#uid", attr::USER_ID)
+            .expression_attribute_values(":vid", s(record.id.as_ref()))
+            .build()
+            .map_err(build_error)?;
+        let actions =
+            vec![TransactWriteItem::builder().put(put).build(), TransactWriteItem::builder().update(point).build()];
+        match self.client.transact_write_items().set_transact_items(Some(actions)).send().await {
+            Ok(_) => Ok(()),
+            Err(e) => match cancellation(&e) {
+                Some(c) if c.condition_failed_at(1) => Err(StoreError::Missing(record.user_id.to_string())),
+                Some(c) if c.condition_failed_at(0) => Err(StoreError::Duplicate(record.id.to_string())),
+                _ => Err(unavailable(e)),
+            },
+        }
+    }
+
+    /// TTL deletion can lag by days, so an item past `expires_at` reads as gone.
+    async fn get_verification(
+        &self,
+        id: &VerificationId,
+        now: Timestamp,
+    ) -> Result<Option<VerificationRecord>, StoreError> {
+        let Some(item) = self.get_item(&self.tables.verifications, attr::VERIFICATION_ID, id.as_ref()).await? else {
+            return Ok(None);
+        };
+        let record = VerificationRecord::try_from(item)?;
+        Ok((record.expires_at > now).then_some(record))
+    }
+
+    async fn record_failure(&self, id: &VerificationId, now: Timestamp) -> Result<AttemptCount, ConsumeError> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.tables.verifications)
+            .key(attr::VERIFICATION_ID, s(id.as_ref()))
+            .update_expression("ADD #attempts :one")
+            .condition_expression(USABLE)
+            .expression_attribute_names("#consumed", attr::CONSUMED)
+            .expression_attribute_names("#attempts", attr::ATTEMPTS)
+            .expression_attribute_names("#max", attr::MAX_ATTEMPTS)
+            .expression_attribute_names("#expires", attr::EXPIRES_AT)
+            .expression_attribute_values(":false", boolean(false))
+            .expression_attribute_values(":now", n(now.unix_seconds()))
+            .expression_attribute_values(":one", n(1))
+            // The whole item, since `burned` needs `max_attempts` as well as the new count.
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        let out = match update {
+            Ok(out) => out,
+            Err(e) if condition_failed(&e) => return Err(ConsumeError::Rejected),
+            Err(e) => return Err(unavailable(e).into()),
+        };
+        let attrs = out.attributes.unwrap_or_default();
+        let r = Reader::new("verifications", &attrs);
+        let (attempts, max): (u32, u32) = (r.n(attr::ATTEMPTS)?, r.n(attr::MAX_ATTEMPTS)?);
+        Ok(AttemptCount { attempts, burned: attempts >= max })
+    }
+
+    /// Two independent writes, each a no-op when already done: the record can never be
+    /// consumed again, and the user stops pointing at it (unless a newer one took over).
+    async fn revoke(&self, id: &VerificationId, user: &UserId) -> Result<(), StoreError> {
+        let burn = self
+            .client
+            .update_item()
+            .table_name(&self.tables.verifications)
+            .key(attr::VERIFICATION_ID, s(id.as_ref()))
+            .update_expression("SET #consumed = :true")
+            .condition_expression("attribute_exists(#vid)")
+            .expression_attribute_names("#consumed", attr::CONSUMED)
+            .expression_attribute_names("#vid", attr::VERIFICATION_ID)
+            .expression_attribute_values(":true", boolean(true))
+            .send()
+            .await;
+        match burn {
+            Ok(_) => {}
+            Err(e) if condition_failed(&e) => {}
+            Err(e) => return Err(unavailable(e)),
+        }
+        let unpoint = self
+            .client
+            .update_item()
+            .table_name(&self.tables.users)
+            .key(attr::USER_ID, s(user.as_ref()))
+            .update_expression("REMOVE #latest")
+            .condition_expression("#latest = :vid")
+            .expression_attribute_names("#latest", attr::LATEST_VERIFICATION)
+            .expression_attribute_values(":vid", s(id.as_ref()))
+            .send()
+            .await;
+        match unpoint {
+            Ok(_) => Ok(()),
+            Err(e) if condition_failed(&e) => Ok(()),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    /// One transaction with two conditions: the record is usable and belongs to the user;
+    /// the user still points at it and has the expected credential version. Of any number
+    /// of concurrent calls, DynamoDB lets at most one through.
+    async fn complete_reset(&self, reset: &CompletedReset) -> Result<(), ConsumeError> {
+        let consume = Update::builder()
+            .table_name(&self.tables.verifications)
+            .key(attr::VERIFICATION_ID, s(reset.verification.as_ref()))
+            .update_expression("SET #consumed = :true")
+            .condition_expression(format!("{USABLE} AND #uid = :uid"))
+            .expression_attribute_names("#consumed", attr::CONSUMED)
+            .expression_attribute_names("#attempts", attr::ATTEMPTS)
+            .expression_attribute_names("#max", attr::MAX_ATTEMPTS)
+            .expression_attribute_names("#expires", attr::EXPIRES_AT)
+            .expression_attribute_names("#uid", attr::USER_ID)
+            .expression_attribute_values(":true", boolean(true))
+            .expression_attribute_values(":false", boolean(false))
+            .expression_attribute_values(":now", n(reset.now.unix_seconds()))
+            .expression_attribute_values(":uid", s(reset.user.as_ref()))
+            .build()
+            .map_err(|e| ConsumeError::Store(build_error(e)))?;
+        let change = Update::builder()
+            .table_name(&self.tables.users)
+            .key(attr::USER_ID, s(reset.user.as_ref()))
+            .update_expression("SET #hash = :hash, #cv = #cv + :one REMOVE #latest")
+            .condition_expression("#latest = :vid AND #cv = :expected")
+            .expression_attribute_names("#hash", attr::PASSWORD_HASH)
+            .expression_attribute_names("#cv", attr::CREDENTIAL_VERSION)
+            .expression_attribute_names("#latest", attr::LATEST_VERIFICATION)
+            .expression_attribute_values(":hash", s(reset.new_password_hash.as_phc()))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":vid", s(reset.verification.as_ref()))
+            .expression_attribute_values(":expected", n(reset.expected_credential_version))
+            .build()
+            .map_err(|e| ConsumeError::Store(build_error(e)))?;
+        let actions = vec![
+            TransactWriteItem::builder().update(consume).build(),
+            TransactWriteItem::builder().update(change).build(),
+        ];
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(actions))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(consume_error)
+    }
+}
