@@ -1,48 +1,21 @@
 //! A memory-backed service with known people and keys, for handler and domain tests.
 
-use std::collections::BTreeSet;
 use std::time::Duration;
 
 use crate::adapters::memory::{ManualClock, MemoryOutbox, MemoryStore};
-use crate::domain::api_key::mint;
 use crate::domain::code::CodeKeys;
-use crate::domain::import::UserImport;
 use crate::domain::message::LinkTemplate;
 use crate::domain::password::HashParams;
-use crate::domain::{FieldCatalog, KeyKind, Permission, Timestamp, UserId};
+use crate::domain::{FieldCatalog, Timestamp, UserId};
 use crate::ports::{ApiKeyStore, OsRandom, RateLimit, UserDirectory};
 use crate::service::{Resetkit, Settings};
 
 pub type MemoryResetkit = Resetkit<MemoryStore, MemoryOutbox, ManualClock, OsRandom>;
 
-/// People every test can rely on. Zoë and Zara share a family email address.
-pub const ANA: &str = "0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a";
-pub const ZOE: &str = "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b";
-pub const ZARA: &str = "0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c";
-pub const NOEMAIL: &str = "0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d";
-
-pub fn demo_people() -> Vec<UserImport> {
-    let person = |id: &str, first: &str, username: Option<&str>, email: Option<&str>, mobile: Option<&str>| UserImport {
-        id: Some(id.into()),
-        first_name: Some(first.into()),
-        username: username.map(Into::into),
-        email: email.map(Into::into),
-        mobile: mobile.map(Into::into),
-        fields: Default::default(),
-    };
-    let mut ana = person(ANA, "Ana", Some("ana.silva"), Some("ana@example.com"), Some("+14157415569"));
-    ana.fields.insert("Phone".into(), "+1-6502530000".into());
-    ana.fields.insert("mx_Alt_Email".into(), "ana.alt@example.org".into());
-    vec![
-        ana,
-        person(ZOE, "Zoë", Some("zoe.k"), Some("family@example.com"), Some("+442079460958")),
-        person(ZARA, "Zara", Some("zara.k"), Some("family@example.com"), None),
-        person(NOEMAIL, "Nuno", Some("nuno"), None, Some("+442079460959")),
-    ]
-}
+pub use crate::demo::{ANA, NUNO as NOEMAIL, ZARA, ZOE};
 
 pub fn settings() -> Settings {
-    let extra = FieldCatalog::parse_extra("Phone:phone:unique,mx_Alt_Email:email,mx_City:text,mx_Member_Code:text")
+    let extra = FieldCatalog::parse_extra(crate::demo::EXTRA_FIELDS)
         .unwrap_or_else(|e| panic!("{e}"));
     Settings {
         fields: FieldCatalog::new(extra, "US"),
@@ -60,7 +33,7 @@ pub fn settings() -> Settings {
     }
 }
 
-/// Keys of each kind, as a caller would present them.
+/// Keys of each kind, as a caller would present them (the demo keys).
 pub struct Keys {
     pub staff: String,
     pub staff_without_permission: String,
@@ -87,36 +60,26 @@ impl TestKit {
         let store = MemoryStore::new();
         let outbox = MemoryOutbox::new();
         let clock = ManualClock::at(Timestamp::from_unix_seconds(1_800_000_000));
-        for person in demo_people() {
+        for person in crate::demo::people() {
             let (user, keys) = person
                 .into_user(&settings.fields, || UserId::from_random([0; 16]))
                 .unwrap_or_else(|e| panic!("demo person: {e}"));
             store.create_user(&user, &keys).await.unwrap_or_else(|e| panic!("{e}"));
         }
+        for key in crate::demo::keys() {
+            store.put_key(&key).await.unwrap_or_else(|e| panic!("{e}"));
+        }
         let keys = Keys {
-            staff: add_key(&store, KeyKind::Employee, &[Permission::GuestsEdit]).await,
-            staff_without_permission: add_key(&store, KeyKind::Employee, &[]).await,
-            guest: add_key(&store, KeyKind::Guest, &[Permission::GuestsEdit, Permission::PasswordConfirm]).await,
-            portal: add_key(&store, KeyKind::PortalPublic, &[Permission::ForgotPassword]).await,
-            server: add_key(
-                &store,
-                KeyKind::Server,
-                &[Permission::ForgotPassword, Permission::RevealResetSecret, Permission::PasswordConfirm],
-            )
-            .await,
-            browser: add_key(&store, KeyKind::Browser, &[Permission::PasswordConfirm]).await,
+            staff: crate::demo::STAFF_KEY.into(),
+            staff_without_permission: crate::demo::STAFF_READONLY_KEY.into(),
+            guest: crate::demo::GUEST_TOKEN.into(),
+            portal: crate::demo::PORTAL_KEY.into(),
+            server: crate::demo::SERVER_KEY.into(),
+            browser: crate::demo::BROWSER_KEY.into(),
         };
         let service = Resetkit::new(store.clone(), outbox.clone(), clock.clone(), OsRandom, settings);
         Self { service, store, outbox, clock, keys }
     }
-}
-
-async fn add_key(store: &MemoryStore, kind: KeyKind, perms: &[Permission]) -> String {
-    let (secret, record) = mint(kind, perms.iter().copied().collect::<BTreeSet<_>>(), |b| {
-        getrandom::fill(b).unwrap_or_else(|e| panic!("{e}"))
-    });
-    store.put_key(&record).await.unwrap_or_else(|e| panic!("{e}"));
-    secret
 }
 
 /// A request as API Gateway hands it to a function, for handler tests.

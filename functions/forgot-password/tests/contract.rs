@@ -136,3 +136,19 @@ async fn the_26th_call_in_5_seconds_is_429_with_retry_after() {
     kit.clock.advance(5);
     assert_eq!(post(&kit, &kit.keys.portal, r#"{"EmailAddress":"nobody@example.com"}"#).await.0, 200);
 }
+
+#[tokio::test]
+async fn the_shipped_events_get_their_documented_answers() {
+    let kit = TestKit::new().await;
+    let events = [
+        (include_str!("../../../events/forgot-password-success.json"), 200),
+        (include_str!("../../../events/forgot-password-sms.json"), 200),
+        (include_str!("../../../events/forgot-password-no-match.json"), 200),
+        (include_str!("../../../events/forgot-password-bad-input.json"), 400),
+    ];
+    for (event, status) in events {
+        let req = lambda_http::request::from_str(event).expect("an API Gateway v2 event");
+        assert_eq!(handle(&kit.service, req).await.unwrap().status(), status);
+    }
+    assert_eq!(kit.outbox.sent().len(), 2);
+}

@@ -186,3 +186,22 @@ async fn a_failed_delivery_is_reported_and_the_code_is_revoked() {
         .unwrap();
     assert_eq!(ana.latest_verification, None, "the unsent code is no longer active");
 }
+
+#[tokio::test]
+async fn the_shipped_events_get_their_documented_answers() {
+    let kit = TestKit::new().await;
+    let events = [
+        (include_str!("../../../events/guest-reset-success.json"), 200),
+        (include_str!("../../../events/guest-reset-narrowed.json"), 200),
+        (include_str!("../../../events/guest-reset-ambiguous.json"), 400),
+        (include_str!("../../../events/guest-reset-no-match.json"), 404),
+        (include_str!("../../../events/guest-reset-bad-input.json"), 400),
+        (include_str!("../../../events/guest-reset-guest-token.json"), 401),
+    ];
+    for (event, status) in events {
+        let req = lambda_http::request::from_str(event).expect("an API Gateway v2 event");
+        assert_eq!(handle(&kit.service, req).await.unwrap().status(), status);
+    }
+    let audit = kit.store.audit_events();
+    assert!(audit.iter().all(|e| e.source_ip.as_deref() == Some("203.0.113.10")), "source IP comes from the request context");
+}

@@ -293,3 +293,21 @@ async fn no_code_or_password_is_stored_in_clear() {
     }
     assert!(!dump.contains(NEW_PASSWORD) && !dump.contains("horse"), "the password is stored in clear");
 }
+
+#[tokio::test]
+async fn the_shipped_events_get_their_documented_answers() {
+    let kit = TestKit::new().await;
+    let (vid, code) = staff_code(&kit).await;
+    let success = include_str!("../../../events/password-confirm-success.json")
+        .replace("REPLACE_WITH_verification_id", &vid)
+        .replace("REPLACE_WITH_verification_code", &code);
+    let events = [
+        (include_str!("../../../events/password-confirm-wrong-code.json").to_owned(), 400),
+        (include_str!("../../../events/password-confirm-bad-input.json").to_owned(), 400),
+        (success, 200),
+    ];
+    for (event, status) in events {
+        let req = lambda_http::request::from_str(&event).expect("an API Gateway v2 event");
+        assert_eq!(handle(&kit.service, req).await.unwrap().status(), status);
+    }
+}

@@ -1,0 +1,54 @@
+//! Demo people and keys: the local stack loads them, the tests rely on them, and the
+//! request files in `events/` name them. The keys are public knowledge: local use only.
+
+use std::collections::BTreeSet;
+
+use crate::domain::import::UserImport;
+use crate::domain::{ApiKeyRecord, KeyKind, Permission, PresentedKey};
+
+/// One JSON object per line, in the format `resetctl import` reads.
+pub const USERS_JSONL: &str = include_str!("../demo/users.jsonl");
+
+pub const ANA: &str = "0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a";
+pub const ZOE: &str = "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b";
+pub const ZARA: &str = "0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c";
+pub const NUNO: &str = "0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d";
+
+pub const STAFF_KEY: &str = "rk_demo_staff_key";
+pub const STAFF_READONLY_KEY: &str = "rk_demo_staff_readonly_key";
+pub const GUEST_TOKEN: &str = "rk_demo_guest_token";
+pub const PORTAL_KEY: &str = "rk_demo_portal_key";
+pub const SERVER_KEY: &str = "rk_demo_server_key";
+pub const BROWSER_KEY: &str = "rk_demo_browser_key";
+
+/// The extra fields the demo people use (`RESETKIT_EXTRA_FIELDS`).
+pub const EXTRA_FIELDS: &str = "Phone:phone:unique,mx_Alt_Email:email,mx_City:text,mx_Member_Code:text:unique";
+
+pub fn people() -> Vec<UserImport> {
+    USERS_JSONL
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("demo/users.jsonl: {e}")))
+        .collect()
+}
+
+/// The demo keys, ready to store.
+pub fn keys() -> Vec<ApiKeyRecord> {
+    use Permission::*;
+    let key = |secret: &str, id: &str, kind: KeyKind, perms: &[Permission]| ApiKeyRecord {
+        hash: PresentedKey(secret).hash(),
+        key_id: id.to_owned(),
+        kind,
+        permissions: perms.iter().copied().collect::<BTreeSet<_>>(),
+        active: true,
+    };
+    vec![
+        key(STAFF_KEY, "key_demo_staff", KeyKind::Employee, &[GuestsEdit]),
+        key(STAFF_READONLY_KEY, "key_demo_staff_readonly", KeyKind::Employee, &[]),
+        // A guest token carries permissions it can never use: its kind is refused.
+        key(GUEST_TOKEN, "key_demo_guest", KeyKind::Guest, &[GuestsEdit, PasswordConfirm]),
+        key(PORTAL_KEY, "key_demo_portal", KeyKind::PortalPublic, &[ForgotPassword]),
+        key(SERVER_KEY, "key_demo_server", KeyKind::Server, &[ForgotPassword, RevealResetSecret, PasswordConfirm]),
+        key(BROWSER_KEY, "key_demo_browser", KeyKind::Browser, &[PasswordConfirm]),
+    ]
+}
