@@ -1,5 +1,6 @@
 //! Implementations of the ports: AWS services for production, memory for fast tests.
 
+pub mod aws;
 pub mod dynamodb;
 pub mod memory;
 pub mod notify;
