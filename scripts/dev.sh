@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# The whole bundle on this machine, with no AWS account: moto server (DynamoDB, SES v2,
+# SNS), the tables from template.yaml, demo people and keys, and the three functions under
+# `cargo lambda watch`. Prints requests to paste. Ctrl-C stops everything it started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/emulator.sh
+source scripts/tools.sh
+
+tools_install_cargo_lambda
+PATH="$VENV/bin:$PATH"
+
+endpoint="$(emulator_start dev)"
+watch_pid=""
+cleanup() {
+    trap - INT TERM EXIT
+    [[ -n "$watch_pid" ]] && kill -TERM "$watch_pid" 2>/dev/null && wait "$watch_pid" 2>/dev/null
+    emulator_stop dev
+    echo "stopped."
+}
+trap cleanup INT TERM EXIT
+
+prefix="resetkit-local-"
+sender="no-reply@resetkit.local"
+port="${RESETKIT_DEV_PORT:-9000}"
+base="http://127.0.0.1:$port/lambda-url"
+env_file=".local/dev.env"
+mkdir -p .local
+cat >"$env_file" <<ENV
+AWS_ENDPOINT_URL=$endpoint
+AWS_REGION=us-east-1
+AWS_ACCESS_KEY_ID=local
+AWS_SECRET_ACCESS_KEY=local
+RUST_LOG=info
+RESETKIT_TABLE_PREFIX=$prefix
+RESETKIT_SENDER_EMAIL=$sender
+RESETKIT_CODE_SECRETS=local-only-secret-local-only-secret-0001
+RESETKIT_RESET_LINK_TEMPLATE=$base/password-confirm/reset#LeadId={LeadId}&TemporaryPassword={TemporaryPassword}
+RESETKIT_EXTRA_FIELDS=Phone:phone:unique,mx_Alt_Email:email,mx_City:text,mx_Member_Code:text:unique
+ENV
+set -a; source "$env_file"; set +a
+
+echo "building (first time: a few minutes)..."
+cargo build --quiet -p resetctl -p guest-reset -p forgot-password -p password-confirm
+target/debug/resetctl create-tables --prefix "$prefix" >/dev/null
+target/debug/resetctl seed-demo --prefix "$prefix" --sender "$sender"
+
+cargo lambda watch --invoke-port "$port" --env-file "$env_file" >.local/watch.log 2>&1 &
+watch_pid=$!
+for _ in $(seq 1 300); do
+    curl -s -o /dev/null "http://127.0.0.1:$port/" && break
+    kill -0 "$watch_pid" 2>/dev/null || { cat .local/watch.log; exit 1; }
+    sleep 0.5
+done
+
+cat <<TXT
+
+resetkit is up. Emulator: $endpoint   Functions: $base/<function>/...   Logs: .local/watch.log
+
+# A. Staff reset a guest (Zenoti); the answer carries verification_id and the code:
+curl -s -X POST '$base/guest-reset/v1/guests/password?reset=true' \\
+  -H 'Authorization: apikey rk_demo_staff_key' -H 'Content-Type: application/json' \\
+  -d '{"email":"family@example.com","first_name":"zoe"}'
+
+# B. A portal asks for a reset link (LeadSquared); same answer whoever you name:
+curl -s -X POST '$base/forgot-password/api/Authentication/ForgotPassword' \\
+  -H 'Authorization: rk_demo_portal_key' -H 'Content-Type: application/json' \\
+  -d '{"EmailAddress":"ana@example.com"}'
+
+# Read what was sent (email and SMS captured by the emulator), with the code or link:
+AWS_ENDPOINT_URL=$endpoint target/debug/resetctl messages
+
+# C. Set the new password with the code (or LeadId + TemporaryPassword from the link):
+curl -s -X POST '$base/password-confirm/user/password/reset' -H 'Content-Type: application/json' \\
+  -d '{"VerificationId":"<verification_id>","TemporaryPassword":"<code>","Password":"correct horse battery staple","PasswordConfirm":"correct horse battery staple","ApiKey":"rk_demo_browser_key"}'
+
+Ctrl-C stops the functions and the emulator.
+TXT
+wait "$watch_pid"
