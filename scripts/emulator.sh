@@ -89,7 +89,18 @@ emulator_start() {
     local port endpoint pid log="$EMULATOR_STATE/$name.log"
     port="$(_emulator_free_port)" || return 1
     endpoint="http://127.0.0.1:$port"
-    "$VENV/bin/moto_server" -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+    # moto's own `moto_server` serves each request on its own thread, and its DynamoDB
+    # model takes no lock: two concurrent TransactWriteItems can both pass their
+    # conditions, and a cancelled one restores a snapshot over the other's write. DynamoDB
+    # itself serialises conditional writes per item, so the emulator must too: the same
+    # server, started single-threaded (werkzeug then also closes each connection).
+    "$VENV/bin/python" -c '
+import sys
+import moto.server as server
+run_simple = server.run_simple
+server.run_simple = lambda *args, **kwargs: run_simple(*args, **{**kwargs, "threaded": False})
+server.main(sys.argv[1:])
+' -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
     pid=$!
     echo "$pid" >"$EMULATOR_STATE/$name.pid"
     echo "$endpoint" >"$EMULATOR_STATE/$name.endpoint"

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs every test of the workspace against a fresh AWS emulator (moto server).
+#
+#   bash scripts/test.sh [extra cargo test arguments]
+#
+# Creates .venv with the pinned moto on first use, starts moto on a free 127.0.0.1 port,
+# runs `cargo test --workspace` once with RESETKIT_TEST_ENDPOINT pointing at it, and
+# always stops moto afterwards. Exits with cargo's status.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# shellcheck source=scripts/emulator.sh
+source scripts/emulator.sh
+
+emulator_venv
+
+name="test-$$"
+status=1
+cleanup() {
+    emulator_stop "$name"
+    # Keep the emulator's log only when something failed.
+    if [[ "$status" == 0 ]]; then rm -f "$EMULATOR_STATE/$name.log"; else echo "emulator log: $EMULATOR_STATE/$name.log" >&2; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+endpoint="$(emulator_start "$name")"
+
+export RESETKIT_TEST_ENDPOINT="$endpoint"
+# Dummy credentials and region, so nothing can reach a real account; the tests set the
+# endpoint themselves, and instance metadata is never consulted.
+export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_SESSION_TOKEN=test
+export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
+unset AWS_PROFILE
+
+status=0
+cargo test --workspace "$@" || status=$?
+exit "$status"

@@ -1,0 +1,244 @@
+//! The DynamoDB adapter against the emulator: the shared port contract, and what the
+//! tables actually hold.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use resetkit::domain::fields::EMAIL;
+use resetkit::domain::password::NewPassword;
+use resetkit::domain::{
+    ApiKeyRecord, Channel, CodeHash, EmailAddress, FieldValue, FirstName, Flow, KeyKind, Location, LookupKey,
+    Permission, PresentedKey, ResetSecret, Timestamp, User, UserId, VerificationId, VerificationRecord,
+};
+use resetkit::ports::{
+    ApiKeyStore, Clock, CompletedReset, ConsumeError, OsRandom, StoreError, SystemClock, UserDirectory,
+    VerificationStore,
+};
+use resetkit::service::{ConfirmCommand, ConfirmError, ConfirmSubject, GuestResetCommand};
+use resetkit::Resetkit;
+
+use crate::helpers::{captured_messages, random_hex, spawn_stack, TestStack};
+
+const PASSWORD: &str = "violet-Harbor-quietly-91-Lantern";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn dynamodb_store_keeps_the_port_contract() {
+    let stack = spawn_stack().await;
+    resetkit::contract::store_contract(|| stack.fresh_store()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_table_holds_a_clear_code_password_or_key_after_a_reset() {
+    // Arrange: a guest and a staff key, on the production adapters.
+    let stack = spawn_stack().await;
+    let service = Resetkit::new(
+        stack.store.clone(),
+        stack.notifier().await,
+        SystemClock,
+        OsRandom,
+        resetkit::testing::settings(),
+    );
+    let email = format!("guest-{}@example.com", random_hex(6));
+    let user = new_user(&stack, &email).await;
+    let staff_secret = format!("rk_{}", random_hex(32));
+    let staff = ApiKeyRecord {
+        hash: PresentedKey(&staff_secret).hash(),
+        key_id: format!("key_{}", random_hex(6)),
+        kind: KeyKind::Employee,
+        permissions: [Permission::GuestsEdit].into(),
+        active: true,
+    };
+    stack.store.put_key(&staff).await.expect("put_key");
+    let caller = service
+        .authenticate(&staff_secret, &[KeyKind::Employee], Permission::GuestsEdit, Some("203.0.113.7".into()))
+        .await
+        .expect("staff key authenticates");
+
+    // Act: staff reset, one wrong attempt, then the right code with a new password.
+    let issued = service
+        .guest_reset(&caller, GuestResetCommand { email: Some(parse_email(&email)), ..Default::default() })
+        .await
+        .expect("guest_reset");
+    let code = issued.code.expose().to_owned();
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let confirm = |secret: &str, location| ConfirmCommand {
+        subject: ConfirmSubject::Verification(issued.verification_id.clone()),
+        secret: ResetSecret::from_presented(secret),
+        password: NewPassword::parse(PASSWORD).expect("password parses"),
+        location,
+    };
+    let refused = service.confirm(&caller, confirm(wrong, None)).await;
+    assert!(matches!(refused, Err(ConfirmError::CodeRejected)), "wrong code: {refused:?}");
+    let location = Location::parse(Some(38.72), Some(-9.14)).expect("location");
+    service.confirm(&caller, confirm(&code, location)).await.expect("right code resets the password");
+
+    // Assert: the reset happened, the code went out by mail, and no table holds a secret.
+    let after = stack.store.get_user(&user.id).await.expect("get_user").expect("user");
+    assert_eq!(after.credential_version, 1);
+    assert!(after.password_hash.as_ref().is_some_and(|h| h.as_phc().starts_with("$argon2id$")));
+    let mail = captured_messages(&stack.endpoint).await;
+    assert!(mail.emails_to(&email).iter().any(|m| m.body.contains(&code)), "the code was mailed to the guest");
+
+    let tables = scan_all(&stack).await;
+    assert!(tables["audit"].len() >= 3, "code sent, attempt failed, password changed: {:?}", tables["audit"]);
+    for (table, items) in &tables {
+        for item in items {
+            let tokens: Vec<&str> = item.split(|c: char| !c.is_ascii_alphanumeric()).collect();
+            assert!(!tokens.contains(&code.as_str()), "{table} holds the clear code: {item}");
+            assert!(!item.contains(PASSWORD), "{table} holds the clear password: {item}");
+            assert!(!item.contains(&staff_secret), "{table} holds the clear API key: {item}");
+        }
+    }
+    let audit = tables["audit"].join("\n");
+    assert!(!audit.contains(&email), "the audit log holds a full address: {audit}");
+    assert!(audit.contains("g***@example.com"), "the audit log names the masked destination: {audit}");
+    assert!(audit.contains("38.72"), "the location is recorded: {audit}");
+}
+
+#[tokio::test]
+async fn an_expired_record_still_in_the_table_reads_as_none() {
+    // Arrange: a record whose expiry has passed, which TTL has not deleted yet.
+    let stack = spawn_stack().await;
+    let user = new_user(&stack, &format!("late-{}@example.com", random_hex(6))).await;
+    let now = SystemClock.now();
+    let record = VerificationRecord {
+        id: VerificationId::from_random(random_bytes()),
+        user_id: user.id.clone(),
+        flow: Flow::StaffCode,
+        channel: Channel::Email,
+        code_hash: CodeHash::from_bytes([7; 32]),
+        created_at: Timestamp::from_unix_seconds(now.unix_seconds() - 700),
+        expires_at: Timestamp::from_unix_seconds(now.unix_seconds() - 100),
+        attempts: 0,
+        max_attempts: 5,
+        consumed: false,
+    };
+    stack.store.issue(&record).await.expect("issue");
+    let raw = stack
+        .dynamodb
+        .get_item()
+        .table_name(&stack.store.tables().verifications)
+        .key("verification_id", AttributeValue::S(record.id.to_string()))
+        .send()
+        .await
+        .expect("raw get_item");
+    assert!(raw.item.is_some(), "the expired item is still in the table");
+
+    // Act
+    let read = stack.store.get_verification(&record.id, now).await.expect("get_verification");
+    let used = stack
+        .store
+        .complete_reset(&CompletedReset {
+            verification: record.id.clone(),
+            user: user.id.clone(),
+            expected_credential_version: 0,
+            new_password_hash: resetkit::domain::PasswordHash::from_phc("$argon2id$x".into()),
+            now,
+        })
+        .await;
+
+    // Assert
+    assert_eq!(read, None, "an expired record MUST read as None");
+    assert!(matches!(used, Err(ConsumeError::Rejected)), "an expired record MUST NOT be used: {used:?}");
+}
+
+#[tokio::test]
+async fn a_malformed_item_reads_as_corrupt_not_a_panic() {
+    // Arrange: a verification item written by hand, with a code hash of the wrong size.
+    let stack = spawn_stack().await;
+    let id = VerificationId::from_random(random_bytes());
+    let item = HashMap::from([
+        ("verification_id".to_owned(), AttributeValue::S(id.to_string())),
+        ("user_id".to_owned(), AttributeValue::S(UserId::from_random(random_bytes()).to_string())),
+        ("code_hash".to_owned(), AttributeValue::B(vec![1, 2, 3].into())),
+    ]);
+    stack
+        .dynamodb
+        .put_item()
+        .table_name(&stack.store.tables().verifications)
+        .set_item(Some(item))
+        .send()
+        .await
+        .expect("raw put_item");
+
+    // Act
+    let read = stack.store.get_verification(&id, SystemClock.now()).await;
+
+    // Assert
+    assert!(matches!(read, Err(StoreError::Corrupt(_))), "got {read:?}");
+}
+
+#[tokio::test]
+async fn an_unreachable_table_is_unavailable_not_a_panic() {
+    // Arrange: a store whose tables were never created.
+    let stack = spawn_stack().await;
+    let store = resetkit::adapters::dynamodb::DynamoStore::new(stack.dynamodb.clone(), "missing-");
+
+    // Act
+    let read = store.get_user(&UserId::from_random(random_bytes())).await;
+
+    // Assert
+    assert!(matches!(read, Err(StoreError::Unavailable(_))), "got {read:?}");
+}
+
+fn random_bytes() -> [u8; 16] {
+    let mut b = [0u8; 16];
+    resetkit::ports::RandomSource::fill(&OsRandom, &mut b);
+    b
+}
+
+fn parse_email(s: &str) -> EmailAddress {
+    EmailAddress::parse(s).unwrap_or_else(|e| panic!("{e}"))
+}
+
+async fn new_user(stack: &TestStack, email: &str) -> User {
+    let mut user = User::new(UserId::from_random(random_bytes()));
+    user.first_name = Some(FirstName::parse("Gwen").expect("name"));
+    user.fields.insert(EMAIL.into(), FieldValue::Email(parse_email(email)));
+    let keys = [LookupKey::new(EMAIL, &FieldValue::Email(parse_email(email)))];
+    stack.store.create_user(&user, &keys).await.expect("create_user");
+    user
+}
+
+/// Every item of every table of the stack, as text (test code only: no code path scans).
+/// Strings as they are, numbers as digits, binary as hex and as lossy UTF-8.
+async fn scan_all(stack: &TestStack) -> HashMap<String, Vec<String>> {
+    let mut out = HashMap::new();
+    for table in &stack.tables {
+        let mut items = Vec::new();
+        let mut start = None;
+        loop {
+            let page = stack
+                .dynamodb
+                .scan()
+                .table_name(table)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("scan {table}: {e:?}"));
+            items.extend(page.items().iter().map(|item| {
+                let mut fields: Vec<String> = item.iter().map(|(k, v)| format!("{k}={}", render(v))).collect();
+                fields.sort();
+                fields.join(" ")
+            }));
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
+        }
+        out.insert(table.strip_prefix(&stack.prefix).unwrap_or(table).to_owned(), items);
+    }
+    out
+}
+
+fn render(v: &AttributeValue) -> String {
+    match v {
+        AttributeValue::S(s) | AttributeValue::N(s) => s.clone(),
+        AttributeValue::B(b) => format!("{} {}", hex::encode(b.as_ref()), String::from_utf8_lossy(b.as_ref())),
+        AttributeValue::Bool(b) => b.to_string(),
+        AttributeValue::Ss(v) | AttributeValue::Ns(v) => v.join(","),
+        AttributeValue::L(v) => v.iter().map(render).collect::<Vec<_>>().join(","),
+        AttributeValue::M(m) => m.iter().map(|(k, v)| format!("{k}:{}", render(v))).collect::<Vec<_>>().join(","),
+        other => format!("{other:?}"),
+    }
+}

@@ -1,0 +1,6 @@
+//! Integration tests against the AWS emulator (moto server): the same SDK code paths as in
+//! production, pointed at a local endpoint. Run them with `bash scripts/test.sh`.
+
+mod dynamodb_store;
+mod helpers;
+mod notifier;
