@@ -4,8 +4,10 @@
 //! [`condition_failed`], transactions through [`cancellation`]. Everything else the network
 //! or the service can say is `StoreError::Unavailable`, with the SDK error as its source.
 
-use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 
 use crate::ports::{ConsumeError, StoreError};
 
@@ -22,9 +24,26 @@ pub(super) fn build_error(err: aws_sdk_dynamodb::error::BuildError) -> StoreErro
     StoreError::unavailable(err)
 }
 
+/// Operation errors that can say "the condition failed".
+pub(super) trait ConditionalWriteError {
+    fn is_condition_failed(&self) -> bool;
+}
+
+impl ConditionalWriteError for PutItemError {
+    fn is_condition_failed(&self) -> bool {
+        self.is_conditional_check_failed_exception()
+    }
+}
+
+impl ConditionalWriteError for UpdateItemError {
+    fn is_condition_failed(&self) -> bool {
+        self.is_conditional_check_failed_exception()
+    }
+}
+
 /// True when a single conditional write failed its condition.
-pub(super) fn condition_failed<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool {
-    err.as_service_error().and_then(ProvideErrorMetadata::code) == Some("ConditionalCheckFailedException")
+pub(super) fn condition_failed<E: ConditionalWriteError, R>(err: &SdkError<E, R>) -> bool {
+    err.as_service_error().is_some_and(E::is_condition_failed)
 }
 
 /// Why a transaction was cancelled, when it was for a reason the caller answers (a
