@@ -81,6 +81,7 @@ impl Failure {
             StatusCode::UNSUPPORTED_MEDIA_TYPE => "MXUnsupportedMediaTypeException",
             StatusCode::TOO_MANY_REQUESTS => "MXAPIRateLimitExceededException",
             StatusCode::METHOD_NOT_ALLOWED => "MXMethodNotAllowedException",
+            StatusCode::NOT_FOUND => "MXNotFoundException",
             _ => "MXUnexpectedException",
         };
         let body = ErrorBody { status: "Error", exception_type, exception_message: message.into() };

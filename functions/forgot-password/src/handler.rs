@@ -30,6 +30,9 @@ async fn forgot<S: Store, N: Notifier, C: Clock, R: RandomSource>(
     svc: &Resetkit<S, N, C, R>,
     req: &Request,
 ) -> Result<Success, Failure> {
+    if !crate::ROUTES.iter().any(|&(_, route)| route == req.uri().path().trim_end_matches('/')) {
+        return Err(Failure::new(StatusCode::NOT_FOUND, "No such endpoint"));
+    }
     if req.method() != Method::POST {
         return Err(Failure::new(StatusCode::METHOD_NOT_ALLOWED, "Use POST"));
     }

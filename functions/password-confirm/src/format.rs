@@ -4,8 +4,6 @@ use lambda_http::http::{header, StatusCode};
 use lambda_http::{Body, Request, Response};
 use resetkit::http::{query_param, respond};
 
-pub const ROUTE: &str = "/user/password/reset";
-
 /// How the answer is written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Format {
@@ -38,10 +36,10 @@ impl FormatError {
     }
 }
 
-/// Is `path` this endpoint, with or without the `.json` suffix?
+/// Is `path` the confirm endpoint, with or without the `.json` suffix (a POST of [`crate::ROUTES`])?
 pub fn is_route(path: &str) -> bool {
     let path = path.trim_end_matches('/');
-    path == ROUTE || path.strip_suffix(".json") == Some(ROUTE)
+    crate::ROUTES.iter().any(|&(method, route)| method == "POST" && route == path)
 }
 
 pub fn negotiate(req: &Request) -> Result<Format, FormatError> {

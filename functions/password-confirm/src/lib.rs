@@ -5,3 +5,11 @@ mod format;
 mod handler;
 
 pub use handler::handle;
+
+/// The (method, path) pairs this function serves: `template.yaml` routes exactly these to it
+/// (checked by `tests/tests/api/template.rs`). `GET /reset` is the reset page (DESIGN §2 D).
+pub const ROUTES: &[(&str, &str)] = &[
+    ("POST", "/user/password/reset"),
+    ("POST", "/user/password/reset.json"),
+    ("GET", "/reset"),
+];
