@@ -26,6 +26,7 @@ pub const NOTIFY_PASSWORD_CHANGED: &str = "RESETKIT_NOTIFY_PASSWORD_CHANGED";
 pub const DEFAULT_COUNTRY: &str = "RESETKIT_DEFAULT_COUNTRY";
 pub const EXTRA_FIELDS: &str = "RESETKIT_EXTRA_FIELDS";
 pub const FORGOT_RATE_LIMIT: &str = "RESETKIT_FORGOT_RATE_LIMIT";
+pub const BROWSER_CONFIRM_KEY: &str = "RESETKIT_BROWSER_CONFIRM_KEY";
 
 /// Every variable the functions read, for the template drift check.
 pub const ALL_KEYS: &[&str] = &[
@@ -42,6 +43,7 @@ pub const ALL_KEYS: &[&str] = &[
     DEFAULT_COUNTRY,
     EXTRA_FIELDS,
     FORGOT_RATE_LIMIT,
+    BROWSER_CONFIRM_KEY,
 ];
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -89,6 +91,12 @@ impl Config {
             .map_err(|e| malformed(EXTRA_FIELDS, e))?;
         let rate = env.optional(FORGOT_RATE_LIMIT).unwrap_or_else(|| "25/5".into());
         let forgot_rate_limit = parse_rate(&rate).ok_or_else(|| malformed(FORGOT_RATE_LIMIT, format!("'{rate}' is not MAX/SECONDS")))?;
+        let browser_confirm_key = env.optional(BROWSER_CONFIRM_KEY);
+        if let Some(key) = &browser_confirm_key {
+            if !is_key_shaped(key) {
+                return Err(malformed(BROWSER_CONFIRM_KEY, "a key is 8 to 200 characters of A-Z, a-z, 0-9, '_', '-' and '.'".into()));
+            }
+        }
 
         let settings = Settings {
             fields: FieldCatalog::new(extra, &country.to_ascii_uppercase()),
@@ -101,6 +109,7 @@ impl Config {
             notify_password_changed: env.flag(NOTIFY_PASSWORD_CHANGED, true)?,
             hash_params: HashParams::default(),
             forgot_rate_limit,
+            browser_confirm_key,
         };
         let aws = AwsSettings {
             table_prefix: env.required(TABLE_PREFIX)?,
@@ -115,6 +124,12 @@ fn parse_rate(s: &str) -> Option<RateLimit> {
     let (max, secs) = s.split_once('/')?;
     let limit = RateLimit { max: max.trim().parse().ok()?, window_secs: secs.trim().parse().ok()? };
     (limit.max > 0 && limit.window_secs > 0).then_some(limit)
+}
+
+/// The characters `resetctl keys` mints (`rk_` and hex) and the demo keys use; nothing that
+/// needs escaping in the HTML attribute the reset page carries it in.
+fn is_key_shaped(key: &str) -> bool {
+    (8..=200).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
 }
 
 struct Env<'a, F: Fn(&str) -> Option<String>>(&'a F);
@@ -175,6 +190,18 @@ mod tests {
         assert_eq!(c.settings.max_attempts, 5);
         assert_eq!(c.settings.forgot_rate_limit, RateLimit { max: 25, window_secs: 5 });
         assert!(c.settings.staff_code_in_response);
+        assert_eq!(c.settings.browser_confirm_key, None, "the reset page is off unless a key is set");
+    }
+
+    #[test]
+    fn the_browser_confirm_key_must_look_like_a_key() {
+        let mut m = base();
+        m.insert(BROWSER_CONFIRM_KEY, "rk_demo_browser_key".into());
+        assert_eq!(load(&m).unwrap().settings.browser_confirm_key.as_deref(), Some("rk_demo_browser_key"));
+        for bad in ["short", "has space inside", "quote\"breaks-out", "<script>alert(1)</script>"] {
+            m.insert(BROWSER_CONFIRM_KEY, bad.into());
+            assert!(load(&m).err().unwrap().to_string().starts_with("RESETKIT_BROWSER_CONFIRM_KEY is malformed"), "{bad}");
+        }
     }
 
     #[test]

@@ -30,6 +30,7 @@ pub fn settings() -> Settings {
         // Light parameters keep tests fast; the OWASP ones are tested in `password`.
         hash_params: HashParams { memory_kib: 1024, iterations: 1, parallelism: 1 },
         forgot_rate_limit: RateLimit { max: 25, window_secs: 5 },
+        browser_confirm_key: Some(crate::demo::BROWSER_KEY.into()),
     }
 }
 

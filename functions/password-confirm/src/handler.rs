@@ -8,13 +8,17 @@ use resetkit::Resetkit;
 
 use crate::contract::{ConfirmBody, ConfirmResponse, Failure};
 use crate::format::{self, Format};
+use crate::page;
 
-/// Routes the function's requests: the confirm endpoint (and, later, the reset page).
-/// Every outcome a request can cause is an `Ok` response in ServiceStack's shape.
+/// Routes the function's requests: the confirm endpoint and the reset page. Every outcome
+/// a request can cause is an `Ok` response; errors are in ServiceStack's shape.
 pub async fn handle<S: Store, N: Notifier, C: Clock, R: RandomSource>(
     svc: &Resetkit<S, N, C, R>,
     req: Request,
 ) -> Result<Response<Body>, Error> {
+    if page::is_route(req.uri().path()) {
+        return Ok(page::serve(svc, &req).await);
+    }
     if !format::is_route(req.uri().path()) {
         let f = Failure::new(StatusCode::NOT_FOUND, "NotFound", "No such endpoint", vec![]);
         return Ok(reply(&Format::Json, f.0, &f.1));

@@ -1,8 +1,10 @@
-//! Contract C: `POST /user/password/reset`, ServiceStack-style password confirm.
+//! Contract C: `POST /user/password/reset`, ServiceStack-style password confirm; and
+//! contract D: `GET /reset`, the page a person uses it from.
 
 pub mod contract;
 mod format;
 mod handler;
+pub mod page;
 
 pub use handler::handle;
 

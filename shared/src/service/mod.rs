@@ -33,6 +33,9 @@ pub struct Settings {
     pub hash_params: HashParams,
     /// Forgot-password calls per API key.
     pub forgot_rate_limit: RateLimit,
+    /// The key the reset page (contract D) posts with: a browser key with `password:confirm`.
+    /// `None` turns the page off. The service never reads it; the page hands it to browsers.
+    pub browser_confirm_key: Option<String>,
 }
 
 /// The authenticated caller of a request.

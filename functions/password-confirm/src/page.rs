@@ -1,0 +1,141 @@
+//! Contract D: the reset page, `GET /reset`. One HTML page with its style sheet and script,
+//! compiled into the binary.
+//!
+//! The CSP forbids inline script and style, so the two assets are responses of their own.
+//! They come from the same route (`reset?asset=reset.js`), so a deployment needs one route
+//! and the page's relative URLs resolve wherever the function is mounted: `/reset` behind
+//! API Gateway, `/lambda-url/password-confirm/reset` under `cargo lambda watch`.
+//!
+//! Serving the page spends nothing: the link's `LeadId` and `TemporaryPassword` travel in
+//! the URL fragment, which browsers never send, and only the POST of contract C uses them.
+
+use lambda_http::http::{header, HeaderValue, Method, StatusCode};
+use lambda_http::{Body, Request, Response};
+use resetkit::domain::{KeyKind, Permission, PresentedKey};
+use resetkit::http::{query_param, respond};
+use resetkit::ports::{Clock, Notifier, RandomSource, Store};
+use resetkit::Resetkit;
+
+use crate::contract::Failure;
+
+pub const PATH: &str = "/reset";
+
+const HTML: &str = include_str!("../assets/reset.html");
+const CSS: &str = include_str!("../assets/reset.css");
+const JS: &str = include_str!("../assets/reset.js");
+/// Where the page template takes the browser confirm key.
+const KEY_SLOT: &str = "{{CONFIRM_KEY}}";
+
+/// Nothing inline, nothing from elsewhere, no framing, and script may only reach this origin.
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+    connect-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'; \
+    require-trusted-types-for 'script'";
+
+/// Is `path` the page? Exactly `/reset`: with a trailing slash the relative asset and
+/// endpoint URLs would resolve one level too deep.
+pub fn is_route(path: &str) -> bool {
+    path == PATH
+}
+
+/// The page or one of its assets, or an error in contract C's shape; all with the page's
+/// security headers.
+pub async fn serve<S: Store, N: Notifier, C: Clock, R: RandomSource>(svc: &Resetkit<S, N, C, R>, req: &Request) -> Response<Body> {
+    let mut res = match asset(svc, req).await {
+        Ok(res) => res,
+        Err(Failure(status, body)) => {
+            let json = serde_json::to_string(&body).unwrap_or_else(|_| "{}".into());
+            respond(status, "application/json; charset=utf-8", json)
+        }
+    };
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
+    if res.status() == StatusCode::METHOD_NOT_ALLOWED {
+        res.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET"));
+    }
+    res
+}
+
+async fn asset<S: Store, N: Notifier, C: Clock, R: RandomSource>(
+    svc: &Resetkit<S, N, C, R>,
+    req: &Request,
+) -> Result<Response<Body>, Failure> {
+    if req.method() != Method::GET {
+        return Err(Failure::new(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", "Use GET", vec![]));
+    }
+    let Some(key) = svc.settings().browser_confirm_key.as_deref() else {
+        return Err(Failure::new(StatusCode::NOT_FOUND, "NotFound", "The reset page is not enabled on this stage", vec![]));
+    };
+    Ok(match query_param(req, "asset").as_deref() {
+        None => respond(StatusCode::OK, "text/html; charset=utf-8", render(checked(svc, key).await?)),
+        Some("reset.css") => respond(StatusCode::OK, "text/css; charset=utf-8", CSS.to_owned()),
+        Some("reset.js") => respond(StatusCode::OK, "text/javascript; charset=utf-8", JS.to_owned()),
+        Some(_) => return Err(Failure::new(StatusCode::NOT_FOUND, "NotFound", "No such asset", vec![])),
+    })
+}
+
+/// The page hands its key to every visitor, so it must be a browser key that can do
+/// nothing but confirm. A misconfigured stage (a server key, say) gets no page rather
+/// than a published secret.
+async fn checked<'k, S: Store, N: Notifier, C: Clock, R: RandomSource>(
+    svc: &Resetkit<S, N, C, R>,
+    key: &'k str,
+) -> Result<&'k str, Failure> {
+    match svc.store().find_key(&PresentedKey(key).hash()).await {
+        Ok(Some(k)) if k.kind == KeyKind::Browser && k.active && k.permissions.iter().eq(&[Permission::PasswordConfirm]) => Ok(key),
+        Ok(other) => {
+            tracing::error!(
+                key_id = other.as_ref().map(|k| k.key_id.as_str()),
+                "{} is not an active browser key with password:confirm only; the reset page is withheld",
+                resetkit::config::BROWSER_CONFIRM_KEY
+            );
+            Err(Failure::new(StatusCode::SERVICE_UNAVAILABLE, "PageUnavailable", "The reset page is not available", vec![]))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "key lookup failed");
+            Err(Failure::unexpected())
+        }
+    }
+}
+
+fn render(key: &str) -> String {
+    HTML.replace(KEY_SLOT, &html_escape::encode_double_quoted_attribute(key))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_page_has_no_inline_script_or_style() {
+        let html = HTML.to_ascii_lowercase();
+        assert_eq!(html.matches("<script").count(), html.matches("<script src=").count(), "every script has a src");
+        for inline in ["<style", " style=", " onclick=", " onload=", " onsubmit=", "javascript:"] {
+            assert!(!html.contains(inline), "{inline}");
+        }
+        assert_eq!(html.matches(KEY_SLOT.to_ascii_lowercase().as_str()).count(), 1);
+    }
+
+    #[test]
+    fn the_key_is_escaped_into_its_attribute() {
+        let page = render("a\"><script>x</script>");
+        assert!(!page.contains("\"><script>x"), "{page}");
+    }
+
+    #[test]
+    fn the_script_builds_no_html_from_strings() {
+        for sink in ["innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"] {
+            assert!(!JS.contains(sink), "{sink}");
+        }
+    }
+
+    #[test]
+    fn only_the_exact_path_is_the_page() {
+        assert!(is_route("/reset"));
+        for other in ["/reset/", "/reset.css", "/resets", "/", "/user/password/reset"] {
+            assert!(!is_route(other), "{other}");
+        }
+    }
+}
