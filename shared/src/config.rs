@@ -83,12 +83,6 @@ impl Config {
         let code_keys = CodeKeys::new(secrets).map_err(|e| malformed(CODE_SECRETS, e.to_string()))?;
         let link_template = LinkTemplate::parse(&env.required(RESET_LINK_TEMPLATE)?)
             .map_err(|e| malformed(RESET_LINK_TEMPLATE, e))?;
-        let country = env.optional(DEFAULT_COUNTRY).unwrap_or_else(|| "US".into());
-        if country.to_ascii_uppercase().parse::<phonenumber::country::Id>().is_err() {
-            return Err(malformed(DEFAULT_COUNTRY, format!("'{country}' is not an ISO 3166 alpha-2 code")));
-        }
-        let extra = FieldCatalog::parse_extra(&env.optional(EXTRA_FIELDS).unwrap_or_else(|| "Phone:phone:unique".into()))
-            .map_err(|e| malformed(EXTRA_FIELDS, e))?;
         let rate = env.optional(FORGOT_RATE_LIMIT).unwrap_or_else(|| "25/5".into());
         let forgot_rate_limit = parse_rate(&rate).ok_or_else(|| malformed(FORGOT_RATE_LIMIT, format!("'{rate}' is not MAX/SECONDS")))?;
         let browser_confirm_key = env.optional(BROWSER_CONFIRM_KEY);
@@ -99,7 +93,7 @@ impl Config {
         }
 
         let settings = Settings {
-            fields: FieldCatalog::new(extra, &country.to_ascii_uppercase()),
+            fields: field_catalog(&env)?,
             code_keys,
             code_ttl: Duration::from_secs(env.number(CODE_TTL_SECONDS, 600)?),
             link_ttl: Duration::from_secs(env.number(LINK_TTL_SECONDS, 3600)?),
@@ -118,6 +112,23 @@ impl Config {
         };
         Ok(Self { settings, aws })
     }
+}
+
+/// The stage's field catalog alone (`RESETKIT_EXTRA_FIELDS`, `RESETKIT_DEFAULT_COUNTRY`),
+/// for tools such as `resetctl import` that parse people without running a function.
+pub fn field_catalog_from_env() -> Result<FieldCatalog, ConfigError> {
+    field_catalog(&Env(&|k: &str| std::env::var(k).ok()))
+}
+
+fn field_catalog<F: Fn(&str) -> Option<String>>(env: &Env<'_, F>) -> Result<FieldCatalog, ConfigError> {
+    let malformed = |key, reason: String| ConfigError::Malformed { key, reason };
+    let country = env.optional(DEFAULT_COUNTRY).unwrap_or_else(|| "US".into()).to_ascii_uppercase();
+    if country.parse::<phonenumber::country::Id>().is_err() {
+        return Err(malformed(DEFAULT_COUNTRY, format!("'{country}' is not an ISO 3166 alpha-2 code")));
+    }
+    let extra = FieldCatalog::parse_extra(&env.optional(EXTRA_FIELDS).unwrap_or_else(|| "Phone:phone:unique".into()))
+        .map_err(|e| malformed(EXTRA_FIELDS, e))?;
+    Ok(FieldCatalog::new(extra, &country))
 }
 
 fn parse_rate(s: &str) -> Option<RateLimit> {

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use crate::domain::import::UserImport;
-use crate::domain::{ApiKeyRecord, KeyKind, Permission, PresentedKey};
+use crate::domain::{ApiKeyRecord, FieldCatalog, KeyKind, Permission, PresentedKey};
 
 /// One JSON object per line, in the format `resetctl import` reads.
 pub const USERS_JSONL: &str = include_str!("../demo/users.jsonl");
@@ -23,6 +23,13 @@ pub const BROWSER_KEY: &str = "rk_demo_browser_key";
 
 /// The extra fields the demo people use (`RESETKIT_EXTRA_FIELDS`).
 pub const EXTRA_FIELDS: &str = "Phone:phone:unique,mx_Alt_Email:email,mx_City:text,mx_Member_Code:text:unique";
+
+/// The field catalog of the demo stage: the built-in fields plus `EXTRA_FIELDS`, US numbers.
+pub fn catalog() -> FieldCatalog {
+    // A constant of this file: a parse failure is a bug here, caught by every test.
+    let extra = FieldCatalog::parse_extra(EXTRA_FIELDS).unwrap_or_else(|e| panic!("demo EXTRA_FIELDS: {e}"));
+    FieldCatalog::new(extra, "US")
+}
 
 pub fn people() -> Vec<UserImport> {
     USERS_JSONL

@@ -6,7 +6,7 @@ use crate::adapters::memory::{ManualClock, MemoryOutbox, MemoryStore};
 use crate::domain::code::CodeKeys;
 use crate::domain::message::LinkTemplate;
 use crate::domain::password::HashParams;
-use crate::domain::{FieldCatalog, Timestamp, UserId};
+use crate::domain::{Timestamp, UserId};
 use crate::ports::{ApiKeyStore, OsRandom, RateLimit, UserDirectory};
 use crate::service::{Resetkit, Settings};
 
@@ -15,10 +15,8 @@ pub type MemoryResetkit = Resetkit<MemoryStore, MemoryOutbox, ManualClock, OsRan
 pub use crate::demo::{ANA, NUNO as NOEMAIL, ZARA, ZOE};
 
 pub fn settings() -> Settings {
-    let extra = FieldCatalog::parse_extra(crate::demo::EXTRA_FIELDS)
-        .unwrap_or_else(|e| panic!("{e}"));
     Settings {
-        fields: FieldCatalog::new(extra, "US"),
+        fields: crate::demo::catalog(),
         code_keys: CodeKeys::new(vec![b"test-secret-test-secret-test-secret!".to_vec()]).unwrap_or_else(|e| panic!("{e}")),
         code_ttl: Duration::from_secs(600),
         link_ttl: Duration::from_secs(3600),

@@ -8,8 +8,6 @@ use aws_config::{BehaviorVersion, Region, SdkConfig};
 use resetkit::adapters::dynamodb::DynamoStore;
 use resetkit::adapters::notify::AwsNotifier;
 use resetkit::ports::{OsRandom, RandomSource};
-use serde::Deserialize;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Where the emulator listens, e.g. `http://127.0.0.1:5000`.
 pub const ENDPOINT_VAR: &str = "RESETKIT_TEST_ENDPOINT";
@@ -116,99 +114,159 @@ pub fn unique_us_mobile() -> String {
     format!("+1415{}", 2_000_000 + u32::from_le_bytes(b) % 8_000_000)
 }
 
-/// An email the emulator accepted for delivery.
-#[derive(Debug, Clone, Deserialize)]
-pub struct CapturedEmail {
-    pub id: String,
-    pub source: String,
-    pub destinations: EmailDestinations,
-    pub subject: String,
-    /// The HTML part when the message has one (moto keeps one body), else the text part.
-    pub body: String,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(rename_all = "PascalCase", default)]
-pub struct EmailDestinations {
-    pub to_addresses: Vec<String>,
-    pub cc_addresses: Vec<String>,
-    pub bcc_addresses: Vec<String>,
-}
-
-/// An SMS the emulator accepted for delivery.
-#[derive(Debug, Clone, Deserialize)]
-pub struct CapturedSms {
-    pub message_id: String,
-    pub phone_number: String,
-    pub message: String,
-}
+pub use resetctl::captured::Captured;
 
 /// Everything the emulator has captured so far, from every test sharing it: filter by
 /// recipient (each test uses its own).
-#[derive(Debug, Clone, Default)]
-pub struct Captured {
-    pub emails: Vec<CapturedEmail>,
-    pub sms: Vec<CapturedSms>,
-}
-
-impl Captured {
-    pub fn emails_to(&self, address: &str) -> Vec<&CapturedEmail> {
-        self.emails
-            .iter()
-            .filter(|m| m.destinations.to_addresses.iter().any(|a| a.eq_ignore_ascii_case(address)))
-            .collect()
-    }
-
-    pub fn sms_to(&self, number: &str) -> Vec<&CapturedSms> {
-        self.sms.iter().filter(|m| m.phone_number == number).collect()
-    }
-}
-
-/// Reads `GET {endpoint}/moto-api/data.json`: SES mail under `ses.Message` (SES v2 sends
-/// land there too), SMS under `sns.SMS`.
 pub async fn captured_messages(endpoint: &str) -> Captured {
-    #[derive(Deserialize)]
-    struct Data {
-        #[serde(default)]
-        ses: Ses,
-        #[serde(default)]
-        sns: Sns,
-    }
-    #[derive(Deserialize, Default)]
-    struct Ses {
-        #[serde(rename = "Message", default)]
-        message: Vec<CapturedEmail>,
-    }
-    #[derive(Deserialize, Default)]
-    struct Sns {
-        #[serde(rename = "SMS", default)]
-        sms: Vec<CapturedSms>,
-    }
-    let (status, body) = http(endpoint, "GET", "/moto-api/data.json").await;
-    assert_eq!(status, 200, "data.json answered {status}: {}", String::from_utf8_lossy(&body));
-    let data: Data = serde_json::from_slice(&body)
-        .unwrap_or_else(|e| panic!("data.json has an unexpected shape ({e}): {}", String::from_utf8_lossy(&body)));
-    Captured { emails: data.ses.message, sms: data.sns.sms }
+    resetctl::captured::fetch(endpoint).await.unwrap_or_else(|e| panic!("reading captured messages: {e}"))
 }
 
-/// A bare HTTP/1.0 request to the emulator (no body), returning status and body. Enough
-/// for moto's own API; HTTP/1.0 means no chunked encoding and the server closes the stream.
-pub async fn http(endpoint: &str, method: &str, path: &str) -> (u16, Vec<u8>) {
-    let authority =
-        endpoint.strip_prefix("http://").unwrap_or_else(|| panic!("{ENDPOINT_VAR} must be http://host:port"));
-    let mut stream = tokio::net::TcpStream::connect(authority)
+/// Where flow-B links point in these tests; the tests read `LeadId` and
+/// `TemporaryPassword` back out of the link.
+pub const LINK_TEMPLATE: &str = "https://reset.example.com/reset#LeadId={LeadId}&TemporaryPassword={TemporaryPassword}";
+
+/// The whole bundle as a function's `main.rs` wires it (same `build`, same configuration
+/// parser), on the emulator: its tables, the demo keys, and the three handlers.
+pub struct TestApp {
+    pub stack: TestStack,
+    pub service: resetkit::adapters::aws::AwsResetkit,
+}
+
+/// `spawn_app_with` the default configuration.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+/// A stack whose functions read `overrides` on top of the settings a local stage uses.
+pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
+    use resetkit::config;
+    let stack = spawn_stack().await;
+    stack.notifier().await; // creates the SES sender identity
+    resetctl::people::seed_demo(&stack.store).await.unwrap_or_else(|e| panic!("seeding demo keys: {e}"));
+    let prefix = stack.prefix.clone();
+    let base = [
+        (config::TABLE_PREFIX, prefix.as_str()),
+        (config::SENDER_EMAIL, SENDER),
+        (config::CODE_SECRETS, "integration-test-secret-integration-test-secret"),
+        (config::RESET_LINK_TEMPLATE, LINK_TEMPLATE),
+        (config::EXTRA_FIELDS, resetkit::demo::EXTRA_FIELDS),
+    ];
+    let lookup = |key: &str| {
+        overrides.iter().chain(base.iter()).find(|(k, _)| *k == key).map(|(_, v)| (*v).to_owned())
+    };
+    let config = config::Config::from_lookup(lookup).unwrap_or_else(|e| panic!("test configuration: {e}"));
+    let service = resetkit::adapters::aws::build(&stack.sdk, config);
+    TestApp { stack, service }
+}
+
+/// A person only one test knows: unique email, mobile and member code.
+#[derive(Debug, Clone)]
+pub struct Person {
+    pub id: resetkit::domain::UserId,
+    pub email: String,
+    pub mobile: String,
+    pub member_code: String,
+    /// The LeadSquared `Phone` field, a second number used as an SMS recipient.
+    pub phone: String,
+}
+
+impl TestApp {
+    /// Imports a new person named `first_name`, the way `resetctl import` does.
+    pub async fn person(&self, first_name: &str) -> Person {
+        let tag = random_hex(6);
+        let line = serde_json::json!({
+            "first_name": first_name,
+            "email": format!("p-{tag}@example.com"),
+            "mobile": unique_us_mobile(),
+            "fields": {"Phone": unique_us_mobile(), "mx_Member_Code": format!("M-{tag}")},
+        });
+        self.import(&line).await
+    }
+
+    /// Imports one person from a JSON Lines object and returns them as stored.
+    pub async fn import(&self, line: &serde_json::Value) -> Person {
+        let report = resetctl::people::import_users(
+            &self.stack.store,
+            &self.service.settings().fields,
+            format!("{line}\n").as_bytes(),
+            |_| {},
+        )
         .await
-        .unwrap_or_else(|e| panic!("connecting to the emulator at {authority}: {e}"));
-    let request = format!("{method} {path} HTTP/1.0\r\nHost: {authority}\r\nContent-Length: 0\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap_or_else(|e| panic!("writing to the emulator: {e}"));
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).await.unwrap_or_else(|e| panic!("reading from the emulator: {e}"));
-    let split = response.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or_else(|| panic!("no HTTP header end"));
-    let head = String::from_utf8_lossy(&response[..split]);
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| panic!("bad status line: {head}"));
-    (status, response[split + 4..].to_vec())
+        .unwrap_or_else(|e| panic!("import: {e}"));
+        assert_eq!((report.imported, report.rejected.len()), (1, 0), "import {line}: {report:?}");
+        let email = line["email"].as_str().unwrap_or_default().to_owned();
+        let key = resetkit::domain::LookupKey::new(
+            resetkit::domain::fields::EMAIL,
+            &self.service.settings().fields.parse_value(
+                self.service.settings().fields.get(resetkit::domain::fields::EMAIL).expect("email field"),
+                &email,
+            )
+            .expect("email parses"),
+        );
+        let ids = resetkit::ports::UserDirectory::find_by(&self.stack.store, &key).await.expect("find_by");
+        assert_eq!(ids.len(), 1, "{email} is unique");
+        Person {
+            id: ids[0].clone(),
+            email,
+            mobile: line["mobile"].as_str().unwrap_or_default().to_owned(),
+            member_code: line["fields"]["mx_Member_Code"].as_str().unwrap_or_default().to_owned(),
+            phone: line["fields"]["Phone"].as_str().unwrap_or_default().to_owned(),
+        }
+    }
+
+    pub async fn user(&self, id: &resetkit::domain::UserId) -> resetkit::domain::User {
+        resetkit::ports::UserDirectory::get_user(&self.stack.store, id).await.expect("get_user").expect("user exists")
+    }
+
+    /// Contract A through its handler.
+    pub async fn post_guest_reset(&self, key: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+        let req = request("/v1/guests/password?reset=true", &[("authorization", &format!("apikey {key}"))], body);
+        let (status, _, json) = resetkit::testing::read_response(
+            guest_reset::handle(&self.service, req).await.expect("the handler answers every request"),
+        );
+        (status, json)
+    }
+
+    /// Contract B through its handler: status, headers and the raw body bytes.
+    pub async fn post_forgot_password(
+        &self,
+        key: &str,
+        body: &serde_json::Value,
+    ) -> (u16, lambda_http::http::HeaderMap, Vec<u8>) {
+        let req = request("/api/Authentication/ForgotPassword", &[("authorization", key)], body);
+        let res = forgot_password::handle(&self.service, req).await.expect("the handler answers every request");
+        (res.status().as_u16(), res.headers().clone(), res.body().as_ref().to_vec())
+    }
+
+    /// Contract C through its handler, with the demo browser key added to `body`.
+    pub async fn post_confirm(&self, body: &serde_json::Value) -> (u16, serde_json::Value) {
+        let mut body = body.clone();
+        body["ApiKey"] = resetkit::demo::BROWSER_KEY.into();
+        let req = request("/user/password/reset", &[], &body);
+        let (status, _, json) = resetkit::testing::read_response(
+            password_confirm::handle(&self.service, req).await.expect("the handler answers every request"),
+        );
+        (status, json)
+    }
+}
+
+fn request(uri: &str, headers: &[(&str, &str)], body: &serde_json::Value) -> lambda_http::Request {
+    let mut all = vec![("content-type", "application/json")];
+    all.extend_from_slice(headers);
+    resetkit::testing::http_request("POST", uri, &all, body.to_string())
+}
+
+/// The value of `name=` in a reset link inside `text` (mail HTML escapes `&` as `&amp;`).
+pub fn link_param(text: &str, name: &str) -> String {
+    let start = text.find(&format!("{name}=")).unwrap_or_else(|| panic!("no {name} in: {text}")) + name.len() + 1;
+    text[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect()
+}
+
+/// The 6-digit code in a staff-flow message.
+pub fn staff_code(text: &str) -> String {
+    let start = text.find("code is ").unwrap_or_else(|| panic!("no code in: {text}")) + "code is ".len();
+    let code: String = text[start..].chars().take_while(char::is_ascii_digit).collect();
+    assert_eq!(code.len(), 6, "a 6-digit code in: {text}");
+    code
 }

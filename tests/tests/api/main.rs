@@ -2,5 +2,6 @@
 //! production, pointed at a local endpoint. Run them with `bash scripts/test.sh`.
 
 mod dynamodb_store;
+mod flows;
 mod helpers;
 mod notifier;

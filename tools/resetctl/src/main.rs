@@ -1,11 +1,19 @@
 //! resetctl: administration of a resetkit stage. Talks to whatever endpoint the standard
 //! AWS configuration names, so `AWS_ENDPOINT_URL` points it at the local emulator.
 
+use std::error::Error;
+use std::fs::File;
+use std::io::BufReader;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use aws_config::BehaviorVersion;
+use aws_config::{BehaviorVersion, SdkConfig};
 use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use resetctl::people::ImportReport;
+use resetkit::adapters::dynamodb::DynamoStore;
+
+type Outcome = Result<(), Box<dyn Error>>;
 
 #[derive(Parser)]
 #[command(name = "resetctl", version, about = "Administer a resetkit stage")]
@@ -25,6 +33,48 @@ enum Command {
         #[arg(long, default_value = "template.yaml")]
         template: PathBuf,
     },
+    /// Import people from a JSON Lines file (one `{id?, first_name, username, email, mobile,
+    /// fields}` object per line). Fields are parsed with the stage's RESETKIT_EXTRA_FIELDS
+    /// and RESETKIT_DEFAULT_COUNTRY, as the functions do. Re-running skips people already there.
+    Import {
+        #[arg(long)]
+        prefix: String,
+        file: PathBuf,
+    },
+    /// Mint an API key: the secret is printed once and only its hash is stored.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Load the demo people and keys (local stacks only: the demo keys are public), and
+    /// create the SES identity mail is sent from.
+    SeedDemo {
+        #[arg(long)]
+        prefix: String,
+        /// The sender address the functions use (RESETKIT_SENDER_EMAIL).
+        #[arg(long)]
+        sender: String,
+    },
+    /// Print the mail and SMS the local emulator captured (AWS_ENDPOINT_URL must name it).
+    Messages {
+        /// Only messages to this address or phone number.
+        #[arg(long)]
+        to: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    Mint {
+        #[arg(long)]
+        prefix: String,
+        /// employee, guest, portal_public, server or browser.
+        #[arg(long)]
+        kind: String,
+        /// guests:edit, password:forgot, password:reveal or password:confirm; repeatable.
+        #[arg(long = "permission")]
+        permissions: Vec<String>,
+    },
 }
 
 #[tokio::main]
@@ -33,6 +83,12 @@ async fn main() -> ExitCode {
     let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
     let result = match cli.command {
         Command::CreateTables { prefix, template } => create_tables(&sdk, &prefix, &template).await,
+        Command::Import { prefix, file } => import(&sdk, &prefix, &file).await,
+        Command::Keys { command: KeysCommand::Mint { prefix, kind, permissions } } => {
+            mint(&sdk, &prefix, &kind, &permissions).await
+        }
+        Command::SeedDemo { prefix, sender } => seed_demo(&sdk, &prefix, &sender).await,
+        Command::Messages { to } => messages(to.as_deref()).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -48,15 +104,78 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn create_tables(
-    sdk: &aws_config::SdkConfig,
-    prefix: &str,
-    template: &PathBuf,
-) -> Result<(), Box<dyn std::error::Error>> {
+fn store(sdk: &SdkConfig, prefix: &str) -> DynamoStore {
+    DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), prefix)
+}
+
+async fn create_tables(sdk: &SdkConfig, prefix: &str, template: &PathBuf) -> Outcome {
     let yaml = std::fs::read_to_string(template).map_err(|e| format!("reading {}: {e}", template.display()))?;
     let client = aws_sdk_dynamodb::Client::new(sdk);
     for table in resetctl::create_tables(&client, &yaml, prefix).await? {
         println!("{table}");
+    }
+    Ok(())
+}
+
+async fn import(sdk: &SdkConfig, prefix: &str, path: &PathBuf) -> Outcome {
+    let catalog = resetkit::config::field_catalog_from_env()?;
+    let file = File::open(path).map_err(|e| format!("opening {}: {e}", path.display()))?;
+    let bar = ProgressBar::new(file.metadata()?.len());
+    bar.set_style(ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {eta}")?);
+    let report =
+        resetctl::people::import_users(&store(sdk, prefix), &catalog, BufReader::new(file), |n| bar.inc(n)).await;
+    bar.finish_and_clear();
+    print_report(&report?);
+    Ok(())
+}
+
+fn print_report(report: &ImportReport) {
+    for (line, reason) in &report.rejected {
+        eprintln!("line {line}: {reason}");
+    }
+    println!(
+        "imported {}, already present {}, rejected {}",
+        report.imported,
+        report.already_present,
+        report.rejected.len()
+    );
+}
+
+async fn mint(sdk: &SdkConfig, prefix: &str, kind: &str, permissions: &[String]) -> Outcome {
+    let key = resetctl::keys::mint_key(&store(sdk, prefix), kind, permissions).await?;
+    println!("key id: {}", key.key_id);
+    println!("secret: {}", key.secret);
+    eprintln!("The secret is shown only now; only its hash is stored.");
+    Ok(())
+}
+
+async fn seed_demo(sdk: &SdkConfig, prefix: &str, sender: &str) -> Outcome {
+    let ses = aws_sdk_sesv2::Client::new(sdk);
+    if let Err(e) = ses.create_email_identity().email_identity(sender).send().await {
+        if !e.as_service_error().is_some_and(|s| s.is_already_exists_exception()) {
+            return Err(format!("creating the SES identity {sender}: {}", aws_sdk_sesv2::error::DisplayErrorContext(e)).into());
+        }
+    }
+    let report = resetctl::people::seed_demo(&store(sdk, prefix)).await?;
+    print!("demo people: ");
+    print_report(&report);
+    println!("demo keys: {}", resetkit::demo::keys().len());
+    Ok(())
+}
+
+async fn messages(to: Option<&str>) -> Outcome {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL")
+        .map_err(|_| "AWS_ENDPOINT_URL must name the local emulator (messages are only captured there)")?;
+    let captured = resetctl::captured::fetch(&endpoint).await?;
+    let wanted = |addr: &str| to.is_none_or(|t| t.eq_ignore_ascii_case(addr));
+    for mail in &captured.emails {
+        let recipients = mail.destinations.to_addresses.join(", ");
+        if mail.destinations.to_addresses.iter().any(|a| wanted(a)) {
+            println!("--- email to {recipients}: {}\n{}\n", mail.subject, mail.body);
+        }
+    }
+    for sms in captured.sms.iter().filter(|s| wanted(&s.phone_number)) {
+        println!("--- sms to {}\n{}\n", sms.phone_number, sms.message);
     }
     Ok(())
 }

@@ -1,5 +1,3 @@
-//! resetctl as a library: what the CLI does, callable from tests and scripts.
-//!
 //! Tables come from `template.yaml`, the one definition of them: the same key schemas and
 //! TTL attributes that CloudFormation deploys are created here on the emulator (or on a
 //! real account), so local runs cannot drift from production.

@@ -1,0 +1,8 @@
+//! resetctl as a library: what the CLI does, callable from tests and scripts.
+
+pub mod captured;
+pub mod keys;
+pub mod people;
+pub mod tables;
+
+pub use tables::{create_tables, table_specs, TableSpec, TablesError};
