@@ -4,8 +4,9 @@
 #   bash scripts/test.sh [extra cargo test arguments]
 #
 # Creates .venv with the pinned moto on first use, starts moto on a free 127.0.0.1 port,
-# runs `cargo test --workspace` once with RESETKIT_TEST_ENDPOINT pointing at it, and
-# always stops moto afterwards. Exits with cargo's status.
+# runs `cargo test --workspace` once with RESETKIT_TEST_ENDPOINT pointing at it, lints
+# template.yaml offline (cfn-lint, sam validate --lint; pinned, installed into .venv on first
+# use), and always stops moto afterwards. Exits non-zero when either step failed.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -34,4 +35,25 @@ unset AWS_PROFILE
 
 status=0
 cargo test --workspace "$@" || status=$?
+
+# --- Template lint, offline: cfn-lint (with the SAM transform), then SAM CLI's own
+# `sam validate --lint`. Runs whatever cargo said; pinned tools come from scripts/tools.sh.
+lint_status=0
+(
+    set -euo pipefail
+    # shellcheck source=scripts/tools.sh
+    source scripts/tools.sh
+    tools_install_cfn_lint
+    tools_install_sam_cli
+    echo "lint: cfn-lint $CFN_LINT_VERSION template.yaml" >&2
+    "$VENV/bin/cfn-lint" template.yaml
+    echo "lint: sam validate --lint (SAM CLI $SAM_CLI_VERSION)" >&2
+    SAM_CLI_TELEMETRY=0 "$VENV/sam/bin/sam" validate --lint --template-file template.yaml
+) || lint_status=$?
+if [[ "$lint_status" != 0 ]]; then
+    echo "lint: template.yaml failed the lint (exit $lint_status)" >&2
+    [[ "$status" != 0 ]] || status=$lint_status
+fi
+# --- end of template lint.
+
 exit "$status"
