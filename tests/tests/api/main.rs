@@ -5,3 +5,4 @@ mod dynamodb_store;
 mod flows;
 mod helpers;
 mod notifier;
+mod template;
