@@ -120,6 +120,10 @@ pub fn respond(status: StatusCode, content_type: &'static str, body: String) -> 
     res
 }
 
+/// `Retry-After` on a 503: a dependency (DynamoDB, SES, SNS) was throttling, failing or
+/// slow past its time budget; nothing was decided, so the same request may simply be sent again.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 2;
+
 /// Adds `Retry-After` (seconds).
 pub fn with_retry_after(mut res: Response<Body>, secs: u64) -> Response<Body> {
     res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));

@@ -3,7 +3,8 @@
 use lambda_http::http::StatusCode;
 use resetkit::domain::fields::EMAIL;
 use resetkit::domain::{FieldCatalog, LookupKey};
-use resetkit::http::BodyError;
+use resetkit::http::{BodyError, UNAVAILABLE_RETRY_AFTER_SECS};
+use resetkit::ports::StoreError;
 use resetkit::service::{ForgotPasswordCommand, ForgotPasswordError, ForgotPasswordOutcome};
 use serde::{Deserialize, Serialize};
 
@@ -82,6 +83,7 @@ impl Failure {
             StatusCode::TOO_MANY_REQUESTS => "MXAPIRateLimitExceededException",
             StatusCode::METHOD_NOT_ALLOWED => "MXMethodNotAllowedException",
             StatusCode::NOT_FOUND => "MXNotFoundException",
+            StatusCode::SERVICE_UNAVAILABLE => "MXServiceUnavailableException",
             _ => "MXUnexpectedException",
         };
         let body = ErrorBody { status: "Error", exception_type, exception_message: message.into() };
@@ -106,6 +108,13 @@ impl From<ForgotPasswordError> for Failure {
                 retry_after: Some(retry_after_secs),
                 ..Failure::new(StatusCode::TOO_MANY_REQUESTS, e.to_string())
             },
+            ForgotPasswordError::Unexpected(StoreError::Unavailable(cause)) => {
+                tracing::warn!(error = %cause, "storage unavailable");
+                Failure {
+                    retry_after: Some(UNAVAILABLE_RETRY_AFTER_SECS),
+                    ..Failure::new(StatusCode::SERVICE_UNAVAILABLE, "Service temporarily unavailable; retry later")
+                }
+            }
             ForgotPasswordError::Unexpected(cause) => {
                 tracing::error!(error = %cause, "forgot-password failed");
                 Failure::new(StatusCode::INTERNAL_SERVER_ERROR, "An unexpected error occurred")

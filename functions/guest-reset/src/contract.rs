@@ -2,7 +2,8 @@
 
 use lambda_http::http::StatusCode;
 use resetkit::domain::{Channel, EmailAddress, FirstName, PhoneE164, Username};
-use resetkit::http::BodyError;
+use resetkit::http::{BodyError, UNAVAILABLE_RETRY_AFTER_SECS};
+use resetkit::ports::{DeliveryError, StoreError};
 use resetkit::service::{GuestResetCommand, GuestResetError, GuestResetIssued};
 use serde::{Deserialize, Serialize};
 
@@ -34,6 +35,9 @@ pub struct GuestResetResponse {
     pub verification_code: Option<String>,
     pub verification_id: Option<String>,
     pub error: Option<ErrorBody>,
+    /// Sent as the `Retry-After` header (seconds), never in the body.
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -49,6 +53,13 @@ impl Failure {
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
         let error = ErrorBody { code: status.as_u16(), message: message.into() };
         Self(status, GuestResetResponse { error: Some(error), ..Default::default() })
+    }
+
+    /// 503 with `Retry-After`: a dependency failed before anything was decided.
+    pub fn unavailable() -> Self {
+        let mut f = Failure::new(StatusCode::SERVICE_UNAVAILABLE, "Service temporarily unavailable; retry later");
+        f.1.retry_after = Some(UNAVAILABLE_RETRY_AFTER_SECS);
+        f
     }
 }
 
@@ -73,6 +84,14 @@ impl From<GuestResetError> for Failure {
                 f
             }
             GuestResetError::NoDestination(_) => Failure::new(StatusCode::BAD_REQUEST, e.to_string()),
+            GuestResetError::Delivery(DeliveryError::Unavailable(ref cause)) => {
+                tracing::warn!(error = %cause, "guest code delivery unavailable; the code was withdrawn");
+                Failure::unavailable()
+            }
+            GuestResetError::Unexpected(StoreError::Unavailable(ref cause)) => {
+                tracing::warn!(error = %cause, "storage unavailable");
+                Failure::unavailable()
+            }
             GuestResetError::Delivery(ref cause) => {
                 tracing::error!(error = %cause, "guest code delivery failed");
                 Failure::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
@@ -130,6 +149,7 @@ impl GuestResetResponse {
             verification_code: reveal_code.then(|| issued.code.expose().to_owned()),
             verification_id: Some(issued.verification_id.to_string()),
             error: None,
+            retry_after: None,
         }
     }
 }

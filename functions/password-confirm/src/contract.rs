@@ -3,8 +3,9 @@
 use lambda_http::http::StatusCode;
 use resetkit::domain::password::NewPassword;
 use resetkit::domain::{EmailAddress, Location, ResetSecret, UserId, VerificationId};
-use resetkit::http::BodyError;
-use resetkit::service::{ConfirmCommand, ConfirmError, ConfirmSubject};
+use resetkit::http::{BodyError, UNAVAILABLE_RETRY_AFTER_SECS};
+use resetkit::ports::StoreError;
+use resetkit::service::{ConfirmCommand, ConfirmError, ConfirmSubject, UnexpectedConfirm};
 use serde::{Deserialize, Serialize};
 
 /// The request, from JSON or a form. Every field is optional here so that a missing one
@@ -39,6 +40,9 @@ pub struct ConfirmResponse {
     pub heading: &'static str,
     pub was_successful: bool,
     pub response_status: Option<ResponseStatus>,
+    /// Sent as the `Retry-After` header (seconds), never in the body.
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -83,6 +87,7 @@ impl Failure {
                 heading: "Password not reset",
                 was_successful: false,
                 response_status: Some(ResponseStatus { error_code: code.into(), message, stack_trace: None, errors, meta: None }),
+                retry_after: None,
             },
         )
     }
@@ -91,6 +96,13 @@ impl Failure {
     pub fn fields(errors: Vec<FieldError>) -> Self {
         let (code, message) = errors.first().map_or(("ValidationException".into(), String::new()), |e| (e.error_code.clone(), e.message.clone()));
         Failure::new(StatusCode::BAD_REQUEST, &code, message, errors)
+    }
+
+    /// 503 with `Retry-After`: a dependency failed before anything was decided.
+    pub fn unavailable() -> Self {
+        let mut f = Failure::new(StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable", "Service temporarily unavailable; retry later", vec![]);
+        f.1.retry_after = Some(UNAVAILABLE_RETRY_AFTER_SECS);
+        f
     }
 
     pub fn unexpected() -> Self {
@@ -114,6 +126,10 @@ impl From<ConfirmError> for Failure {
         match e {
             ConfirmError::CodeRejected => Failure::new(StatusCode::BAD_REQUEST, INVALID_CODE, e.to_string(), vec![]),
             ConfirmError::Policy(p) => Failure::fields(vec![FieldError::new(p.code(), "Password", p.to_string())]),
+            ConfirmError::Unexpected(UnexpectedConfirm::Store(StoreError::Unavailable(cause))) => {
+                tracing::warn!(error = %cause, "storage unavailable");
+                Failure::unavailable()
+            }
             ConfirmError::Unexpected(cause) => {
                 tracing::error!(error = %cause, "password confirm failed");
                 Failure::unexpected()
@@ -130,6 +146,7 @@ impl ConfirmResponse {
             heading: "Password reset",
             was_successful: true,
             response_status: None,
+            retry_after: None,
         }
     }
 }

@@ -1,9 +1,9 @@
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Error, Request, Response};
 use resetkit::domain::{KeyKind, Permission};
-use resetkit::http::{read_body, source_ip, Accepts};
+use resetkit::http::{read_body, source_ip, with_retry_after, Accepts};
 use resetkit::ports::{Clock, Notifier, RandomSource, Store};
-use resetkit::service::AuthError;
+use resetkit::service::{AuthError, ConfirmError};
 use resetkit::Resetkit;
 
 use crate::contract::{ConfirmBody, ConfirmResponse, Failure};
@@ -50,10 +50,7 @@ async fn confirm<S: Store, N: Notifier, C: Clock, R: RandomSource>(
         .await
         .map_err(|e| match e {
             AuthError::Unauthorized => Failure::new(StatusCode::UNAUTHORIZED, "Unauthorized", "Invalid ApiKey", vec![]),
-            AuthError::Unexpected(cause) => {
-                tracing::error!(error = %cause, "key lookup failed");
-                Failure::unexpected()
-            }
+            AuthError::Unexpected(cause) => ConfirmError::from(cause).into(),
         })?;
     let done = svc.confirm(&caller, valid.command).await?;
     Ok(ConfirmResponse::success(&done.user_id))
@@ -61,5 +58,8 @@ async fn confirm<S: Store, N: Notifier, C: Clock, R: RandomSource>(
 
 fn reply(fmt: &Format, status: StatusCode, body: &ConfirmResponse) -> Response<Body> {
     let json = serde_json::to_string(body).unwrap_or_else(|_| "{}".into());
-    format::write(fmt, status, json)
+    match body.retry_after {
+        Some(secs) => with_retry_after(format::write(fmt, status, json), secs),
+        None => format::write(fmt, status, json),
+    }
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use thiserror::Error;
 
-pub use confirm::{ConfirmCommand, ConfirmError, ConfirmSubject, Confirmed};
+pub use confirm::{ConfirmCommand, ConfirmError, ConfirmSubject, Confirmed, UnexpectedConfirm};
 pub use forgot_password::{ForgotPasswordCommand, ForgotPasswordError, ForgotPasswordOutcome};
 pub use guest_reset::{GuestResetCommand, GuestResetError, GuestResetIssued};
 
