@@ -4,7 +4,8 @@
 #   bash scripts/test.sh [extra cargo test arguments]
 #
 # Creates .venv with the pinned moto on first use, starts moto on a free 127.0.0.1 port,
-# runs `cargo test --workspace` once with RESETKIT_TEST_ENDPOINT pointing at it, lints
+# installs the reset page test's browser (Debian chromium, pinned playwright-core) when
+# missing, runs `cargo test --workspace` once with RESETKIT_TEST_ENDPOINT pointing at it, lints
 # template.yaml offline (cfn-lint, sam validate --lint; pinned, installed into .venv on first
 # use), and always stops moto afterwards. Exits non-zero when either step failed.
 set -euo pipefail
@@ -32,6 +33,21 @@ export RESETKIT_TEST_ENDPOINT="$endpoint"
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_SESSION_TOKEN=test
 export AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
 unset AWS_PROFILE
+
+# --- Browser for the reset page test (tests/tests/api/reset_page.rs): Debian's chromium and
+# playwright-core as pinned by tests/browser/package-lock.json, installed on first use. The
+# test fails (never skips) without them.
+if [[ ! -x /usr/bin/chromium ]]; then
+    echo "browser: installing Debian's chromium" >&2
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+if [[ ! -d tests/browser/node_modules/playwright-core ]]; then
+    command -v npm >/dev/null || { echo "browser: node and npm (Node.js 20 or later) are required" >&2; exit 1; }
+    echo "browser: npm ci in tests/browser" >&2
+    (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+fi
+# --- end of browser.
 
 status=0
 cargo test --workspace "$@" || status=$?

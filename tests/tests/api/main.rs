@@ -5,4 +5,5 @@ mod dynamodb_store;
 mod flows;
 mod helpers;
 mod notifier;
+mod reset_page;
 mod template;

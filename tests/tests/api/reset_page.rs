@@ -1,0 +1,290 @@
+//! The person's side, end to end: the three functions served over loopback HTTP on the
+//! emulator-backed service, and headless Debian chromium (driven by
+//! `tests/browser/reset.mjs`) using the reset page from the link in a captured email and
+//! with the code from a captured SMS. Screenshots land in `tests/artifacts/`.
+//!
+//! Never skipped: without node, `tests/browser/node_modules` or `/usr/bin/chromium` these
+//! tests fail and say how to get them (`bash scripts/test.sh` installs both).
+
+use std::convert::Infallible;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use resetkit::config;
+use resetkit::demo::{BROWSER_KEY, PORTAL_KEY, STAFF_KEY};
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+use crate::helpers::{captured_messages, link_param, spawn_app_with, staff_code, Person, TestApp};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const NEW_PASSWORD: &str = "maple anchor violet thunder";
+const MISMATCH: &str = "maple anchor violet thunderr";
+const SECOND_PASSWORD: &str = "copper lantern meadow seventeen";
+
+/// One browser at a time: two cores, and each chromium wants one.
+static BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The functions on a loopback port, reached two ways: `cargo lambda watch`'s
+/// `/lambda-url/<function>/<path>` and API Gateway's plain routes.
+struct Server {
+    base: String,
+    app: Arc<TestApp>,
+    /// Every request line and `Referer` the server received, to show what never reached it.
+    seen: Arc<Mutex<Vec<String>>>,
+}
+
+/// Binds first, so that the stage's link template can name the port, then builds the
+/// emulator-backed service with the browser key configured, and serves it.
+async fn spawn_server() -> Server {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
+    let base = format!("http://{}", listener.local_addr().expect("bound"));
+    let template = format!("{base}/lambda-url/password-confirm/reset#LeadId={{LeadId}}&TemporaryPassword={{TemporaryPassword}}");
+    let app = Arc::new(
+        spawn_app_with(&[(config::RESET_LINK_TEMPLATE, template.as_str()), (config::BROWSER_CONFIRM_KEY, BROWSER_KEY)]).await,
+    );
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let (app2, seen2) = (app.clone(), seen.clone());
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else { return };
+            let (app, seen) = (app2.clone(), seen2.clone());
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |req| {
+                    let (app, seen) = (app.clone(), seen.clone());
+                    async move { Ok::<_, Infallible>(route(&app, &seen, req).await) }
+                });
+                let io = hyper_util::rt::TokioIo::new(stream);
+                // A browser may drop a keep-alive connection at any time; that is no failure.
+                let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
+            });
+        }
+    });
+    Server { base, app, seen }
+}
+
+/// What API Gateway or `cargo lambda watch` does: picks the function, turns the request into
+/// a `lambda_http::Request` with the function's own path, and the answer back.
+async fn route(app: &TestApp, seen: &Mutex<Vec<String>>, req: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
+    let (parts, body) = req.into_parts();
+    let referer = parts.headers.get("referer").map(|v| v.to_str().unwrap_or("?").to_owned());
+    seen.lock().unwrap().push(format!("{} {} referer={referer:?}", parts.method, parts.uri));
+    let body = match body.collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => return plain(400, "unreadable body"),
+    };
+    let path = parts.uri.path();
+    let (function, path) = match path.strip_prefix("/lambda-url/").and_then(|rest| rest.split_once('/')) {
+        Some((function, rest)) => (function.to_owned(), format!("/{rest}")),
+        None => {
+            let of = |routes: &[(&str, &str)]| routes.iter().any(|&(_, r)| r == path);
+            let function = if of(guest_reset::ROUTES) {
+                "guest-reset"
+            } else if of(forgot_password::ROUTES) {
+                "forgot-password"
+            } else if of(password_confirm::ROUTES) {
+                "password-confirm"
+            } else {
+                return plain(404, r#"{"message":"Not Found"}"#);
+            };
+            (function.to_owned(), path.to_owned())
+        }
+    };
+    let uri = match parts.uri.query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path,
+    };
+    let mut builder = lambda_http::http::Request::builder().method(parts.method.as_str()).uri(uri);
+    for (name, value) in &parts.headers {
+        builder = builder.header(name.as_str(), value.as_bytes());
+    }
+    let req = builder.body(lambda_http::Body::from(body.to_vec())).expect("a valid request");
+    let res = match function.as_str() {
+        "guest-reset" => guest_reset::handle(&app.service, req).await,
+        "forgot-password" => forgot_password::handle(&app.service, req).await,
+        "password-confirm" => password_confirm::handle(&app.service, req).await,
+        _ => return plain(404, "no such function"),
+    }
+    .expect("the handlers answer every request");
+    let mut out = hyper::Response::builder().status(res.status().as_u16());
+    for (name, value) in res.headers() {
+        out = out.header(name.as_str(), value.as_bytes());
+    }
+    out.body(Full::new(Bytes::copy_from_slice(res.body().as_ref()))).expect("a valid response")
+}
+
+fn plain(status: u16, text: &'static str) -> hyper::Response<Full<Bytes>> {
+    hyper::Response::builder().status(status).body(Full::new(Bytes::from_static(text.as_bytes()))).expect("a response")
+}
+
+/// A plain HTTP/1.1 client, as a mail scanner or `curl` is: sends no fragment, runs no script.
+async fn send(url: &str, method: &str, headers: &[(&str, &str)], body: &str) -> (u16, Vec<(String, String)>, String) {
+    let rest = url.strip_prefix("http://").expect("an http:// URL");
+    let (authority, target) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let target = target.split('#').next().unwrap_or("/"); // the fragment never goes on the wire
+    let mut stream = tokio::net::TcpStream::connect(authority).await.expect("connect");
+    let mut head = format!("{method} {target} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    stream.write_all(format!("{head}\r\n{body}").as_bytes()).await.expect("write");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).await.expect("read");
+    let text = String::from_utf8(raw).expect("a text response");
+    let (head, body) = text.split_once("\r\n\r\n").expect("a header end");
+    let mut lines = head.lines();
+    let status = lines.next().and_then(|l| l.split_whitespace().nth(1)).and_then(|s| s.parse().ok()).expect("a status");
+    let headers = lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned())).collect();
+    (status, headers, body.to_owned())
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> &'a str {
+    headers.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
+}
+
+/// Flow B through the real server: a portal asks, the emulator captures the mail; returns
+/// the link as the person receives it.
+async fn reset_link(server: &Server, person: &Person) -> String {
+    let url = format!("{}/lambda-url/forgot-password/api/Authentication/ForgotPassword", server.base);
+    let body = json!({"EmailAddress": person.email}).to_string();
+    let (status, _, answer) =
+        send(&url, "POST", &[("authorization", PORTAL_KEY), ("content-type", "application/json")], &body).await;
+    assert_eq!(status, 200, "{answer}");
+    let captured = captured_messages(&server.app.stack.endpoint).await;
+    let mail = captured.emails_to(&person.email).pop().unwrap_or_else(|| panic!("no mail to {}", person.email)).clone();
+    let prefix = format!("{}/lambda-url/password-confirm/reset#", server.base);
+    let start = mail.body.find(&prefix).unwrap_or_else(|| panic!("no link to {prefix} in: {}", mail.body));
+    let link: String = mail.body[start..].chars().take_while(|c| !c.is_whitespace() && *c != '<' && *c != '"').collect();
+    let link = link.replace("&amp;", "&");
+    assert_eq!(link_param(&link, "LeadId"), person.id.to_string());
+    link
+}
+
+/// Runs `tests/browser/reset.mjs` and returns its report, or fails with its output.
+async fn browser(args: Value) -> Value {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let script_dir = root.join("tests/browser");
+    let missing = [
+        (which("node").is_none(), "node is not on PATH (apt-get install nodejs npm)"),
+        (!std::path::Path::new(CHROMIUM).exists(), "/usr/bin/chromium is missing (apt-get install chromium)"),
+        (!script_dir.join("node_modules/playwright-core").exists(), "tests/browser/node_modules is missing (cd tests/browser && npm ci)"),
+    ];
+    for (absent, what) in missing {
+        assert!(!absent, "the browser test cannot run: {what}. `bash scripts/test.sh` installs it.");
+    }
+    let _one_at_a_time = BROWSER.lock().await;
+    let mut args = args;
+    args["artifacts"] = json!(root.join("tests/artifacts").to_string_lossy());
+    let run = tokio::process::Command::new("node")
+        .arg(script_dir.join("reset.mjs"))
+        .arg(args.to_string())
+        .current_dir(&root)
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(180), run)
+        .await
+        .expect("the browser run finished within 3 minutes")
+        .expect("node started");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "the browser run failed ({}):\n{stderr}\n{stdout}", out.status);
+    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("the browser report is not JSON ({e}): {stdout}"))
+}
+
+fn which(program: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")?.to_str()?.split(':').map(|d| PathBuf::from(d).join(program)).find(|p| p.is_file())
+}
+
+/// What the server must never have seen: the secret in a URL or a `Referer`.
+fn assert_never_sent(server: &Server, secret: &str) {
+    for line in server.seen.lock().unwrap().iter() {
+        assert!(!line.contains(secret), "the secret reached the server in: {line}");
+        assert!(line.ends_with("referer=None"), "a Referer was sent: {line}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_resets_their_password_from_the_emailed_link_in_a_real_browser() {
+    let server = spawn_server().await;
+    let person = server.app.person("Rita").await;
+    let link = reset_link(&server, &person).await;
+    let secret = link_param(&link, "TemporaryPassword");
+
+    let report = browser(json!({
+        "flow": "link", "url": link, "phone": true,
+        "mismatch": MISMATCH, "password": NEW_PASSWORD, "second_password": SECOND_PASSWORD,
+    }))
+    .await;
+
+    assert_eq!(report["seen"]["field_error"], "The two passwords do not match.");
+    assert!(report["seen"]["success"].as_str().unwrap().contains("Password changed"), "{report}");
+    assert!(report["seen"]["rejected"].as_str().unwrap().contains("expired or has already been used"), "{report}");
+    let user = server.app.user(&person.id).await;
+    let hash = user.password_hash.expect("a password was set");
+    assert!(hash.as_phc().starts_with("$argon2id$"));
+    assert!(hash.verifies(NEW_PASSWORD), "the stored hash verifies the new password");
+    assert!(!hash.verifies(SECOND_PASSWORD), "the spent link changed nothing");
+    assert_eq!(user.credential_version, 1);
+    assert_never_sent(&server, &secret);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guest_resets_their_password_with_the_texted_code_in_a_real_browser() {
+    let server = spawn_server().await;
+    let person = server.app.person("Gil").await;
+    // Staff reset the guest through API Gateway's route; the code goes out by SMS.
+    let url = format!("{}/v1/guests/password?reset=true", server.base);
+    let body = json!({"email": person.email, "channel": "sms"}).to_string();
+    let auth = format!("apikey {STAFF_KEY}");
+    let (status, _, answer) =
+        send(&url, "POST", &[("authorization", &auth), ("content-type", "application/json")], &body).await;
+    assert_eq!(status, 200, "{answer}");
+    let captured = captured_messages(&server.app.stack.endpoint).await;
+    let sms = captured.sms_to(&person.mobile).pop().unwrap_or_else(|| panic!("no SMS to {}", person.mobile)).clone();
+    let code = staff_code(&sms.message);
+
+    let report = browser(json!({
+        "flow": "code", "url": format!("{}/reset", server.base), "email": person.email, "code": code,
+        "mismatch": MISMATCH, "password": NEW_PASSWORD, "second_password": SECOND_PASSWORD,
+    }))
+    .await;
+
+    assert_eq!(report["seen"]["field_error"], "The two passwords do not match.");
+    assert!(report["seen"]["success"].as_str().unwrap().contains("Password changed"), "{report}");
+    assert!(report["seen"]["rejected"].as_str().unwrap().contains("already been used"), "{report}");
+    let user = server.app.user(&person.id).await;
+    let hash = user.password_hash.expect("a password was set");
+    assert!(hash.verifies(NEW_PASSWORD) && !hash.verifies(SECOND_PASSWORD));
+    assert_eq!(user.credential_version, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fetching_the_link_like_a_mail_scanner_leaves_it_usable() {
+    let server = spawn_server().await;
+    let person = server.app.person("Sam").await;
+    let link = reset_link(&server, &person).await;
+
+    // A scanner or link preview fetches the link, the page's assets, and again.
+    for url in [link.clone(), link.replace("reset#", "reset?asset=reset.js#"), link.replace("reset#", "reset?asset=reset.css#"), link.clone()] {
+        let (status, headers, page) = send(&url, "GET", &[("user-agent", "LinkScanner/1.0")], "").await;
+        assert_eq!(status, 200, "{url}");
+        assert!(header(&headers, "content-security-policy").contains("frame-ancestors 'none'"));
+        assert_eq!(header(&headers, "referrer-policy"), "no-referrer");
+        assert_eq!(header(&headers, "cache-control"), "no-store");
+        assert!(!page.contains(&link_param(&link, "TemporaryPassword")), "the page never echoes the secret");
+    }
+
+    // The person then uses it.
+    let confirm = format!("{}/lambda-url/password-confirm/user/password/reset", server.base);
+    let body = json!({
+        "LeadId": link_param(&link, "LeadId"), "TemporaryPassword": link_param(&link, "TemporaryPassword"),
+        "Password": NEW_PASSWORD, "PasswordConfirm": NEW_PASSWORD, "ApiKey": BROWSER_KEY,
+    });
+    let (status, _, answer) = send(&confirm, "POST", &[("content-type", "application/json")], &body.to_string()).await;
+    assert_eq!(status, 200, "{answer}");
+    assert!(server.app.user(&person.id).await.password_hash.expect("set").verifies(NEW_PASSWORD));
+}
