@@ -81,6 +81,7 @@
   // The code or link was wrong, expired, used or superseded: the server does not say which.
   function rejected() {
     if (mode === 'link') {
+      finished();
       forget();
       show('reset-form', false);
       show('intro', false);
@@ -94,7 +95,13 @@
     $('rejected').focus();
   }
 
+  function finished() {
+    say('heading', 'Password reset');
+    document.title = 'Password reset';
+  }
+
   function succeeded() {
+    finished();
     forget();
     show('reset-form', false);
     show('intro', false);

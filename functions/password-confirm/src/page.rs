@@ -12,8 +12,9 @@
 use lambda_http::http::{header, HeaderValue, Method, StatusCode};
 use lambda_http::{Body, Request, Response};
 use resetkit::domain::{KeyKind, Permission, PresentedKey};
-use resetkit::http::{query_param, respond};
+use resetkit::http::{query_param, respond, with_retry_after};
 use resetkit::ports::{Clock, Notifier, RandomSource, Store};
+use resetkit::service::ConfirmError;
 use resetkit::Resetkit;
 
 use crate::contract::Failure;
@@ -44,7 +45,11 @@ pub async fn serve<S: Store, N: Notifier, C: Clock, R: RandomSource>(svc: &Reset
         Ok(res) => res,
         Err(Failure(status, body)) => {
             let json = serde_json::to_string(&body).unwrap_or_else(|_| "{}".into());
-            respond(status, "application/json; charset=utf-8", json)
+            let res = respond(status, "application/json; charset=utf-8", json);
+            match body.retry_after {
+                Some(secs) => with_retry_after(res, secs),
+                None => res,
+            }
         }
     };
     let h = res.headers_mut();
@@ -93,10 +98,7 @@ async fn checked<'k, S: Store, N: Notifier, C: Clock, R: RandomSource>(
             );
             Err(Failure::new(StatusCode::SERVICE_UNAVAILABLE, "PageUnavailable", "The reset page is not available", vec![]))
         }
-        Err(e) => {
-            tracing::error!(error = %e, "key lookup failed");
-            Err(Failure::unexpected())
-        }
+        Err(e) => Err(ConfirmError::from(e).into()),
     }
 }
 
