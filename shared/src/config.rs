@@ -11,7 +11,7 @@ use crate::domain::message::LinkTemplate;
 use crate::domain::password::HashParams;
 use crate::domain::FieldCatalog;
 use crate::ports::RateLimit;
-use crate::service::Settings;
+use crate::service::{Limits, Settings};
 
 pub const CODE_SECRETS: &str = "RESETKIT_CODE_SECRETS";
 pub const TABLE_PREFIX: &str = "RESETKIT_TABLE_PREFIX";
@@ -27,6 +27,11 @@ pub const DEFAULT_COUNTRY: &str = "RESETKIT_DEFAULT_COUNTRY";
 pub const EXTRA_FIELDS: &str = "RESETKIT_EXTRA_FIELDS";
 pub const FORGOT_RATE_LIMIT: &str = "RESETKIT_FORGOT_RATE_LIMIT";
 pub const BROWSER_CONFIRM_KEY: &str = "RESETKIT_BROWSER_CONFIRM_KEY";
+pub const KEY_RATE_LIMIT: &str = "RESETKIT_KEY_RATE_LIMIT";
+pub const IP_RATE_LIMIT: &str = "RESETKIT_IP_RATE_LIMIT";
+pub const RECIPIENT_COOLDOWN_SECONDS: &str = "RESETKIT_RECIPIENT_COOLDOWN_SECONDS";
+pub const RECIPIENT_HOURLY_LIMIT: &str = "RESETKIT_RECIPIENT_HOURLY_LIMIT";
+pub const FORGOT_MIN_RESPONSE_MS: &str = "RESETKIT_FORGOT_MIN_RESPONSE_MS";
 
 /// Every variable the functions read, for the template drift check.
 pub const ALL_KEYS: &[&str] = &[
@@ -44,6 +49,11 @@ pub const ALL_KEYS: &[&str] = &[
     EXTRA_FIELDS,
     FORGOT_RATE_LIMIT,
     BROWSER_CONFIRM_KEY,
+    KEY_RATE_LIMIT,
+    IP_RATE_LIMIT,
+    RECIPIENT_COOLDOWN_SECONDS,
+    RECIPIENT_HOURLY_LIMIT,
+    FORGOT_MIN_RESPONSE_MS,
 ];
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -83,8 +93,17 @@ impl Config {
         let code_keys = CodeKeys::new(secrets).map_err(|e| malformed(CODE_SECRETS, e.to_string()))?;
         let link_template = LinkTemplate::parse(&env.required(RESET_LINK_TEMPLATE)?)
             .map_err(|e| malformed(RESET_LINK_TEMPLATE, e))?;
-        let rate = env.optional(FORGOT_RATE_LIMIT).unwrap_or_else(|| "25/5".into());
-        let forgot_rate_limit = parse_rate(&rate).ok_or_else(|| malformed(FORGOT_RATE_LIMIT, format!("'{rate}' is not MAX/SECONDS")))?;
+        let limits = Limits {
+            // LeadSquared's documented limit.
+            forgot_per_key: env.rate(FORGOT_RATE_LIMIT, "25/5")?,
+            // Generous: a browser key is shared by everyone using the reset page.
+            per_key: env.rate(KEY_RATE_LIMIT, "600/60")?,
+            // One call a second on average per address and endpoint; offices behind one
+            // NAT rarely reset more passwords than that.
+            per_ip: env.rate(IP_RATE_LIMIT, "60/60")?,
+            recipient_cooldown: RateLimit { max: 1, window_secs: env.number(RECIPIENT_COOLDOWN_SECONDS, 60)? },
+            recipient_hourly: RateLimit { max: env.number(RECIPIENT_HOURLY_LIMIT, 5)?, window_secs: 3600 },
+        };
         let browser_confirm_key = env.optional(BROWSER_CONFIRM_KEY);
         if let Some(key) = &browser_confirm_key {
             if !is_key_shaped(key) {
@@ -102,7 +121,8 @@ impl Config {
             staff_code_in_response: env.flag(STAFF_CODE_IN_RESPONSE, true)?,
             notify_password_changed: env.flag(NOTIFY_PASSWORD_CHANGED, true)?,
             hash_params: HashParams::default(),
-            forgot_rate_limit,
+            limits,
+            forgot_min_response: Duration::from_millis(env.number(FORGOT_MIN_RESPONSE_MS, 300)?),
             browser_confirm_key,
         };
         let aws = AwsSettings {
@@ -165,6 +185,13 @@ impl<F: Fn(&str) -> Option<String>> Env<'_, F> {
         }
     }
 
+    /// `MAX/SECONDS`, both positive.
+    fn rate(&self, key: &'static str, default: &str) -> Result<RateLimit, ConfigError> {
+        let raw = self.optional(key).unwrap_or_else(|| default.to_owned());
+        parse_rate(&raw)
+            .ok_or_else(|| ConfigError::Malformed { key, reason: format!("'{raw}' is not MAX/SECONDS, both positive") })
+    }
+
     fn flag(&self, key: &'static str, default: bool) -> Result<bool, ConfigError> {
         match self.optional(key).map(|v| v.to_ascii_lowercase()) {
             None => Ok(default),
@@ -199,7 +226,9 @@ mod tests {
         assert_eq!(c.settings.code_ttl, Duration::from_secs(600));
         assert_eq!(c.settings.link_ttl, Duration::from_secs(3600));
         assert_eq!(c.settings.max_attempts, 5);
-        assert_eq!(c.settings.forgot_rate_limit, RateLimit { max: 25, window_secs: 5 });
+        assert_eq!(c.settings.limits.forgot_per_key, RateLimit { max: 25, window_secs: 5 });
+        assert_eq!(c.settings.limits.recipient_cooldown, RateLimit { max: 1, window_secs: 60 });
+        assert_eq!(c.settings.forgot_min_response, Duration::from_millis(300));
         assert!(c.settings.staff_code_in_response);
         assert_eq!(c.settings.browser_confirm_key, None, "the reset page is off unless a key is set");
     }

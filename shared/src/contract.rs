@@ -13,7 +13,10 @@ use crate::domain::{
     ApiKeyRecord, Channel, EmailAddress, FieldValue, Flow, KeyKind, LookupKey, Permission, PresentedKey, ResetSecret,
     Timestamp, User, UserId, VerificationId, VerificationRecord,
 };
-use crate::ports::{CompletedReset, ConsumeError, RateDecision, RateLimit, Store, StoreError};
+use crate::domain::audit::{verify_chain, ChainedEvent};
+use crate::domain::idempotency::{Fingerprint, IdempotencyKey, IdempotencyState, StoredResponse};
+use crate::domain::{AuditAction, AuditEvent};
+use crate::ports::{Claim, CompletedReset, ConsumeError, RateDecision, RateLimit, Store, StoreError};
 
 const T0: Timestamp = Timestamp::from_unix_seconds(1_800_000_000);
 
@@ -85,6 +88,9 @@ where
     api_keys_are_found_by_hash_only(make().await).await;
     rate_limit_allows_max_per_window(make().await).await;
     concurrent_hits_never_exceed_the_limit(make().await).await;
+    audit_links_chain_and_are_never_replaced(make().await).await;
+    idempotency_keys_are_claimed_once_then_replayed(make().await).await;
+    concurrent_idempotency_claims_have_one_winner(make().await).await;
 }
 
 async fn unknown_verification_reads_as_none<S: Store>(store: S) {
@@ -246,6 +252,67 @@ async fn concurrent_hits_never_exceed_the_limit<S: Store + Clone>(store: S) {
         }
     }
     assert_eq!(allowed, 5, "exactly max hits MUST be allowed");
+}
+
+async fn audit_links_chain_and_are_never_replaced<S: Store>(store: S) {
+    let user = UserId::from_random(random_id());
+    let event = |action| AuditEvent::new(T0, action).user(&user);
+    let stream = event(AuditAction::CodeSent).stream();
+    assert!(store.audit_head(&stream).await.expect("head").is_none(), "an empty stream MUST have no head");
+    let first = ChainedEvent::next(None, event(AuditAction::CodeSent));
+    store.append_link(&first).await.expect("first link");
+    let second = ChainedEvent::next(Some(&first), event(AuditAction::PasswordChanged));
+    store.append_link(&second).await.expect("second link");
+    let rival = ChainedEvent::next(Some(&first), event(AuditAction::AttemptFailed));
+    assert!(
+        matches!(store.append_link(&rival).await, Err(StoreError::Duplicate(_))),
+        "a link MUST NOT replace another with the same seq"
+    );
+    assert_eq!(store.audit_head(&stream).await.expect("head"), Some(second.clone()), "the head is the last link");
+    let links = store.read_stream(&stream).await.expect("read");
+    assert_eq!(links, vec![first, second], "a stream reads back in seq order, unchanged");
+    assert_eq!(verify_chain(&links), Ok(2));
+}
+
+async fn idempotency_keys_are_claimed_once_then_replayed<S: Store>(store: S) {
+    let keys = CodeKeys::new(vec![vec![9; 32]]).expect("keys");
+    let key = IdempotencyKey::parse(&hex::encode(random_id()), "contract", "caller").expect("key");
+    let fp = Fingerprint::of(&keys, &[b"request"]);
+    let lock = T0.plus(Duration::from_secs(60));
+    assert_eq!(store.claim(&key, &fp, T0, lock).await.expect("claim"), Claim::Acquired);
+    match store.claim(&key, &fp, T0, lock).await.expect("claim") {
+        Claim::Existing(r) => assert_eq!((r.fingerprint, r.state), (fp.clone(), IdempotencyState::InFlight)),
+        other => panic!("a held key MUST read as in flight, got {other:?}"),
+    }
+    let answer = StoredResponse { status: 200, content_type: "application/json".into(), body: vec![1, 2, 3] };
+    let keep = T0.plus(Duration::from_secs(86_400));
+    store.complete(&key, &answer, keep).await.expect("complete");
+    match store.claim(&key, &fp, T0.plus(Duration::from_secs(120)), lock).await.expect("claim") {
+        Claim::Existing(r) => assert_eq!(r.state, IdempotencyState::Completed(answer), "the answer MUST be kept"),
+        other => panic!("a completed key MUST replay, got {other:?}"),
+    }
+    let after = keep.plus(Duration::from_secs(1));
+    assert_eq!(store.claim(&key, &fp, after, after.plus(Duration::from_secs(60))).await.expect("claim"), Claim::Acquired, "an expired record MUST free its key");
+    store.release(&key).await.expect("release");
+    assert_eq!(store.claim(&key, &fp, after, after.plus(Duration::from_secs(60))).await.expect("claim"), Claim::Acquired, "a released key MUST be free");
+}
+
+async fn concurrent_idempotency_claims_have_one_winner<S: Store + Clone>(store: S) {
+    let keys = CodeKeys::new(vec![vec![9; 32]]).expect("keys");
+    let key = IdempotencyKey::parse(&hex::encode(random_id()), "contract", "caller").expect("key");
+    let fp = Fingerprint::of(&keys, &[b"request"]);
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..10 {
+        let (store, key, fp) = (store.clone(), key.clone(), fp.clone());
+        tasks.spawn(async move { store.claim(&key, &fp, T0, T0.plus(Duration::from_secs(60))).await });
+    }
+    let mut acquired = 0;
+    while let Some(res) = tasks.join_next().await {
+        if res.expect("task").expect("claim") == Claim::Acquired {
+            acquired += 1;
+        }
+    }
+    assert_eq!(acquired, 1, "exactly one concurrent claim MUST acquire the key");
 }
 
 #[cfg(test)]

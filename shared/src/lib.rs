@@ -12,6 +12,8 @@ pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod http;
+pub mod idempotency;
+pub mod metrics;
 pub mod ports;
 pub mod service;
 

@@ -6,9 +6,10 @@ use std::future::Future;
 use thiserror::Error;
 
 use crate::domain::message::OutgoingMessage;
+use crate::domain::audit::ChainedEvent;
+use crate::domain::idempotency::{Fingerprint, IdempotencyKey, IdempotencyRecord, StoredResponse};
 use crate::domain::{
-    ApiKeyHash, ApiKeyRecord, AuditEvent, LookupKey, PasswordHash, Timestamp, User, UserId, VerificationId,
-    VerificationRecord,
+    ApiKeyHash, ApiKeyRecord, LookupKey, PasswordHash, Timestamp, User, UserId, VerificationId, VerificationRecord,
 };
 
 /// Storage failed for a reason the caller cannot fix by changing the request.
@@ -111,9 +112,52 @@ pub trait ApiKeyStore: Send + Sync + 'static {
     fn put_key(&self, key: &ApiKeyRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
+/// The append-only audit log: one hash chain per stream (see `domain::audit`). Chaining
+/// is the service's job; the store keeps links and refuses to replace one.
 pub trait AuditLog: Send + Sync + 'static {
-    /// Appends an event. MUST never overwrite an earlier one.
-    fn append(&self, event: &AuditEvent) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The link with the highest `seq` in `stream`, read consistently, or `None`.
+    fn audit_head(&self, stream: &str) -> impl Future<Output = Result<Option<ChainedEvent>, StoreError>> + Send;
+
+    /// Stores `link`. MUST fail with `Duplicate` when `(stream, seq)` exists, so that two
+    /// writers that read the same head cannot both extend it.
+    fn append_link(&self, link: &ChainedEvent) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Every link of `stream` in `seq` order. MUST be a key query, never a scan.
+    fn read_stream(&self, stream: &str) -> impl Future<Output = Result<Vec<ChainedEvent>, StoreError>> + Send;
+}
+
+/// What `IdempotencyStore::claim` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// The key was free (or its record had expired): the caller now holds it.
+    Acquired,
+    /// Someone holds or held the key: their record.
+    Existing(IdempotencyRecord),
+}
+
+/// Records behind the `Idempotency-Key` header, in the guards table.
+pub trait IdempotencyStore: Send + Sync + 'static {
+    /// Takes `key` for a request with `fingerprint` until `lock_until`, atomically: of
+    /// concurrent claims at most one is `Acquired`. A record whose `expires_at` is before
+    /// `now` counts as free.
+    fn claim(
+        &self,
+        key: &IdempotencyKey,
+        fingerprint: &Fingerprint,
+        now: Timestamp,
+        lock_until: Timestamp,
+    ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
+
+    /// Stores the first response under a key this caller holds, kept until `expires_at`.
+    fn complete(
+        &self,
+        key: &IdempotencyKey,
+        response: &StoredResponse,
+        expires_at: Timestamp,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Gives up a held key without a response (the answer was not worth replaying).
+    fn release(&self, key: &IdempotencyKey) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// A fixed-window counter limit: at most `max` hits per `window_secs`.
@@ -141,8 +185,8 @@ pub trait RateLimiter: Send + Sync + 'static {
 }
 
 /// Everything the services keep: one value that implements every storage port.
-pub trait Store: UserDirectory + VerificationStore + ApiKeyStore + AuditLog + RateLimiter {}
-impl<T: UserDirectory + VerificationStore + ApiKeyStore + AuditLog + RateLimiter> Store for T {}
+pub trait Store: UserDirectory + VerificationStore + ApiKeyStore + AuditLog + RateLimiter + IdempotencyStore {}
+impl<T: UserDirectory + VerificationStore + ApiKeyStore + AuditLog + RateLimiter + IdempotencyStore> Store for T {}
 
 #[derive(Debug, Error)]
 pub enum DeliveryError {

@@ -8,7 +8,7 @@ use crate::domain::message::LinkTemplate;
 use crate::domain::password::HashParams;
 use crate::domain::{Timestamp, UserId};
 use crate::ports::{ApiKeyStore, OsRandom, RateLimit, UserDirectory};
-use crate::service::{Resetkit, Settings};
+use crate::service::{Limits, Resetkit, Settings};
 
 pub type MemoryResetkit = Resetkit<MemoryStore, MemoryOutbox, ManualClock, OsRandom>;
 
@@ -27,7 +27,17 @@ pub fn settings() -> Settings {
         notify_password_changed: true,
         // Light parameters keep tests fast; the OWASP ones are tested in `password`.
         hash_params: HashParams { memory_kib: 1024, iterations: 1, parallelism: 1 },
-        forgot_rate_limit: RateLimit { max: 25, window_secs: 5 },
+        limits: Limits {
+            forgot_per_key: RateLimit { max: 25, window_secs: 5 },
+            per_key: RateLimit { max: 600, window_secs: 60 },
+            per_ip: RateLimit { max: 60, window_secs: 60 },
+            // Off for handler tests that send to the same demo person again and again;
+            // the limit tests set their own.
+            recipient_cooldown: RateLimit { max: 1000, window_secs: 60 },
+            recipient_hourly: RateLimit { max: 1000, window_secs: 3600 },
+        },
+        // No padding in tests that do not measure it.
+        forgot_min_response: std::time::Duration::ZERO,
         browser_confirm_key: Some(crate::demo::BROWSER_KEY.into()),
     }
 }

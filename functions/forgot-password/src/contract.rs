@@ -5,7 +5,8 @@ use resetkit::domain::fields::EMAIL;
 use resetkit::domain::{FieldCatalog, LookupKey};
 use resetkit::http::{BodyError, UNAVAILABLE_RETRY_AFTER_SECS};
 use resetkit::ports::StoreError;
-use resetkit::service::{ForgotPasswordCommand, ForgotPasswordError, ForgotPasswordOutcome};
+use resetkit::idempotency::Refusal;
+use resetkit::service::{ForgotPasswordCommand, ForgotPasswordError, ForgotPasswordOutcome, RateLimited};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Deserialize)]
@@ -64,6 +65,9 @@ pub struct ErrorBody {
     pub exception_type: &'static str,
     #[serde(rename = "ExceptionMessage")]
     pub exception_message: String,
+    /// Machine-readable cause of a 429 (`source_ip_rate_limited`, …); absent otherwise.
+    #[serde(rename = "Reason", skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
 }
 
 /// An error answer: status, LeadSquared body, and `Retry-After` when limited.
@@ -84,14 +88,43 @@ impl Failure {
             StatusCode::METHOD_NOT_ALLOWED => "MXMethodNotAllowedException",
             StatusCode::NOT_FOUND => "MXNotFoundException",
             StatusCode::SERVICE_UNAVAILABLE => "MXServiceUnavailableException",
+            StatusCode::CONFLICT => "MXRequestInProgressException",
+            StatusCode::UNPROCESSABLE_ENTITY => "MXIdempotencyKeyReusedException",
             _ => "MXUnexpectedException",
         };
-        let body = ErrorBody { status: "Error", exception_type, exception_message: message.into() };
+        let body = ErrorBody { status: "Error", exception_type, exception_message: message.into(), reason: None };
         Self { status, body, retry_after: None }
     }
 
     pub fn bad_input(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    /// 503 with `Retry-After`: a dependency failed before anything was decided.
+    pub fn unavailable() -> Self {
+        Failure {
+            retry_after: Some(UNAVAILABLE_RETRY_AFTER_SECS),
+            ..Failure::new(StatusCode::SERVICE_UNAVAILABLE, "Service temporarily unavailable; retry later")
+        }
+    }
+}
+
+impl From<RateLimited> for Failure {
+    fn from(limited: RateLimited) -> Self {
+        let mut f = Failure::new(StatusCode::TOO_MANY_REQUESTS, limited.to_string());
+        f.body.reason = Some(limited.reason.as_str());
+        f.retry_after = Some(limited.retry_after_secs);
+        f
+    }
+}
+
+impl From<Refusal> for Failure {
+    fn from(r: Refusal) -> Self {
+        if let Refusal::Unavailable(cause) = &r {
+            tracing::warn!(error = %cause, "idempotency store unavailable");
+            return Failure::unavailable();
+        }
+        Failure { retry_after: r.retry_after(), ..Failure::new(r.status(), r.to_string()) }
     }
 }
 
@@ -104,16 +137,9 @@ impl From<BodyError> for Failure {
 impl From<ForgotPasswordError> for Failure {
     fn from(e: ForgotPasswordError) -> Self {
         match e {
-            ForgotPasswordError::RateLimited { retry_after_secs } => Failure {
-                retry_after: Some(retry_after_secs),
-                ..Failure::new(StatusCode::TOO_MANY_REQUESTS, e.to_string())
-            },
             ForgotPasswordError::Unexpected(StoreError::Unavailable(cause)) => {
                 tracing::warn!(error = %cause, "storage unavailable");
-                Failure {
-                    retry_after: Some(UNAVAILABLE_RETRY_AFTER_SECS),
-                    ..Failure::new(StatusCode::SERVICE_UNAVAILABLE, "Service temporarily unavailable; retry later")
-                }
+                Failure::unavailable()
             }
             ForgotPasswordError::Unexpected(cause) => {
                 tracing::error!(error = %cause, "forgot-password failed");

@@ -3,7 +3,8 @@ use lambda_http::{Body, Error, Request, Response};
 use resetkit::domain::{KeyKind, Permission};
 use resetkit::http::{json_response, read_body, single_header, source_ip, with_retry_after, Accepts};
 use resetkit::ports::{Clock, Notifier, RandomSource, Store};
-use resetkit::service::{AuthError, ForgotPasswordError};
+use resetkit::idempotency::Refusal;
+use resetkit::service::{AuthError, Endpoint, ForgotPasswordError};
 use resetkit::Resetkit;
 
 use crate::contract::{Failure, ForgotPasswordBody, Success};
@@ -14,7 +15,13 @@ pub async fn handle<S: Store, N: Notifier, C: Clock, R: RandomSource>(
     svc: &Resetkit<S, N, C, R>,
     req: Request,
 ) -> Result<Response<Body>, Error> {
-    Ok(match forgot(svc, &req).await {
+    let scope = single_header(&req, "authorization").unwrap_or_default();
+    let refuse = |r: Refusal| respond(Err(r.into()));
+    Ok(svc.idempotent(Endpoint::ForgotPassword, &req, scope, refuse, || async { respond(forgot(svc, &req).await) }).await)
+}
+
+fn respond(result: Result<Success, Failure>) -> Response<Body> {
+    match result {
         Ok(ok) => json_response(StatusCode::OK, &ok),
         Err(f) => {
             let res = json_response(f.status, &f.body);
@@ -23,7 +30,7 @@ pub async fn handle<S: Store, N: Notifier, C: Clock, R: RandomSource>(
                 None => res,
             }
         }
-    })
+    }
 }
 
 async fn forgot<S: Store, N: Notifier, C: Clock, R: RandomSource>(
@@ -39,10 +46,17 @@ async fn forgot<S: Store, N: Notifier, C: Clock, R: RandomSource>(
     // LeadSquared portals send the bare key as the whole header value.
     let presented = single_header(req, "authorization").unwrap_or_default();
     let caller = svc
-        .authenticate(presented, &[KeyKind::PortalPublic, KeyKind::Server], Permission::ForgotPassword, source_ip(req))
+        .authenticate(
+            Endpoint::ForgotPassword,
+            presented,
+            &[KeyKind::PortalPublic, KeyKind::Server],
+            Permission::ForgotPassword,
+            source_ip(req),
+        )
         .await
         .map_err(|e| match e {
             AuthError::Unauthorized => Failure::new(StatusCode::UNAUTHORIZED, "Invalid or missing auth key"),
+            AuthError::RateLimited(limited) => limited.into(),
             AuthError::Unexpected(cause) => ForgotPasswordError::Unexpected(cause).into(),
         })?;
     let body: ForgotPasswordBody = read_body(req, Accepts::JsonOnly)?;

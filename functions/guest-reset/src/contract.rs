@@ -4,7 +4,8 @@ use lambda_http::http::StatusCode;
 use resetkit::domain::{Channel, EmailAddress, FirstName, PhoneE164, Username};
 use resetkit::http::{BodyError, UNAVAILABLE_RETRY_AFTER_SECS};
 use resetkit::ports::{DeliveryError, StoreError};
-use resetkit::service::{GuestResetCommand, GuestResetError, GuestResetIssued};
+use resetkit::idempotency::Refusal;
+use resetkit::service::{GuestResetCommand, GuestResetError, GuestResetIssued, RateLimited};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Deserialize)]
@@ -44,6 +45,9 @@ pub struct GuestResetResponse {
 pub struct ErrorBody {
     pub code: u16,
     pub message: String,
+    /// Machine-readable cause of a 429 (`source_ip_rate_limited`, …); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
 }
 
 /// An answer other than success: status and the response to send.
@@ -51,7 +55,7 @@ pub struct Failure(pub StatusCode, pub GuestResetResponse);
 
 impl Failure {
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        let error = ErrorBody { code: status.as_u16(), message: message.into() };
+        let error = ErrorBody { code: status.as_u16(), message: message.into(), reason: None };
         Self(status, GuestResetResponse { error: Some(error), ..Default::default() })
     }
 
@@ -59,6 +63,29 @@ impl Failure {
     pub fn unavailable() -> Self {
         let mut f = Failure::new(StatusCode::SERVICE_UNAVAILABLE, "Service temporarily unavailable; retry later");
         f.1.retry_after = Some(UNAVAILABLE_RETRY_AFTER_SECS);
+        f
+    }
+}
+
+impl From<RateLimited> for Failure {
+    fn from(limited: RateLimited) -> Self {
+        let mut f = Failure::new(StatusCode::TOO_MANY_REQUESTS, limited.to_string());
+        if let Some(error) = f.1.error.as_mut() {
+            error.reason = Some(limited.reason.as_str());
+        }
+        f.1.retry_after = Some(limited.retry_after_secs);
+        f
+    }
+}
+
+impl From<Refusal> for Failure {
+    fn from(r: Refusal) -> Self {
+        if let Refusal::Unavailable(cause) = &r {
+            tracing::warn!(error = %cause, "idempotency store unavailable");
+            return Failure::unavailable();
+        }
+        let mut f = Failure::new(r.status(), r.to_string());
+        f.1.retry_after = r.retry_after();
         f
     }
 }
@@ -84,6 +111,7 @@ impl From<GuestResetError> for Failure {
                 f
             }
             GuestResetError::NoDestination(_) => Failure::new(StatusCode::BAD_REQUEST, e.to_string()),
+            GuestResetError::RateLimited(limited) => limited.into(),
             GuestResetError::Delivery(DeliveryError::Unavailable(ref cause)) => {
                 tracing::warn!(error = %cause, "guest code delivery unavailable; the code was withdrawn");
                 Failure::unavailable()

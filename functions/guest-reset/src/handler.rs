@@ -3,7 +3,8 @@ use lambda_http::{Body, Error, Request, Response};
 use resetkit::domain::{KeyKind, Permission};
 use resetkit::http::{json_response, query_param, read_body, single_header, source_ip, with_retry_after, Accepts};
 use resetkit::ports::{Clock, Notifier, RandomSource, Store};
-use resetkit::service::AuthError;
+use resetkit::idempotency::Refusal;
+use resetkit::service::{AuthError, Endpoint};
 use resetkit::Resetkit;
 
 use crate::contract::{Failure, GuestResetBody, GuestResetResponse};
@@ -14,13 +15,19 @@ pub async fn handle<S: Store, N: Notifier, C: Clock, R: RandomSource>(
     svc: &Resetkit<S, N, C, R>,
     req: Request,
 ) -> Result<Response<Body>, Error> {
-    Ok(match reset(svc, &req).await {
+    let scope = single_header(&req, "authorization").unwrap_or_default();
+    let refuse = |r: Refusal| respond(Err(r.into()));
+    Ok(svc.idempotent(Endpoint::GuestReset, &req, scope, refuse, || async { respond(reset(svc, &req).await) }).await)
+}
+
+fn respond(result: Result<GuestResetResponse, Failure>) -> Response<Body> {
+    match result {
         Ok(ok) => json_response(StatusCode::OK, &ok),
         Err(Failure(status, body)) => match body.retry_after {
             Some(secs) => with_retry_after(json_response(status, &body), secs),
             None => json_response(status, &body),
         },
-    })
+    }
 }
 
 async fn reset<S: Store, N: Notifier, C: Clock, R: RandomSource>(
@@ -38,10 +45,11 @@ async fn reset<S: Store, N: Notifier, C: Clock, R: RandomSource>(
     }
     let presented = credential(req).ok_or_else(unauthorized)?;
     let caller = svc
-        .authenticate(presented, &[KeyKind::Employee], Permission::GuestsEdit, source_ip(req))
+        .authenticate(Endpoint::GuestReset, presented, &[KeyKind::Employee], Permission::GuestsEdit, source_ip(req))
         .await
         .map_err(|e| match e {
             AuthError::Unauthorized => unauthorized(),
+            AuthError::RateLimited(limited) => limited.into(),
             AuthError::Unexpected(cause) => resetkit::service::GuestResetError::Unexpected(cause).into(),
         })?;
     let body: GuestResetBody = read_body(req, Accepts::JsonOnly)?;

@@ -5,7 +5,8 @@ use resetkit::domain::password::NewPassword;
 use resetkit::domain::{EmailAddress, Location, ResetSecret, UserId, VerificationId};
 use resetkit::http::{BodyError, UNAVAILABLE_RETRY_AFTER_SECS};
 use resetkit::ports::StoreError;
-use resetkit::service::{ConfirmCommand, ConfirmError, ConfirmSubject, UnexpectedConfirm};
+use resetkit::idempotency::Refusal;
+use resetkit::service::{ConfirmCommand, ConfirmError, ConfirmSubject, RateLimited, UnexpectedConfirm};
 use serde::{Deserialize, Serialize};
 
 /// The request, from JSON or a form. Every field is optional here so that a missing one
@@ -53,7 +54,8 @@ pub struct ResponseStatus {
     /// Always null: a stack trace is never sent.
     pub stack_trace: Option<String>,
     pub errors: Vec<FieldError>,
-    pub meta: Option<()>,
+    /// `{"Reason": …}` on a 429 (`source_ip_rate_limited`, …); null otherwise.
+    pub meta: Option<std::collections::BTreeMap<&'static str, &'static str>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -107,6 +109,34 @@ impl Failure {
 
     pub fn unexpected() -> Self {
         Failure::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", "An unexpected error occurred", vec![])
+    }
+}
+
+impl From<RateLimited> for Failure {
+    fn from(limited: RateLimited) -> Self {
+        let mut f = Failure::new(StatusCode::TOO_MANY_REQUESTS, "TooManyRequests", limited.to_string(), vec![]);
+        if let Some(status) = f.1.response_status.as_mut() {
+            status.meta = Some([("Reason", limited.reason.as_str())].into());
+        }
+        f.1.retry_after = Some(limited.retry_after_secs);
+        f
+    }
+}
+
+impl From<Refusal> for Failure {
+    fn from(r: Refusal) -> Self {
+        let code = match &r {
+            Refusal::Malformed(_) => "InvalidIdempotencyKey",
+            Refusal::Mismatch => "IdempotencyKeyReused",
+            Refusal::InFlight => "RequestInProgress",
+            Refusal::Unavailable(cause) => {
+                tracing::warn!(error = %cause, "idempotency store unavailable");
+                return Failure::unavailable();
+            }
+        };
+        let mut f = Failure::new(r.status(), code, r.to_string(), vec![]);
+        f.1.retry_after = r.retry_after();
+        f
     }
 }
 

@@ -3,7 +3,8 @@ use lambda_http::{Body, Error, Request, Response};
 use resetkit::domain::{KeyKind, Permission};
 use resetkit::http::{read_body, source_ip, with_retry_after, Accepts};
 use resetkit::ports::{Clock, Notifier, RandomSource, Store};
-use resetkit::service::{AuthError, ConfirmError};
+use resetkit::idempotency::Refusal;
+use resetkit::service::{AuthError, ConfirmError, Endpoint};
 use resetkit::Resetkit;
 
 use crate::contract::{ConfirmBody, ConfirmResponse, Failure};
@@ -30,10 +31,15 @@ pub async fn handle<S: Store, N: Notifier, C: Clock, R: RandomSource>(
             return Ok(reply(&Format::Json, f.0, &f.1));
         }
     };
-    Ok(match confirm(svc, &req).await {
+    // The credential is in the body, which the fingerprint covers; the scope is the
+    // caller's address, so two people choosing the same key do not collide.
+    let scope = source_ip(&req).unwrap_or_default();
+    let respond = |result: Result<ConfirmResponse, Failure>| match result {
         Ok(ok) => reply(&fmt, StatusCode::OK, &ok),
         Err(Failure(status, body)) => reply(&fmt, status, &body),
-    })
+    };
+    let refuse = |r: Refusal| respond(Err(r.into()));
+    Ok(svc.idempotent(Endpoint::PasswordConfirm, &req, &scope, refuse, || async { respond(confirm(svc, &req).await) }).await)
 }
 
 async fn confirm<S: Store, N: Notifier, C: Clock, R: RandomSource>(
@@ -46,10 +52,17 @@ async fn confirm<S: Store, N: Notifier, C: Clock, R: RandomSource>(
     let body: ConfirmBody = read_body(req, Accepts::JsonOrForm)?;
     let valid = body.validate()?;
     let caller = svc
-        .authenticate(&valid.api_key, &[KeyKind::Browser, KeyKind::Server], Permission::PasswordConfirm, source_ip(req))
+        .authenticate(
+            Endpoint::PasswordConfirm,
+            &valid.api_key,
+            &[KeyKind::Browser, KeyKind::Server],
+            Permission::PasswordConfirm,
+            source_ip(req),
+        )
         .await
         .map_err(|e| match e {
             AuthError::Unauthorized => Failure::new(StatusCode::UNAUTHORIZED, "Unauthorized", "Invalid ApiKey", vec![]),
+            AuthError::RateLimited(limited) => limited.into(),
             AuthError::Unexpected(cause) => ConfirmError::from(cause).into(),
         })?;
     let done = svc.confirm(&caller, valid.command).await?;

@@ -14,7 +14,7 @@ const NEW_PASSWORD: &str = "correct horse battery staple";
 async fn staff_code(kit: &TestKit) -> (String, String) {
     let caller = kit
         .service
-        .authenticate(&kit.keys.staff, &[resetkit::domain::KeyKind::Employee], resetkit::domain::Permission::GuestsEdit, None)
+        .authenticate(resetkit::service::Endpoint::GuestReset, &kit.keys.staff, &[resetkit::domain::KeyKind::Employee], resetkit::domain::Permission::GuestsEdit, None)
         .await
         .expect("staff key");
     let cmd = GuestResetCommand {
@@ -82,7 +82,7 @@ async fn the_link_secret_works_with_lead_id_or_email() {
     for subject in [json!({"LeadId": ANA}), json!({"EmailAddress": "ana@example.com"})] {
         let caller = kit
             .service
-            .authenticate(&kit.keys.server, &[resetkit::domain::KeyKind::Server], resetkit::domain::Permission::ForgotPassword, None)
+            .authenticate(resetkit::service::Endpoint::ForgotPassword, &kit.keys.server, &[resetkit::domain::KeyKind::Server], resetkit::domain::Permission::ForgotPassword, None)
             .await
             .unwrap();
         let cmd = forgot_for_ana(&kit);

@@ -93,7 +93,7 @@ async fn other_methods_and_paths_get_errors_in_servicestack_shape() {
 #[tokio::test]
 async fn opening_the_page_spends_nothing() {
     let kit = TestKit::new().await;
-    let caller = kit.service.authenticate(&kit.keys.staff, &[KeyKind::Employee], Permission::GuestsEdit, None).await.unwrap();
+    let caller = kit.service.authenticate(resetkit::service::Endpoint::GuestReset, &kit.keys.staff, &[KeyKind::Employee], Permission::GuestsEdit, None).await.unwrap();
     let cmd = GuestResetCommand {
         email: Some(EmailAddress::parse("ana@example.com").unwrap()),
         channel: Some(Channel::Email),

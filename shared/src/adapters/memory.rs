@@ -6,12 +6,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::domain::message::OutgoingMessage;
+use crate::domain::audit::ChainedEvent;
+use crate::domain::idempotency::{Fingerprint, IdempotencyKey, IdempotencyRecord, IdempotencyState, StoredResponse};
 use crate::domain::{
     ApiKeyHash, ApiKeyRecord, AuditEvent, LookupKey, Timestamp, User, UserId, VerificationId, VerificationRecord,
 };
 use crate::ports::{
-    ApiKeyStore, AttemptCount, AuditLog, Clock, CompletedReset, ConsumeError, DeliveryError, Notifier, RateDecision,
-    RateLimit, RateLimiter, StoreError, UserDirectory, VerificationStore,
+    ApiKeyStore, AttemptCount, AuditLog, Claim, Clock, CompletedReset, ConsumeError, DeliveryError, IdempotencyStore,
+    Notifier, RateDecision, RateLimit, RateLimiter, StoreError, UserDirectory, VerificationStore,
 };
 
 #[derive(Default)]
@@ -20,8 +22,10 @@ struct State {
     index: BTreeMap<String, BTreeSet<UserId>>,
     verifications: HashMap<VerificationId, VerificationRecord>,
     keys: HashMap<String, ApiKeyRecord>,
-    audit: Vec<AuditEvent>,
+    /// Every link, in the order appended.
+    audit: Vec<ChainedEvent>,
     windows: HashMap<String, (u64, u32)>,
+    idempotency: HashMap<String, IdempotencyRecord>,
 }
 
 /// Every storage port over one mutex-guarded state; clones share it.
@@ -40,7 +44,7 @@ impl MemoryStore {
     }
 
     pub fn audit_events(&self) -> Vec<AuditEvent> {
-        self.state().audit.clone()
+        self.state().audit.iter().map(|l| l.event.clone()).collect()
     }
 
     /// Every stored byte that could hold a secret, as text: user records with their
@@ -56,6 +60,9 @@ impl MemoryStore {
         }
         for e in &s.audit {
             out.push_str(&format!("{e:?}\n"));
+        }
+        for r in s.idempotency.values() {
+            out.push_str(&format!("{r:?}\n"));
         }
         out
     }
@@ -158,8 +165,59 @@ impl ApiKeyStore for MemoryStore {
 }
 
 impl AuditLog for MemoryStore {
-    async fn append(&self, event: &AuditEvent) -> Result<(), StoreError> {
-        self.state().audit.push(event.clone());
+    async fn audit_head(&self, stream: &str) -> Result<Option<ChainedEvent>, StoreError> {
+        Ok(self.state().audit.iter().filter(|l| l.stream == stream).max_by_key(|l| l.seq).cloned())
+    }
+
+    async fn append_link(&self, link: &ChainedEvent) -> Result<(), StoreError> {
+        let mut s = self.state();
+        if s.audit.iter().any(|l| l.stream == link.stream && l.seq == link.seq) {
+            return Err(StoreError::Duplicate(format!("{}#{}", link.stream, link.seq)));
+        }
+        s.audit.push(link.clone());
+        Ok(())
+    }
+
+    async fn read_stream(&self, stream: &str) -> Result<Vec<ChainedEvent>, StoreError> {
+        let mut links: Vec<ChainedEvent> = self.state().audit.iter().filter(|l| l.stream == stream).cloned().collect();
+        links.sort_by_key(|l| l.seq);
+        Ok(links)
+    }
+}
+
+impl IdempotencyStore for MemoryStore {
+    async fn claim(
+        &self,
+        key: &IdempotencyKey,
+        fingerprint: &Fingerprint,
+        now: Timestamp,
+        lock_until: Timestamp,
+    ) -> Result<Claim, StoreError> {
+        let mut s = self.state();
+        match s.idempotency.get(key.as_ref()) {
+            Some(existing) if existing.expires_at >= now => Ok(Claim::Existing(existing.clone())),
+            _ => {
+                let record = IdempotencyRecord {
+                    fingerprint: fingerprint.clone(),
+                    state: IdempotencyState::InFlight,
+                    expires_at: lock_until,
+                };
+                s.idempotency.insert(key.as_ref().to_owned(), record);
+                Ok(Claim::Acquired)
+            }
+        }
+    }
+
+    async fn complete(&self, key: &IdempotencyKey, response: &StoredResponse, expires_at: Timestamp) -> Result<(), StoreError> {
+        let mut s = self.state();
+        let record = s.idempotency.get_mut(key.as_ref()).ok_or_else(|| StoreError::Missing(key.as_ref().to_owned()))?;
+        record.state = IdempotencyState::Completed(response.clone());
+        record.expires_at = expires_at;
+        Ok(())
+    }
+
+    async fn release(&self, key: &IdempotencyKey) -> Result<(), StoreError> {
+        self.state().idempotency.remove(key.as_ref());
         Ok(())
     }
 }

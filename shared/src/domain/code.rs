@@ -3,6 +3,8 @@
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use chacha20poly1305::aead::{Aead, KeyInit};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretSlice, SecretString};
 use sha2::Sha256;
@@ -107,6 +109,48 @@ impl CodeKeys {
             .iter()
             .fold(subtle::Choice::from(0), |acc, k| acc | Self::mac(k.expose_secret(), code).0.ct_eq(&stored.0))
             .into()
+    }
+
+    /// A stable, unguessable stand-in for a personal value (an address in a rate-limit
+    /// key, say): HMAC under the newest secret, domain-separated from codes by `purpose`.
+    pub fn pseudonym(&self, purpose: &str, value: &str) -> String {
+        hex::encode(&self.digest(purpose, &[value.as_bytes()])[..16])
+    }
+
+    /// HMAC-SHA-256 under the newest secret of `purpose` and length-prefixed `parts`: a
+    /// digest of request content (which may hold a password) that cannot be brute-forced
+    /// from a stolen table.
+    pub fn digest(&self, purpose: &str, parts: &[&[u8]]) -> [u8; 32] {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.0[0].expose_secret()).unwrap_or_else(|_| unreachable!());
+        mac.update(purpose.as_bytes());
+        for part in parts {
+            mac.update(&(part.len() as u64).to_be_bytes());
+            mac.update(part);
+        }
+        mac.finalize().into_bytes().into()
+    }
+
+    /// Encrypts `plain` (XChaCha20-Poly1305, a key derived from the newest secret, a
+    /// random nonce) for storage: replayed answers may hold a staff code or a link secret.
+    pub fn seal(&self, plain: &[u8], mut random: impl FnMut(&mut [u8])) -> Vec<u8> {
+        let mut nonce = [0u8; 24];
+        random(&mut nonce);
+        let cipher = Self::cipher(self.0[0].expose_secret());
+        // Encryption only fails for inputs beyond 256 GiB.
+        let sealed = cipher.encrypt(XNonce::from_slice(&nonce), plain).unwrap_or_default();
+        [nonce.as_slice(), &sealed].concat()
+    }
+
+    /// Decrypts what `seal` made under any configured secret; `None` if none opens it.
+    pub fn open(&self, sealed: &[u8]) -> Option<Vec<u8>> {
+        let (nonce, body) = (sealed.get(..24)?, sealed.get(24..)?);
+        self.0.iter().find_map(|k| Self::cipher(k.expose_secret()).decrypt(XNonce::from_slice(nonce), body).ok())
+    }
+
+    fn cipher(secret: &[u8]) -> XChaCha20Poly1305 {
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).unwrap_or_else(|_| unreachable!());
+        mac.update(b"resetkit stored-response key");
+        XChaCha20Poly1305::new(&mac.finalize().into_bytes())
     }
 
     fn mac(key: &[u8], code: &ResetSecret) -> CodeHash {

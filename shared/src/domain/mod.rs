@@ -5,6 +5,7 @@ pub mod audit;
 pub mod code;
 pub mod fields;
 pub mod identifiers;
+pub mod idempotency;
 pub mod import;
 pub mod matching;
 pub mod message;

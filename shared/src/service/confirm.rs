@@ -2,7 +2,8 @@
 
 use thiserror::Error;
 
-use super::{Caller, Resetkit};
+use super::{Caller, Endpoint, Resetkit};
+use crate::metrics::{self, Metric};
 use crate::domain::fields::EMAIL;
 use crate::domain::message::{self, Destination};
 use crate::domain::password::{HashError, NewPassword};
@@ -123,6 +124,7 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource> Resetkit<S, N, C, R> {
         }
         event.action = AuditAction::PasswordChanged;
         self.audit(event).await;
+        metrics::emit(Endpoint::PasswordConfirm, Metric::PasswordChanged);
         self.notify_changed(caller, &user).await;
         Ok(Confirmed { user_id: user.id })
     }

@@ -2,11 +2,12 @@
 
 use thiserror::Error;
 
-use super::{Caller, Resetkit};
+use super::{Caller, Endpoint, Resetkit};
 use crate::domain::fields::{FieldKind, FieldSpec, EMAIL, MOBILE};
 use crate::domain::message::{self, Destination};
 use crate::domain::{AuditAction, Flow, KeyKind, LookupKey, Permission, ResetSecret, User, UserId, VerificationRecord};
-use crate::ports::{Clock, Notifier, RandomSource, RateDecision, Store, StoreError};
+use crate::metrics::{self, Metric};
+use crate::ports::{Clock, Notifier, RandomSource, Store, StoreError};
 
 #[derive(Debug, Clone)]
 pub struct ForgotPasswordCommand {
@@ -24,27 +25,31 @@ pub struct ForgotPasswordOutcome {
 
 #[derive(Debug, Error)]
 pub enum ForgotPasswordError {
-    #[error("Too many requests for this key; retry after {retry_after_secs} s")]
-    RateLimited { retry_after_secs: u64 },
     #[error(transparent)]
     Unexpected(#[from] StoreError),
 }
 
 impl<S: Store, N: Notifier, C: Clock, R: RandomSource> Resetkit<S, N, C, R> {
+    /// Answers no sooner than `forgot_min_response` after it starts, whichever way it went:
+    /// the known path writes and sends, the unknown one does not, and the difference must
+    /// not show in the latency. Failures are not padded: they say nothing about the person.
     pub async fn forgot_password(
         &self,
         caller: &Caller,
         cmd: ForgotPasswordCommand,
     ) -> Result<ForgotPasswordOutcome, ForgotPasswordError> {
-        let now = self.clock.now();
-        let bucket = format!("key#{}", caller.key.key_id);
-        if let RateDecision::Limited { retry_after_secs } =
-            self.store.hit(&bucket, self.settings.forgot_rate_limit, now).await?
-        {
-            self.audit(self.audit_event(caller, AuditAction::RateLimited, None).detail("per_key")).await;
-            return Err(ForgotPasswordError::RateLimited { retry_after_secs });
-        }
+        let answer_at = tokio::time::Instant::now() + self.settings.forgot_min_response;
+        let outcome = self.forgot_password_now(caller, cmd).await?;
+        tokio::time::sleep_until(answer_at).await;
+        Ok(outcome)
+    }
 
+    async fn forgot_password_now(
+        &self,
+        caller: &Caller,
+        cmd: ForgotPasswordCommand,
+    ) -> Result<ForgotPasswordOutcome, ForgotPasswordError> {
+        let now = self.clock.now();
         let ids = self.store.find_by(&cmd.search).await?;
         let mut users = self.load_users(&ids).await?;
         // Several people under a "unique" value: sending to any of them would be a guess.
@@ -59,8 +64,19 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource> Resetkit<S, N, C, R> {
         let Some(to) = destination(&user, &cmd) else {
             let event = self.audit_event(caller, AuditAction::SendSuppressed, Some(&user.id));
             self.audit(event.detail("recipient_missing")).await;
+            metrics::emit(Endpoint::ForgotPassword, Metric::Suppressed);
             return Ok(ForgotPasswordOutcome::default());
         };
+        // Over a recipient limit the public answer stays the generic one: a 429 here would
+        // tell the caller that this person exists.
+        if let Err(limited) = self.recipient_limit(Endpoint::ForgotPassword, &to).await? {
+            let mut event = self.audit_event(caller, AuditAction::SendSuppressed, Some(&user.id));
+            event.channel = Some(to.channel());
+            event.destination = Some(to.masked());
+            self.audit(event.detail(limited.reason.as_str())).await;
+            metrics::emit(Endpoint::ForgotPassword, Metric::Suppressed);
+            return Ok(ForgotPasswordOutcome::default());
+        }
         let record = VerificationRecord {
             id: self.new_verification_id(),
             user_id: user.id.clone(),
@@ -85,13 +101,18 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource> Resetkit<S, N, C, R> {
         let mut event = self.audit_event(caller, AuditAction::CodeSent, Some(&user.id));
         event.channel = Some(to.channel());
         event.destination = Some(to.masked());
+        let channel = to.channel();
         let link = self.settings.link_template.render(&user.id, &token);
         let msg = message::reset_link(to, user.first_name.as_ref(), &link, self.settings.link_ttl.as_secs() / 60);
-        if let Err(e) = self.notifier.send(&msg).await {
-            tracing::warn!(error = %e, "reset link delivery failed");
-            self.store.revoke(&record.id, &user.id).await?;
-            event.action = AuditAction::SendFailed;
-            event.detail = Some("delivery_failed".into());
+        match self.notifier.send(&msg).await {
+            Ok(()) => metrics::emit(Endpoint::ForgotPassword, Metric::Sent(channel)),
+            Err(e) => {
+                tracing::warn!(error = %e, "reset link delivery failed");
+                metrics::emit(Endpoint::ForgotPassword, Metric::DeliveryFailed(channel));
+                self.store.revoke(&record.id, &user.id).await?;
+                event.action = AuditAction::SendFailed;
+                event.detail = Some("delivery_failed".into());
+            }
         }
         self.audit(event).await;
         Ok(ForgotPasswordOutcome::default())

@@ -2,13 +2,14 @@
 
 use thiserror::Error;
 
-use super::{Caller, Resetkit};
+use super::{Caller, Endpoint, RateLimited, Resetkit};
 use crate::domain::fields::{EMAIL, MOBILE, USERNAME};
 use crate::domain::message::{self, Destination};
 use crate::domain::{
     narrow_by_first_name, AuditAction, Channel, EmailAddress, FieldValue, FirstName, Flow, LookupKey, MatchedWith,
     PhoneE164, ResetSecret, User, UserId, Username, VerificationId, VerificationRecord,
 };
+use crate::metrics::{self, Metric};
 use crate::ports::{Clock, DeliveryError, Notifier, RandomSource, Store, StoreError};
 
 /// What staff typed to find the guest. At least one identifier is present.
@@ -39,6 +40,8 @@ pub enum GuestResetError {
     Ambiguous { count: usize, matched_with: MatchedWith },
     #[error("The guest has no {} on file", .0.as_str())]
     NoDestination(Channel),
+    #[error("{0}")]
+    RateLimited(RateLimited),
     #[error("The code could not be delivered; no code was issued")]
     Delivery(#[source] DeliveryError),
     #[error(transparent)]
@@ -50,12 +53,25 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource> Resetkit<S, N, C, R> {
         let (candidates, matched_with) = self.find_guests(&cmd).await?;
         let mut matches = narrow_by_first_name(candidates, cmd.first_name.as_ref());
         let user = match matches.len() {
-            0 => return Err(GuestResetError::NotFound { matched_with }),
+            0 => {
+                self.audit(self.audit_event(caller, AuditAction::ResetRequested, None).detail("no_match")).await;
+                return Err(GuestResetError::NotFound { matched_with });
+            }
             1 => matches.remove(0),
-            count => return Err(GuestResetError::Ambiguous { count, matched_with }),
+            count => {
+                self.audit(self.audit_event(caller, AuditAction::ResetRequested, None).detail("not_unique")).await;
+                return Err(GuestResetError::Ambiguous { count, matched_with });
+            }
         };
         let to = pick_destination(&user, cmd.channel)?;
         let channel = to.channel();
+        if let Err(limited) = self.recipient_limit(Endpoint::GuestReset, &to).await? {
+            let mut event = self.audit_event(caller, AuditAction::SendSuppressed, Some(&user.id));
+            event.channel = Some(channel);
+            event.destination = Some(to.masked());
+            self.audit_limited(event, limited).await;
+            return Err(GuestResetError::RateLimited(limited));
+        }
 
         let code = ResetSecret::six_digits(|b| self.random.fill(b));
         let now = self.clock.now();
@@ -80,11 +96,13 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource> Resetkit<S, N, C, R> {
         event.destination = Some(masked);
         if let Err(e) = self.notifier.send(&msg).await {
             // A code nobody received must not stay usable.
+            metrics::emit(Endpoint::GuestReset, Metric::DeliveryFailed(channel));
             self.store.revoke(&record.id, &user.id).await?;
             event.action = AuditAction::SendFailed;
             self.audit(event.detail("delivery_failed")).await;
             return Err(GuestResetError::Delivery(e));
         }
+        metrics::emit(Endpoint::GuestReset, Metric::Sent(channel));
         self.audit(event).await;
         Ok(GuestResetIssued { user_id: user.id, matched_with, verification_id: record.id, code, channel })
     }

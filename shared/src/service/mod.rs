@@ -3,6 +3,7 @@
 mod confirm;
 mod forgot_password;
 mod guest_reset;
+mod limits;
 
 use std::time::Duration;
 
@@ -11,12 +12,16 @@ use thiserror::Error;
 pub use confirm::{ConfirmCommand, ConfirmError, ConfirmSubject, Confirmed, UnexpectedConfirm};
 pub use forgot_password::{ForgotPasswordCommand, ForgotPasswordError, ForgotPasswordOutcome};
 pub use guest_reset::{GuestResetCommand, GuestResetError, GuestResetIssued};
+pub use limits::{Endpoint, LimitReason, Limits, RateLimited};
 
 use crate::domain::code::CodeKeys;
 use crate::domain::message::LinkTemplate;
 use crate::domain::password::HashParams;
-use crate::domain::{ApiKeyRecord, AuditEvent, FieldCatalog, KeyKind, Permission, PresentedKey, UserId, VerificationId};
-use crate::ports::{Clock, Notifier, OsRandom, RandomSource, RateLimit, Store, StoreError, SystemClock};
+use crate::domain::audit::ChainedEvent;
+use crate::domain::{
+    ApiKeyRecord, AuditAction, AuditEvent, FieldCatalog, KeyKind, Permission, PresentedKey, UserId, VerificationId,
+};
+use crate::ports::{Clock, Notifier, OsRandom, RandomSource, Store, StoreError, SystemClock};
 
 /// Domain settings for one stage. Every default lives in `crate::config`.
 #[derive(Clone)]
@@ -31,8 +36,10 @@ pub struct Settings {
     pub staff_code_in_response: bool,
     pub notify_password_changed: bool,
     pub hash_params: HashParams,
-    /// Forgot-password calls per API key.
-    pub forgot_rate_limit: RateLimit,
+    pub limits: Limits,
+    /// Forgot-password answers no sooner than this after authentication, whatever
+    /// happened, so that their latency does not tell a known person from an unknown one.
+    pub forgot_min_response: Duration,
     /// The key the reset page (contract D) posts with: a browser key with `password:confirm`.
     /// `None` turns the page off. The service never reads it; the page hands it to browsers.
     pub browser_confirm_key: Option<String>,
@@ -51,6 +58,8 @@ pub enum AuthError {
     /// response cannot tell a prober which.
     #[error("unauthorized")]
     Unauthorized,
+    #[error("{0}")]
+    RateLimited(RateLimited),
     #[error(transparent)]
     Unexpected(#[from] StoreError),
 }
@@ -77,46 +86,87 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource> Resetkit<S, N, C, R> {
         &self.store
     }
 
-    /// Finds the presented key by its hash and checks its kind and permission.
+    /// Counts the request against its source address, finds the presented key by its hash,
+    /// checks its kind and permission, then counts it against the key. The address is
+    /// limited first, so that guessing keys is limited too.
     pub async fn authenticate(
         &self,
+        endpoint: Endpoint,
         presented: &str,
         kinds: &[KeyKind],
         needed: Permission,
         source_ip: Option<String>,
     ) -> Result<Caller, AuthError> {
+        let limits = self.settings.limits;
+        let mut event = AuditEvent::new(self.clock.now(), AuditAction::CallerRefused).detail(needed.as_str());
+        event.source_ip = source_ip.clone();
+        if let Some(ip) = &source_ip {
+            let bucket = format!("ip#{}#{ip}", endpoint.as_str());
+            if let Err(limited) = self.limit(endpoint, LimitReason::SourceIp, &bucket, limits.per_ip).await? {
+                self.audit_limited(event, limited).await;
+                return Err(AuthError::RateLimited(limited));
+            }
+        }
         let key = if presented.trim().is_empty() {
             None
         } else {
             self.store.find_key(&PresentedKey(presented).hash()).await?
         };
-        match key {
-            Some(key) if kinds.contains(&key.kind) && key.allows(needed) => Ok(Caller { key, source_ip }),
+        let key = match key {
+            Some(key) if kinds.contains(&key.kind) && key.allows(needed) => key,
             other => {
-                let mut event = AuditEvent::new(self.clock.now(), crate::domain::AuditAction::CallerRefused)
-                    .detail(needed.as_str());
                 event.actor = other.map(|k| k.key_id);
-                event.source_ip = source_ip;
                 self.audit(event).await;
-                Err(AuthError::Unauthorized)
+                return Err(AuthError::Unauthorized);
+            }
+        };
+        let per_key = if endpoint == Endpoint::ForgotPassword { limits.forgot_per_key } else { limits.per_key };
+        let bucket = format!("key#{}#{}", endpoint.as_str(), key.key_id);
+        if let Err(limited) = self.limit(endpoint, LimitReason::ApiKey, &bucket, per_key).await? {
+            event.actor = Some(key.key_id.clone());
+            self.audit_limited(event, limited).await;
+            return Err(AuthError::RateLimited(limited));
+        }
+        Ok(Caller { key, source_ip })
+    }
+
+    /// Appends an audit event to its stream's hash chain. Two requests may extend a stream
+    /// at once; the loser of the conditional write re-reads the head and tries again. A
+    /// failure is logged, not returned: the request has had its effect and must get its
+    /// answer.
+    async fn audit(&self, event: AuditEvent) {
+        const TRIES: usize = 5;
+        let stream = event.stream();
+        for _ in 0..TRIES {
+            let head = match self.store.audit_head(&stream).await {
+                Ok(head) => head,
+                Err(e) => return tracing::error!(error = %e, action = event.action.as_str(), "audit head read failed"),
+            };
+            match self.store.append_link(&ChainedEvent::next(head.as_ref(), event.clone())).await {
+                Ok(()) => return,
+                Err(StoreError::Duplicate(_)) => continue,
+                Err(e) => return tracing::error!(error = %e, action = event.action.as_str(), "audit append failed"),
             }
         }
+        tracing::error!(action = event.action.as_str(), "audit append lost {TRIES} races in a row");
     }
 
-    /// Appends an audit event. A failure is logged, not returned: the person's request
-    /// has already had its effect and must get its answer.
-    async fn audit(&self, event: AuditEvent) {
-        if let Err(e) = self.store.append(&event).await {
-            tracing::error!(error = %e, action = event.action.as_str(), "audit append failed");
-        }
+    /// The clock the service runs on, for the inbound side's idempotency records.
+    pub fn now(&self) -> crate::domain::Timestamp {
+        self.clock.now()
     }
 
-    fn audit_event(&self, caller: &Caller, action: crate::domain::AuditAction, user: Option<&UserId>) -> AuditEvent {
+    fn audit_event(&self, caller: &Caller, action: AuditAction, user: Option<&UserId>) -> AuditEvent {
         let mut e = AuditEvent::new(self.clock.now(), action);
         e.actor = Some(caller.key.key_id.clone());
         e.user_id = user.cloned();
         e.source_ip = caller.source_ip.clone();
         e
+    }
+
+    /// Fills `buf` from the service's random source.
+    pub fn fill_random(&self, buf: &mut [u8]) {
+        self.random.fill(buf);
     }
 
     fn random_bytes<const LEN: usize>(&self) -> [u8; LEN] {

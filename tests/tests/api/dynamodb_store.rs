@@ -50,7 +50,7 @@ async fn no_table_holds_a_clear_code_password_or_key_after_a_reset() {
     };
     stack.store.put_key(&staff).await.expect("put_key");
     let caller = service
-        .authenticate(&staff_secret, &[KeyKind::Employee], Permission::GuestsEdit, Some("203.0.113.7".into()))
+        .authenticate(resetkit::service::Endpoint::GuestReset, &staff_secret, &[KeyKind::Employee], Permission::GuestsEdit, Some("203.0.113.7".into()))
         .await
         .expect("staff key authenticates");
 

@@ -10,8 +10,10 @@ use std::str::FromStr;
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 
+use crate::domain::audit::ChainedEvent;
+use crate::domain::idempotency::{Fingerprint, IdempotencyKey, IdempotencyRecord, IdempotencyState, StoredResponse};
 use crate::domain::{
-    ApiKeyHash, ApiKeyRecord, AuditEvent, Channel, CodeHash, EmailAddress, FieldValue, FirstName, Flow, KeyKind,
+    ApiKeyHash, ApiKeyRecord, AuditAction, AuditEvent, Channel, Location, CodeHash, EmailAddress, FieldValue, FirstName, Flow, KeyKind,
     PasswordHash, Permission, PhoneE164, Timestamp, User, UserId, Username, VerificationId, VerificationRecord,
 };
 use crate::ports::StoreError;
@@ -59,6 +61,13 @@ pub(super) mod attr {
     pub const LATITUDE: &str = "latitude";
     pub const LONGITUDE: &str = "longitude";
     pub const DETAIL: &str = "detail";
+    pub const PREV_HASH: &str = "prev_hash";
+    pub const HASH: &str = "hash";
+    // idempotency records (guards table)
+    pub const FINGERPRINT: &str = "fingerprint";
+    pub const STATUS: &str = "status";
+    pub const CONTENT_TYPE: &str = "content_type";
+    pub const BODY: &str = "body";
 }
 
 pub(super) type Attrs = HashMap<String, AttributeValue>;
@@ -344,20 +353,25 @@ impl TryFrom<Item> for ApiKeyRecord {
 
 // --- audit ---------------------------------------------------------------------------------
 
-/// The stream an event is filed under: its user, or `anon`.
-pub(super) fn audit_stream(event: &AuditEvent) -> String {
-    event.user_id.as_ref().map_or_else(|| "anon".to_owned(), |u| u.as_ref().to_owned())
+/// A link's sort key: its sequence number, zero-padded so that keys sort as numbers.
+pub(super) fn audit_event_id(seq: u64) -> String {
+    format!("{seq:020}")
 }
 
-/// Every attribute but `event_id`, which the store draws when it writes. The event holds
-/// no secret by construction (masked destination, key id not key), and nothing is added.
-impl From<&AuditEvent> for Item {
-    fn from(e: &AuditEvent) -> Self {
+/// The link, keyed by stream and sequence. The event holds no secret by construction
+/// (masked destination, key id not key), and nothing is added.
+impl From<&ChainedEvent> for Item {
+    fn from(link: &ChainedEvent) -> Self {
+        let e = &link.event;
         let mut item = Item::default();
-        item.put(attr::STREAM, s(audit_stream(e)));
+        item.put(attr::STREAM, s(&link.stream));
+        item.put(attr::EVENT_ID, s(audit_event_id(link.seq)));
+        item.put(attr::PREV_HASH, s(&link.prev_hash));
+        item.put(attr::HASH, s(&link.hash));
         item.put(attr::AT, n(e.at.unix_seconds()));
         item.put(attr::ACTION, s(e.action.as_str()));
         item.put_opt(attr::ACTOR, e.actor.as_deref().map(s));
+        item.put_opt(attr::USER_ID, e.user_id.as_ref().map(|u| s(u.as_ref())));
         item.put_opt(attr::CHANNEL, e.channel.map(|c| s(c.as_str())));
         item.put_opt(attr::DESTINATION, e.destination.as_deref().map(s));
         item.put_opt(attr::SOURCE_IP, e.source_ip.as_deref().map(s));
@@ -368,11 +382,68 @@ impl From<&AuditEvent> for Item {
     }
 }
 
+impl TryFrom<Item> for ChainedEvent {
+    type Error = StoreError;
+
+    fn try_from(item: Item) -> Result<Self, StoreError> {
+        let r = Reader::new("audit", &item.0);
+        let seq = r.parsed(attr::EVENT_ID, u64::from_str)?;
+        let location = match (r.opt_n::<f64>(attr::LATITUDE)?, r.opt_n::<f64>(attr::LONGITUDE)?) {
+            (Some(latitude), Some(longitude)) => Some(Location { latitude, longitude }),
+            _ => None,
+        };
+        let event = AuditEvent {
+            at: r.timestamp(attr::AT)?,
+            action: r.parsed(attr::ACTION, |a| AuditAction::parse(a).ok_or("is not an action"))?,
+            actor: r.opt_s(attr::ACTOR)?.map(str::to_owned),
+            user_id: r.parsed_opt(attr::USER_ID, UserId::parse)?,
+            channel: r.parsed_opt(attr::CHANNEL, |c| Channel::parse(c).ok_or("is not a channel"))?,
+            destination: r.opt_s(attr::DESTINATION)?.map(str::to_owned),
+            source_ip: r.opt_s(attr::SOURCE_IP)?.map(str::to_owned),
+            location,
+            detail: r.opt_s(attr::DETAIL)?.map(str::to_owned),
+        };
+        Ok(ChainedEvent {
+            stream: r.s(attr::STREAM)?.to_owned(),
+            seq,
+            prev_hash: r.s(attr::PREV_HASH)?.to_owned(),
+            hash: r.s(attr::HASH)?.to_owned(),
+            event,
+        })
+    }
+}
+
+// --- idempotency ---------------------------------------------------------------------------
+
+pub(super) fn idempotency_guard_key(key: &IdempotencyKey) -> String {
+    format!("idem#{}", key.as_ref())
+}
+
+impl TryFrom<Item> for IdempotencyRecord {
+    type Error = StoreError;
+
+    fn try_from(item: Item) -> Result<Self, StoreError> {
+        let r = Reader::new("guards", &item.0);
+        let state = match r.opt_n::<u16>(attr::STATUS)? {
+            None => IdempotencyState::InFlight,
+            Some(status) => IdempotencyState::Completed(StoredResponse {
+                status,
+                content_type: r.s(attr::CONTENT_TYPE)?.to_owned(),
+                body: r.blob(attr::BODY)?.to_vec(),
+            }),
+        };
+        Ok(IdempotencyRecord {
+            fingerprint: Fingerprint::from_stored(r.s(attr::FINGERPRINT)?.to_owned()),
+            state,
+            expires_at: r.timestamp(attr::EXPIRES_AT)?,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::fields::{EMAIL, MOBILE, USERNAME};
-    use crate::domain::{AuditAction, Location};
 
     fn user() -> User {
         let mut u = User::new(UserId::from_random([7; 16]));
@@ -463,13 +534,17 @@ mod tests {
     }
 
     #[test]
-    fn audit_items_hold_only_what_the_event_holds() {
+    fn audit_links_round_trip_and_hold_only_what_the_event_holds() {
         let mut e = AuditEvent::new(Timestamp::from_unix_seconds(5), AuditAction::PasswordChanged);
         e.destination = Some("z***@example.com".into());
         e.location = Some(Location { latitude: 51.5, longitude: -0.12 });
-        let item = Item::from(&e).into_attrs();
-        assert_eq!(item.get(attr::STREAM), Some(&s("anon")));
+        e.source_ip = Some("203.0.113.5".into());
+        let link = ChainedEvent::next(None, e);
+        let item = Item::from(&link).into_attrs();
+        assert_eq!(item.get(attr::STREAM), Some(&s("ip:203.0.113.5")));
+        assert_eq!(item.get(attr::EVENT_ID), Some(&s("00000000000000000001")));
         assert_eq!(item.get(attr::LATITUDE), Some(&n(51.5)));
         assert!(!item.contains_key(attr::ACTOR));
+        assert_eq!(ChainedEvent::try_from(Item(item)).unwrap(), link);
     }
 }

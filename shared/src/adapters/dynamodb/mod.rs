@@ -6,9 +6,9 @@
 //! | `users`         | `user_id`                   | fields, password hash, credential version   |
 //! | `identifiers`   | `lookup`, `user_id`         | one item per unique field value → user      |
 //! | `verifications` | `verification_id`           | code HMAC, expiry (TTL), attempts, consumed |
-//! | `guards`        | `guard_key`                 | rate-limit windows (TTL)                    |
+//! | `guards`        | `guard_key`                 | rate-limit windows, idempotency (TTL)       |
 //! | `api-keys`      | `key_hash`                  | kind, permissions, active                   |
-//! | `audit`         | `stream`, `event_id`        | append-only events                          |
+//! | `audit`         | `stream`, `event_id`        | append-only hash chains of events           |
 //!
 //! Attribute names in expressions always go through `#aliases`, so no attribute can
 //! collide with DynamoDB's reserved words.
@@ -20,14 +20,17 @@ mod verifications;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 
 use self::errors::{build_error, cancellation, condition_failed, unavailable};
-use self::items::{attr, n, s, Item};
-use crate::domain::{ApiKeyHash, ApiKeyRecord, AuditEvent, LookupKey, Timestamp, User, UserId};
+use self::items::{attr, idempotency_guard_key, n, s, Item};
+use crate::domain::audit::ChainedEvent;
+use crate::domain::idempotency::{Fingerprint, IdempotencyKey, IdempotencyRecord, StoredResponse};
+use crate::domain::{ApiKeyHash, ApiKeyRecord, LookupKey, Timestamp, User, UserId};
 use crate::ports::{
-    ApiKeyStore, AuditLog, OsRandom, RandomSource, RateDecision, RateLimit, RateLimiter, StoreError, UserDirectory,
+    ApiKeyStore, AuditLog, Claim, IdempotencyStore, RateDecision, RateLimit, RateLimiter, StoreError, UserDirectory,
 };
 
 /// How long a rate-limit window's item outlives the window, so TTL never removes a
@@ -189,29 +192,127 @@ impl ApiKeyStore for DynamoStore {
 }
 
 impl AuditLog for DynamoStore {
-    /// Filed under the user's stream (or `anon`), sorted by time; the random half of the
-    /// sort key keeps two events of the same second apart, and the condition makes sure an
-    /// event never replaces another.
-    async fn append(&self, event: &AuditEvent) -> Result<(), StoreError> {
-        let mut suffix = [0u8; 8];
-        OsRandom.fill(&mut suffix);
-        let event_id = format!("{:020}#{}", event.at.unix_seconds(), hex::encode(suffix));
-        let mut item = Item::from(event).into_attrs();
-        item.insert(attr::EVENT_ID.to_owned(), s(&event_id));
+    async fn audit_head(&self, stream: &str) -> Result<Option<ChainedEvent>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.tables.audit)
+            .key_condition_expression("#stream = :stream")
+            .expression_attribute_names("#stream", attr::STREAM)
+            .expression_attribute_values(":stream", s(stream))
+            .scan_index_forward(false)
+            .limit(1)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        out.items.unwrap_or_default().into_iter().next().map(|i| ChainedEvent::try_from(Item(i))).transpose()
+    }
+
+    /// The condition makes a link impossible to replace: of two writers extending the same
+    /// head, one gets `Duplicate` and re-chains.
+    async fn append_link(&self, link: &ChainedEvent) -> Result<(), StoreError> {
         let put = self
             .client
             .put_item()
             .table_name(&self.tables.audit)
-            .set_item(Some(item))
+            .set_item(Some(Item::from(link).into_attrs()))
             .condition_expression("attribute_not_exists(#eid)")
             .expression_attribute_names("#eid", attr::EVENT_ID)
             .send()
             .await;
         match put {
             Ok(_) => Ok(()),
-            Err(e) if condition_failed(&e) => Err(StoreError::Duplicate(event_id)),
+            Err(e) if condition_failed(&e) => Err(StoreError::Duplicate(format!("{}#{}", link.stream, link.seq))),
             Err(e) => Err(unavailable(e)),
         }
+    }
+
+    async fn read_stream(&self, stream: &str) -> Result<Vec<ChainedEvent>, StoreError> {
+        let pages = self
+            .client
+            .query()
+            .table_name(&self.tables.audit)
+            .key_condition_expression("#stream = :stream")
+            .expression_attribute_names("#stream", attr::STREAM)
+            .expression_attribute_values(":stream", s(stream))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(unavailable)?;
+        pages.into_iter().map(|i| ChainedEvent::try_from(Item(i))).collect()
+    }
+}
+
+impl IdempotencyStore for DynamoStore {
+    /// One conditional put takes a free or expired key; when it is held, the holder's
+    /// record is read back consistently.
+    async fn claim(
+        &self,
+        key: &IdempotencyKey,
+        fingerprint: &Fingerprint,
+        now: Timestamp,
+        lock_until: Timestamp,
+    ) -> Result<Claim, StoreError> {
+        let guard_key = idempotency_guard_key(key);
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.tables.guards)
+            .item(attr::GUARD_KEY, s(&guard_key))
+            .item(attr::FINGERPRINT, s(fingerprint.as_ref()))
+            .item(attr::EXPIRES_AT, n(lock_until.unix_seconds()))
+            .condition_expression("attribute_not_exists(#k) OR #exp < :now")
+            .expression_attribute_names("#k", attr::GUARD_KEY)
+            .expression_attribute_names("#exp", attr::EXPIRES_AT)
+            .expression_attribute_values(":now", n(now.unix_seconds()))
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(Claim::Acquired),
+            Err(e) if condition_failed(&e) => match self.get_item(&self.tables.guards, attr::GUARD_KEY, &guard_key).await? {
+                Some(item) => Ok(Claim::Existing(IdempotencyRecord::try_from(item)?)),
+                // Released between our put and our read: the caller may simply retry.
+                None => Err(StoreError::Missing(guard_key)),
+            },
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn complete(&self, key: &IdempotencyKey, response: &StoredResponse, expires_at: Timestamp) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.tables.guards)
+            .key(attr::GUARD_KEY, s(idempotency_guard_key(key)))
+            .update_expression("SET #status = :status, #ct = :ct, #body = :body, #exp = :exp")
+            .condition_expression("attribute_exists(#k)")
+            .expression_attribute_names("#k", attr::GUARD_KEY)
+            .expression_attribute_names("#status", attr::STATUS)
+            .expression_attribute_names("#ct", attr::CONTENT_TYPE)
+            .expression_attribute_names("#body", attr::BODY)
+            .expression_attribute_names("#exp", attr::EXPIRES_AT)
+            .expression_attribute_values(":status", n(response.status))
+            .expression_attribute_values(":ct", s(&response.content_type))
+            .expression_attribute_values(":body", AttributeValue::B(Blob::new(response.body.clone())))
+            .expression_attribute_values(":exp", n(expires_at.unix_seconds()))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| if condition_failed(&e) { StoreError::Missing(key.as_ref().to_owned()) } else { unavailable(e) })
+    }
+
+    async fn release(&self, key: &IdempotencyKey) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.tables.guards)
+            .key(attr::GUARD_KEY, s(idempotency_guard_key(key)))
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(unavailable)
     }
 }
 

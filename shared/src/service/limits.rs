@@ -1,0 +1,122 @@
+//! Rate limits: per source address and per key on every endpoint, per recipient on every
+//! send. Each is a fixed-window counter in the store, hit atomically (`RateLimiter`).
+
+use std::fmt;
+
+use super::Resetkit;
+use crate::domain::message::Destination;
+use crate::domain::{AuditAction, AuditEvent};
+use crate::metrics::{self, Metric};
+use crate::ports::{Clock, Notifier, RandomSource, RateDecision, RateLimit, Store, StoreError};
+
+/// The three endpoints, for limits, idempotency scopes and metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    GuestReset,
+    ForgotPassword,
+    PasswordConfirm,
+}
+
+impl Endpoint {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Endpoint::GuestReset => "guest-reset",
+            Endpoint::ForgotPassword => "forgot-password",
+            Endpoint::PasswordConfirm => "password-confirm",
+        }
+    }
+}
+
+/// Every limit of a stage. Defaults are in `crate::config`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Forgot-password calls per key: LeadSquared's documented 25 per 5 s.
+    pub forgot_per_key: RateLimit,
+    /// Guest-reset and confirm calls per key.
+    pub per_key: RateLimit,
+    /// Calls per source address, per endpoint.
+    pub per_ip: RateLimit,
+    /// At most this many sends per recipient per window (a cool-down when `max` is 1).
+    pub recipient_cooldown: RateLimit,
+    /// And at most this many per recipient per hour.
+    pub recipient_hourly: RateLimit,
+}
+
+/// Which limit a request ran into: the machine-readable reason in every 429.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitReason {
+    ApiKey,
+    SourceIp,
+    Recipient,
+}
+
+impl LimitReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LimitReason::ApiKey => "api_key_rate_limited",
+            LimitReason::SourceIp => "source_ip_rate_limited",
+            LimitReason::Recipient => "recipient_rate_limited",
+        }
+    }
+}
+
+/// A request over a limit, and when to come back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimited {
+    pub reason: LimitReason,
+    pub retry_after_secs: u64,
+}
+
+impl fmt::Display for RateLimited {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let what = match self.reason {
+            LimitReason::ApiKey => "this key",
+            LimitReason::SourceIp => "this address",
+            LimitReason::Recipient => "this recipient",
+        };
+        write!(f, "Too many requests for {what}; retry after {} s", self.retry_after_secs)
+    }
+}
+
+impl<S: Store, N: Notifier, C: Clock, R: RandomSource> Resetkit<S, N, C, R> {
+    /// Counts one hit on `bucket`; `Err(RateLimited)` when over `limit`.
+    pub(super) async fn limit(
+        &self,
+        endpoint: Endpoint,
+        reason: LimitReason,
+        bucket: &str,
+        limit: RateLimit,
+    ) -> Result<Result<(), RateLimited>, StoreError> {
+        match self.store.hit(bucket, limit, self.clock.now()).await? {
+            RateDecision::Allowed => Ok(Ok(())),
+            RateDecision::Limited { retry_after_secs } => {
+                metrics::emit(endpoint, Metric::LimitHit(reason));
+                Ok(Err(RateLimited { reason, retry_after_secs }))
+            }
+        }
+    }
+
+    /// The recipient limits before a send to `to`. The bucket names the recipient only by
+    /// a keyed hash, so the guards table holds no address.
+    pub(super) async fn recipient_limit(&self, endpoint: Endpoint, to: &Destination) -> Result<Result<(), RateLimited>, StoreError> {
+        let address = match to {
+            Destination::Email(e) => e.as_ref().to_owned(),
+            Destination::Sms(p) => p.as_ref().to_owned(),
+        };
+        let tag = self.settings.code_keys.pseudonym("recipient", &address);
+        let limits = self.settings.limits;
+        for (suffix, limit) in [("cooldown", limits.recipient_cooldown), ("hourly", limits.recipient_hourly)] {
+            let bucket = format!("to#{tag}#{suffix}");
+            if let Err(limited) = self.limit(endpoint, LimitReason::Recipient, &bucket, limit).await? {
+                return Ok(Err(limited));
+            }
+        }
+        Ok(Ok(()))
+    }
+
+    /// Audits a limit hit with the reason as its detail.
+    pub(super) async fn audit_limited(&self, mut event: AuditEvent, limited: RateLimited) {
+        event.action = AuditAction::RateLimited;
+        self.audit(event.detail(limited.reason.as_str())).await;
+    }
+}
