@@ -140,6 +140,12 @@ pub async fn spawn_app() -> TestApp {
 
 /// A stack whose functions read `overrides` on top of the settings a local stage uses.
 pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
+    spawn_app_on(overrides, SdkConfig::clone).await
+}
+
+/// `spawn_app_with`, with the functions' AWS clients made from `sdk(&stack.sdk)` (another
+/// HTTP client, say: the fault tests put one that fails chosen calls in front of moto).
+pub async fn spawn_app_on(overrides: &[(&str, &str)], sdk: impl FnOnce(&SdkConfig) -> SdkConfig) -> TestApp {
     use resetkit::config;
     let stack = spawn_stack().await;
     stack.notifier().await; // creates the SES sender identity
@@ -156,7 +162,7 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
         overrides.iter().chain(base.iter()).find(|(k, _)| *k == key).map(|(_, v)| (*v).to_owned())
     };
     let config = config::Config::from_lookup(lookup).unwrap_or_else(|e| panic!("test configuration: {e}"));
-    let service = resetkit::adapters::aws::build(&stack.sdk, config);
+    let service = resetkit::adapters::aws::build(&sdk(&stack.sdk), config);
     TestApp { stack, service }
 }
 
@@ -269,4 +275,44 @@ pub fn staff_code(text: &str) -> String {
     let code: String = text[start..].chars().take_while(char::is_ascii_digit).collect();
     assert_eq!(code.len(), 6, "a 6-digit code in: {text}");
     code
+}
+
+/// A handler request as API Gateway builds it: JSON body, the caller's source address in
+/// the request context, and `headers`.
+pub fn gateway_request(uri: &str, source_ip: &str, headers: &[(&str, &str)], body: &serde_json::Value) -> lambda_http::Request {
+    use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
+    use lambda_http::request::RequestContext;
+    use lambda_http::RequestExt;
+    let mut context = ApiGatewayV2httpRequestContext::default();
+    context.http.source_ip = Some(source_ip.to_owned());
+    request(uri, headers, body).with_request_context(RequestContext::ApiGatewayV2(context))
+}
+
+/// Status, headers and body bytes of a handler's answer.
+pub type Answer = (u16, lambda_http::http::HeaderMap, Vec<u8>);
+
+pub fn answer(res: lambda_http::Response<lambda_http::Body>) -> Answer {
+    (res.status().as_u16(), res.headers().clone(), res.body().as_ref().to_vec())
+}
+
+impl TestApp {
+    pub async fn guest_reset(&self, req: lambda_http::Request) -> Answer {
+        answer(guest_reset::handle(&self.service, req).await.expect("the handler answers every request"))
+    }
+
+    pub async fn forgot_password(&self, req: lambda_http::Request) -> Answer {
+        answer(forgot_password::handle(&self.service, req).await.expect("the handler answers every request"))
+    }
+
+    pub async fn confirm(&self, req: lambda_http::Request) -> Answer {
+        answer(password_confirm::handle(&self.service, req).await.expect("the handler answers every request"))
+    }
+}
+
+/// Sleeps until a fixed window of `window_secs` has just begun, so that a test's burst of
+/// calls falls in one window.
+pub async fn at_window_start(window_secs: u64) {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_millis() as u64;
+    let into = now % (window_secs * 1000);
+    tokio::time::sleep(std::time::Duration::from_millis(window_secs * 1000 - into + 20)).await;
 }

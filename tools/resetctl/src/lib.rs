@@ -1,5 +1,6 @@
 //! resetctl as a library: what the CLI does, callable from tests and scripts.
 
+pub mod audit;
 pub mod captured;
 pub mod keys;
 pub mod people;

@@ -55,11 +55,27 @@ enum Command {
         #[arg(long)]
         sender: String,
     },
+    /// Audit log tools.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Print the mail and SMS the local emulator captured (AWS_ENDPOINT_URL must name it).
     Messages {
         /// Only messages to this address or phone number.
         #[arg(long)]
         to: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check one stream's hash chain; exits 1 if a link was altered or removed.
+    Verify {
+        #[arg(long)]
+        prefix: String,
+        /// A user id, or a stream name (`user:<id>`, `caller:<key id>`, `ip:<address>`).
+        stream: String,
     },
 }
 
@@ -88,6 +104,7 @@ async fn main() -> ExitCode {
             mint(&sdk, &prefix, &kind, &permissions).await
         }
         Command::SeedDemo { prefix, sender } => seed_demo(&sdk, &prefix, &sender).await,
+        Command::Audit { command: AuditCommand::Verify { prefix, stream } } => verify_audit(&sdk, &prefix, &stream).await,
         Command::Messages { to } => messages(to.as_deref()).await,
     };
     match result {
@@ -160,6 +177,13 @@ async fn seed_demo(sdk: &SdkConfig, prefix: &str, sender: &str) -> Outcome {
     print!("demo people: ");
     print_report(&report);
     println!("demo keys: {}", resetkit::demo::keys().len());
+    Ok(())
+}
+
+async fn verify_audit(sdk: &SdkConfig, prefix: &str, subject: &str) -> Outcome {
+    let stream = resetctl::audit::stream_name(subject);
+    let links = resetctl::audit::verify(&store(sdk, prefix), &stream).await?;
+    println!("{stream}: {links} events, chain intact");
     Ok(())
 }
 
