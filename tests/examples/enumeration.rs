@@ -1,0 +1,114 @@
+//! Enumeration timing benchmark: forgot-password latency for people who exist and people
+//! who do not, on the production wiring against the emulator, interleaved at random.
+//! Prints both distributions side by side and two-sample statistics (Mann–Whitney U as a
+//! z score, Kolmogorov–Smirnov D). Run with `bash scripts/bench-enumeration.sh`.
+
+#[path = "../tests/api/helpers.rs"]
+#[allow(dead_code, unused_imports)]
+mod helpers;
+
+use std::time::{Duration, Instant};
+
+use futures::stream::{self, StreamExt};
+use resetkit::ports::{OsRandom, RandomSource};
+use serde_json::json;
+
+const PER_GROUP: usize = 200;
+const CONCURRENCY: usize = 4;
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    // Warnings and errors (a failed dependency, say) on stderr, so an odd answer is explained.
+    tracing_subscriber::fmt().with_env_filter("warn").with_writer(std::io::stderr).init();
+    // The stage defaults, but for the key limit: the benchmark is one caller sending 400.
+    let app = helpers::spawn_app_with(&[(resetkit::config::FORGOT_RATE_LIMIT, "10000/1")]).await;
+    let floor = app.service.settings().forgot_min_response;
+    let mut known = Vec::with_capacity(PER_GROUP);
+    for _ in 0..PER_GROUP {
+        known.push(app.person("Known").await.email);
+    }
+    let mut requests: Vec<(bool, String)> = known.into_iter().map(|e| (true, e)).collect();
+    requests.extend((0..PER_GROUP).map(|_| (false, format!("nobody-{}@example.com", helpers::random_hex(6)))));
+    shuffle(&mut requests);
+
+    let timings: Vec<(bool, Duration, u16)> = stream::iter(requests)
+        .map(|(is_known, email)| {
+            let app = &app;
+            async move {
+                let started = Instant::now();
+                let (status, _, _) = app.post_forgot_password(resetkit::demo::PORTAL_KEY, &json!({"EmailAddress": email})).await;
+                (is_known, started.elapsed(), status)
+            }
+        })
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await;
+    let odd: Vec<u16> = timings.iter().map(|t| t.2).filter(|s| *s != 200).collect();
+    assert!(odd.is_empty(), "every answer is the generic 200; also got {odd:?}");
+    let ms = |want: bool| -> Vec<f64> {
+        let mut v: Vec<f64> = timings.iter().filter(|t| t.0 == want).map(|t| t.1.as_secs_f64() * 1e3).collect();
+        v.sort_by(f64::total_cmp);
+        v
+    };
+    let (k, u) = (ms(true), ms(false));
+    let captured = helpers::captured_messages(&app.stack.endpoint).await;
+
+    println!("forgot-password latency, known vs unknown person ({PER_GROUP} each, {CONCURRENCY} concurrent, floor {} ms)", floor.as_millis());
+    println!("{:>8} {:>10} {:>10}", "", "known", "unknown");
+    for (label, q) in [("min", 0.0), ("p10", 0.10), ("p25", 0.25), ("p50", 0.50), ("p75", 0.75), ("p90", 0.90), ("p99", 0.99), ("max", 1.0)] {
+        println!("{label:>8} {:>10.1} {:>10.1}", quantile(&k, q), quantile(&u, q));
+    }
+    let (mk, mu) = (quantile(&k, 0.5), quantile(&u, 0.5));
+    println!("median difference: {:+.2} %", (mk - mu) / mu * 100.0);
+    println!("Mann-Whitney U z = {:+.2} (|z| < 1.96: no difference at the 5 % level)", mann_whitney_z(&k, &u));
+    println!("Kolmogorov-Smirnov D = {:.3} (5 % critical value {:.3})", ks_d(&k, &u), 1.358 * (2.0 / PER_GROUP as f64).sqrt());
+    println!("mail sent to known people: {} of {PER_GROUP}", captured.emails.iter().filter(|m| m.subject == "Reset your password").count().min(PER_GROUP));
+}
+
+fn shuffle<T>(v: &mut [T]) {
+    for i in (1..v.len()).rev() {
+        let mut b = [0u8; 8];
+        OsRandom.fill(&mut b);
+        v.swap(i, (u64::from_le_bytes(b) % (i as u64 + 1)) as usize);
+    }
+}
+
+fn quantile(sorted: &[f64], q: f64) -> f64 {
+    let i = ((sorted.len() - 1) as f64 * q).round() as usize;
+    sorted[i]
+}
+
+/// The U statistic's normal approximation, ties given their average rank.
+fn mann_whitney_z(a: &[f64], b: &[f64]) -> f64 {
+    let mut all: Vec<(f64, bool)> = a.iter().map(|&x| (x, true)).chain(b.iter().map(|&x| (x, false))).collect();
+    all.sort_by(|x, y| x.0.total_cmp(&y.0));
+    let mut rank_a = 0.0;
+    let mut i = 0;
+    while i < all.len() {
+        let mut j = i;
+        while j + 1 < all.len() && all[j + 1].0 == all[i].0 {
+            j += 1;
+        }
+        let rank = (i + j) as f64 / 2.0 + 1.0;
+        rank_a += all[i..=j].iter().filter(|x| x.1).count() as f64 * rank;
+        i = j + 1;
+    }
+    let (n1, n2) = (a.len() as f64, b.len() as f64);
+    let u = rank_a - n1 * (n1 + 1.0) / 2.0;
+    (u - n1 * n2 / 2.0) / (n1 * n2 * (n1 + n2 + 1.0) / 12.0).sqrt()
+}
+
+fn ks_d(a: &[f64], b: &[f64]) -> f64 {
+    let (mut i, mut j, mut d) = (0usize, 0usize, 0f64);
+    while i < a.len() && j < b.len() {
+        let x = a[i].min(b[j]);
+        while i < a.len() && a[i] <= x {
+            i += 1;
+        }
+        while j < b.len() && b[j] <= x {
+            j += 1;
+        }
+        d = d.max((i as f64 / a.len() as f64 - j as f64 / b.len() as f64).abs());
+    }
+    d
+}
