@@ -25,9 +25,26 @@ pub async fn init() -> Result<AwsResetkit, Box<dyn std::error::Error + Send + Sy
         .with_target(false)
         .init();
     let config = Config::from_env()?;
-    let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
+    let sdk = aws_config::defaults(BehaviorVersion::latest()).http_client(https_client()).load().await;
     Ok(build(&sdk, config))
 }
+
+/// The SDK's default HTTPS client (hyper 1, rustls with aws-lc), trusting only the roots of
+/// Amazon Trust Services. With its default trust store the client would read and parse the
+/// whole system certificate store while the clients are built, in every cold start, to
+/// trust CAs no AWS endpoint uses.
+pub fn https_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
+    use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
+    let trust = TrustStore::empty().with_native_roots(false).with_pem_certificate(AWS_ROOT_CAS);
+    let context = TlsContext::builder().with_trust_store(trust).build().expect("a TLS context from static parts");
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+        .tls_context(context)
+        .build_https()
+}
+
+/// Amazon Root CA 1-4 and Starfield Services Root G2, as PEM.
+const AWS_ROOT_CAS: &[u8] = include_bytes!("aws_roots.pem");
 
 /// The service over clients made from `sdk`: used by `init` and by the integration tests.
 pub fn build(sdk: &aws_config::SdkConfig, config: Config) -> AwsResetkit {
@@ -39,4 +56,22 @@ pub fn build(sdk: &aws_config::SdkConfig, config: Config) -> AwsResetkit {
         config.aws.configuration_set.clone(),
     );
     Resetkit::new(store, notifier, SystemClock, OsRandom, config.settings)
+}
+
+#[cfg(test)]
+mod tls_tests {
+    use aws_config::{BehaviorVersion, Region, SdkConfig};
+
+    #[test]
+    fn a_client_builds_its_tls_connector_from_the_aws_roots_alone() {
+        assert_eq!(String::from_utf8_lossy(super::AWS_ROOT_CAS).matches("-----BEGIN CERTIFICATE-----").count(), 5);
+        let sdk = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .http_client(super::https_client())
+            .build();
+        // Building a client builds its connector now (not at the first request), and parses
+        // every root: a malformed one panics here.
+        let _ = aws_sdk_dynamodb::Client::new(&sdk);
+    }
 }
