@@ -52,16 +52,14 @@ fn main() {
     }
     assert!(!targets.is_empty(), "usage: coldstart [--runs N] [--strace DIR] NAME=PATH...");
 
-    let runtime_api = TcpListener::bind("127.0.0.1:0").expect("bind the runtime API mock");
-    let api_addr = runtime_api.local_addr().expect("address");
     let dead_port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
-    let env = lambda_env(api_addr, dead_port);
+    let env = lambda_env(dead_port);
     let logs = std::env::temp_dir().join(format!("resetkit-coldstart-{}", std::process::id()));
     std::fs::create_dir_all(&logs).expect("log dir");
 
     // One untimed start each: the binaries are then in the page cache, as on a warm host.
     for t in &targets {
-        if let Err(e) = start_once(&runtime_api, &t.path, &[], &env, &logs.join(&t.name)) {
+        if let Err(e) = start_once(&t.path, &[], &env, &logs.join(&t.name)) {
             panic!("{} did not reach its first invocation/next: {e}", t.name);
         }
     }
@@ -70,7 +68,7 @@ fn main() {
         for i in 0..targets.len() {
             let k = (i + run) % targets.len(); // rotate the order every run
             let t = &targets[k];
-            let ms = start_once(&runtime_api, &t.path, &[], &env, &logs.join(&t.name))
+            let ms = start_once(&t.path, &[], &env, &logs.join(&t.name))
                 .unwrap_or_else(|e| panic!("{} run {run}: {e}", t.name));
             samples[k].push(ms);
         }
@@ -88,7 +86,7 @@ fn main() {
             "max_ms": sorted[sorted.len() - 1],
         });
         if let Some(dir) = &strace_dir {
-            entry["init_io"] = probe(&runtime_api, t, &env, dir, api_addr);
+            entry["init_io"] = probe(t, &env, dir);
         }
         out.insert(t.name.clone(), entry);
     }
@@ -105,10 +103,10 @@ fn median(sorted: &[f64]) -> f64 {
     }
 }
 
-fn lambda_env(api: SocketAddr, dead_port: u16) -> Vec<(String, String)> {
+/// The environment of every start but `AWS_LAMBDA_RUNTIME_API`, which `start_once` adds.
+fn lambda_env(dead_port: u16) -> Vec<(String, String)> {
     let link = "http://127.0.0.1:9000/reset#LeadId={LeadId}&TemporaryPassword={TemporaryPassword}";
     [
-        ("AWS_LAMBDA_RUNTIME_API", api.to_string()),
         ("AWS_LAMBDA_FUNCTION_NAME", "resetkit-bench".into()),
         ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".into()),
         ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512".into()),
@@ -134,14 +132,21 @@ fn lambda_env(api: SocketAddr, dead_port: u16) -> Vec<(String, String)> {
     .collect()
 }
 
-/// Spawns `prefix… path` and returns ms from spawn to the first `invocation/next` request.
-fn start_once(
-    api: &TcpListener,
+/// Spawns `prefix… path` against a Runtime API mock of its own (a fresh listener, so no
+/// connection of an earlier process can be mistaken for this one's) and returns ms from
+/// spawn to its first `invocation/next` request.
+fn start_once(path: &Path, prefix: &[String], env: &[(String, String)], log: &Path) -> Result<f64, String> {
+    start_traced(path, prefix, env, log).map(|(ms, _)| ms)
+}
+
+fn start_traced(
     path: &Path,
     prefix: &[String],
     env: &[(String, String)],
     log: &Path,
-) -> Result<f64, String> {
+) -> Result<(f64, SocketAddr), String> {
+    let api = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("bind the runtime API mock: {e}"))?;
+    let api_addr = api.local_addr().map_err(|e| e.to_string())?;
     let mut cmd = match prefix.split_first() {
         Some((program, rest)) => {
             let mut c = Command::new(program);
@@ -151,20 +156,29 @@ fn start_once(
         None => Command::new(path),
     };
     let stderr = std::fs::File::create(log).map_err(|e| e.to_string())?;
-    cmd.env_clear().envs(env.iter().map(|(k, v)| (k, v))).stdin(Stdio::null()).stdout(Stdio::null()).stderr(stderr);
+    cmd.env_clear()
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .env("AWS_LAMBDA_RUNTIME_API", api_addr.to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(stderr);
 
     let start = Instant::now();
     let child = Arc::new(Mutex::new(cmd.spawn().map_err(|e| format!("spawn {}: {e}", path.display()))?));
-    let result = first_request(api, &child, start);
+    let result = first_request(&api, &child, start);
+    // `result` holds the connection open until the process is gone: a runtime that saw it
+    // close would reconnect and ask again.
     let mut child = child.lock().expect("child");
     let _ = child.kill();
     let _ = child.wait();
-    result.map_err(|e| format!("{e}; its stderr: {}", std::fs::read_to_string(log).unwrap_or_default().trim()))
+    result
+        .map(|(ms, _)| (ms, api_addr))
+        .map_err(|e| format!("{e}; its stderr: {}", std::fs::read_to_string(log).unwrap_or_default().trim()))
 }
 
 /// Accepts the child's connection (a watchdog unblocks the accept if the child exits or
 /// takes too long) and reads its first request.
-fn first_request(api: &TcpListener, child: &Arc<Mutex<Child>>, start: Instant) -> Result<f64, String> {
+fn first_request(api: &TcpListener, child: &Arc<Mutex<Child>>, start: Instant) -> Result<(f64, TcpStream), String> {
     let finished = Arc::new(AtomicBool::new(false));
     let failure = Arc::new(Mutex::new(None::<String>));
     let addr = api.local_addr().map_err(|e| e.to_string())?;
@@ -193,7 +207,7 @@ fn first_request(api: &TcpListener, child: &Arc<Mutex<Child>>, start: Instant) -
         let head = read_head(&mut stream)?;
         let elapsed = start.elapsed().as_secs_f64() * 1e3;
         if head.starts_with(NEXT) {
-            Ok(elapsed)
+            Ok((elapsed, stream))
         } else {
             let _ = stream.write_all(b"HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n");
             Err(format!("first request was not invocation/next but: {}", head.lines().next().unwrap_or("")))
@@ -220,7 +234,7 @@ fn read_head(stream: &mut TcpStream) -> Result<String, String> {
 
 /// One more start under strace: what the process touches between spawn and its first
 /// `invocation/next`.
-fn probe(api: &TcpListener, t: &Target, env: &[(String, String)], dir: &Path, api_addr: SocketAddr) -> Value {
+fn probe(t: &Target, env: &[(String, String)], dir: &Path) -> Value {
     std::fs::create_dir_all(dir).expect("strace dir");
     let trace = dir.join(format!("{}.strace", t.name));
     let prefix: Vec<String> = ["strace", "-f", "-qq", "-e", "trace=connect,sendto,sendmsg,open,openat", "-o"]
@@ -229,9 +243,10 @@ fn probe(api: &TcpListener, t: &Target, env: &[(String, String)], dir: &Path, ap
         .chain([trace.display().to_string()])
         .collect();
     let log = dir.join(format!("{}.stderr", t.name));
-    if let Err(e) = start_once(api, &t.path, &prefix, env, &log) {
-        return json!({ "error": e });
-    }
+    let api_addr = match start_traced(&t.path, &prefix, env, &log) {
+        Ok((_, addr)) => addr,
+        Err(e) => return json!({ "error": e }),
+    };
     let text = std::fs::read_to_string(&trace).unwrap_or_default();
     let runtime = format!("sin_port=htons({}), sin_addr=inet_addr(\"{}\")", api_addr.port(), api_addr.ip());
     let other_connects: Vec<&str> =
