@@ -124,6 +124,15 @@ pub fn respond(status: StatusCode, content_type: &'static str, body: String) -> 
 /// slow past its time budget; nothing was decided, so the same request may simply be sent again.
 pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 2;
 
+/// A JSON answer, with `Retry-After` when the caller is asked to wait.
+pub fn json_reply(status: StatusCode, body: &impl Serialize, retry_after: Option<u64>) -> Response<Body> {
+    let res = json_response(status, body);
+    match retry_after {
+        Some(secs) => with_retry_after(res, secs),
+        None => res,
+    }
+}
+
 /// Adds `Retry-After` (seconds).
 pub fn with_retry_after(mut res: Response<Body>, secs: u64) -> Response<Body> {
     res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));

@@ -1,7 +1,7 @@
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Error, Request, Response};
 use resetkit::domain::{KeyKind, Permission};
-use resetkit::http::{json_response, read_body, single_header, source_ip, with_retry_after, Accepts};
+use resetkit::http::{json_reply, json_response, read_body, single_header, source_ip, Accepts};
 use resetkit::ports::{Clock, Notifier, RandomSource, Store};
 use resetkit::idempotency::Refusal;
 use resetkit::service::{AuthError, Endpoint, ForgotPasswordError};
@@ -23,13 +23,7 @@ pub async fn handle<S: Store, N: Notifier, C: Clock, R: RandomSource>(
 fn respond(result: Result<Success, Failure>) -> Response<Body> {
     match result {
         Ok(ok) => json_response(StatusCode::OK, &ok),
-        Err(f) => {
-            let res = json_response(f.status, &f.body);
-            match f.retry_after {
-                Some(secs) => with_retry_after(res, secs),
-                None => res,
-            }
-        }
+        Err(f) => json_reply(f.status, &f.body, f.retry_after),
     }
 }
 

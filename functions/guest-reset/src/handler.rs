@@ -1,7 +1,7 @@
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Error, Request, Response};
 use resetkit::domain::{KeyKind, Permission};
-use resetkit::http::{json_response, query_param, read_body, single_header, source_ip, with_retry_after, Accepts};
+use resetkit::http::{json_reply, json_response, query_param, read_body, single_header, source_ip, Accepts};
 use resetkit::ports::{Clock, Notifier, RandomSource, Store};
 use resetkit::idempotency::Refusal;
 use resetkit::service::{AuthError, Endpoint};
@@ -23,10 +23,7 @@ pub async fn handle<S: Store, N: Notifier, C: Clock, R: RandomSource>(
 fn respond(result: Result<GuestResetResponse, Failure>) -> Response<Body> {
     match result {
         Ok(ok) => json_response(StatusCode::OK, &ok),
-        Err(Failure(status, body)) => match body.retry_after {
-            Some(secs) => with_retry_after(json_response(status, &body), secs),
-            None => json_response(status, &body),
-        },
+        Err(Failure(status, body)) => json_reply(status, &body, body.retry_after),
     }
 }
 

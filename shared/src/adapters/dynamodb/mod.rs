@@ -191,15 +191,22 @@ impl ApiKeyStore for DynamoStore {
     }
 }
 
-impl AuditLog for DynamoStore {
-    async fn audit_head(&self, stream: &str) -> Result<Option<ChainedEvent>, StoreError> {
-        let out = self
-            .client
+impl DynamoStore {
+    /// A key query for one audit stream's links, in `seq` order unless reversed.
+    fn stream_query(&self, stream: &str) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        self.client
             .query()
             .table_name(&self.tables.audit)
             .key_condition_expression("#stream = :stream")
             .expression_attribute_names("#stream", attr::STREAM)
             .expression_attribute_values(":stream", s(stream))
+    }
+}
+
+impl AuditLog for DynamoStore {
+    async fn audit_head(&self, stream: &str) -> Result<Option<ChainedEvent>, StoreError> {
+        let out = self
+            .stream_query(stream)
             .scan_index_forward(false)
             .limit(1)
             .consistent_read(true)
@@ -230,12 +237,7 @@ impl AuditLog for DynamoStore {
 
     async fn read_stream(&self, stream: &str) -> Result<Vec<ChainedEvent>, StoreError> {
         let pages = self
-            .client
-            .query()
-            .table_name(&self.tables.audit)
-            .key_condition_expression("#stream = :stream")
-            .expression_attribute_names("#stream", attr::STREAM)
-            .expression_attribute_values(":stream", s(stream))
+            .stream_query(stream)
             .consistent_read(true)
             .into_paginator()
             .items()
