@@ -77,10 +77,12 @@ def cold_start(args, work):
 def warm(args, work):
     env = dict(os.environ, CRITERION_HOME=str(work / "criterion"))
     crit = [args.warm_bin, "--bench", "--noplot", "--warm-up-time", "1", "--measurement-time", str(args.measurement_time)]
-    proc = subprocess.run(crit, env=env, text=True, capture_output=True)
-    (work / "criterion.log").write_text(proc.stdout + proc.stderr)
+    # stdout carries the handlers' metric lines (CloudWatch EMF), one per request: discarded.
+    log(" ".join(crit))
+    proc = subprocess.run(crit, env=env, text=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    (work / "criterion.log").write_text(proc.stderr)
     if proc.returncode != 0:
-        raise SystemExit(f"criterion failed:\n{proc.stdout}\n{proc.stderr}")
+        raise SystemExit(f"criterion failed:\n{proc.stderr}")
     medians_us = {}
     for name in FUNCTIONS + ["minimal-hash"]:
         est = json.loads((work / "criterion" / "warm" / name / "new" / "estimates.json").read_text())
@@ -90,7 +92,7 @@ def warm(args, work):
         out_file = work / f"callgrind.{scenario}.{n}.out"
         proc = subprocess.run(
             ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out_file}", args.warm_bin, "callgrind", scenario, str(n)],
-            text=True, capture_output=True,
+            text=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
         m = re.search(r"Collected\s*:\s*(\d+)", proc.stderr)
         if proc.returncode != 0 or not m:
@@ -168,7 +170,8 @@ def argon2(args, work):
 # ---------------------------------------------------------------- 4. round trips
 def round_trips(args, work):
     env = dict(os.environ, RESETKIT_BENCH_ENDPOINT=args.endpoint)
-    return json.loads(run([args.round_trips], env=env).stdout)
+    # The functions' metric lines (CloudWatch EMF) come first; the report is the last line.
+    return json.loads(run([args.round_trips], env=env).stdout.strip().splitlines()[-1])
 
 
 # ---------------------------------------------------------------- 5. size
@@ -186,17 +189,20 @@ def sizes(args, work):
 
 
 # ---------------------------------------------------------------- 6. cost
-def template_memory():
+def template_default(param, fallback):
     text = (Path(__file__).resolve().parent.parent / "template.yaml").read_text()
-    sizes = {}
-    for fn, param in [("guest-reset", "GuestResetMemorySize"), ("forgot-password", "ForgotPasswordMemorySize"), ("password-confirm", "ConfirmMemorySize")]:
-        m = re.search(rf"^  {param}:\n(?:    .*\n)*?    Default: (\d+)", text, re.M)
-        sizes[fn] = int(m.group(1)) if m else {"password-confirm": 1024}.get(fn, 256)
-    return sizes
+    m = re.search(rf"^  {param}:\n(?:    .*\n)*?    Default: (\d+)", text, re.M)
+    return int(m.group(1)) if m else fallback
 
 
 def cost(results):
-    memory = template_memory()
+    memory = {
+        "guest-reset": template_default("GuestResetMemorySize", 256),
+        "forgot-password": template_default("ForgotPasswordMemorySize", 256),
+        "password-confirm": template_default("ConfirmMemorySize", 1024),
+    }
+    # Forgot-password answers no sooner than this (no account enumeration by timing): billed.
+    floor_ms = {"forgot-password": template_default("ForgotMinResponseMs", 0)}
     warm_r = results["warm"]["criterion_median_us"]
     argon2_ms = median(results["argon2"]["rust_production_ms"])
     rows = {}
@@ -210,12 +216,13 @@ def cost(results):
         )
         mem = memory[fn]
         cpu_at_size = cpu_ms * max(1.0, FULL_VCPU_MB / mem)
-        billed_ms = math.ceil(cpu_at_size + io_ms)
+        billed_ms = math.ceil(max(cpu_at_size + io_ms, floor_ms.get(fn, 0)))
         gb_s = billed_ms / 1e3 * mem / 1024
         lambda_usd = gb_s * PRICES["lambda_arm64_gb_s"] + PRICES["lambda_request"]
         ddb_usd = rt["write_request_units"] * PRICES["dynamodb_wru"] + rt["read_request_units"] * PRICES["dynamodb_rru"]
         rows[fn] = {
             "memory_mb": mem, "cpu_ms_1vcpu": cpu_ms, "cpu_ms_at_size": cpu_at_size, "io_ms": io_ms,
+            "floor_ms": floor_ms.get(fn, 0),
             "billed_ms": billed_ms, "gb_s": gb_s, "lambda_usd": lambda_usd, "dynamodb_usd": ddb_usd,
         }
     flows = {
@@ -228,7 +235,19 @@ def cost(results):
             "lambda": 1e6 * (rows[req]["lambda_usd"] + rows[conf]["lambda_usd"]),
             "dynamodb": 1e6 * (rows[req]["dynamodb_usd"] + rows[conf]["dynamodb_usd"]),
         }
-    return {"rows": rows, "per_million": per_million}
+    # What the confirm memory size does to B+C: less memory, less CPU, longer but cheaper.
+    sweep = {}
+    x = rows["password-confirm"]
+    for mem in (256, 512, 1024, FULL_VCPU_MB):
+        billed = math.ceil(x["cpu_ms_1vcpu"] * max(1.0, FULL_VCPU_MB / mem) + x["io_ms"])
+        usd = billed / 1e3 * mem / 1024 * PRICES["lambda_arm64_gb_s"] + PRICES["lambda_request"]
+        sweep[mem] = {"billed_ms": billed, "b_c_lambda": 1e6 * (rows["forgot-password"]["lambda_usd"] + usd)}
+    # The same without the forgot-password floor, to show what it costs.
+    no_floor = dict(rows["forgot-password"])
+    no_floor_billed = math.ceil(no_floor["cpu_ms_at_size"] + no_floor["io_ms"])
+    no_floor_usd = no_floor_billed / 1e3 * no_floor["memory_mb"] / 1024 * PRICES["lambda_arm64_gb_s"] + PRICES["lambda_request"]
+    b_c_without_floor = 1e6 * (no_floor_usd + rows["password-confirm"]["lambda_usd"])
+    return {"rows": rows, "per_million": per_million, "b_c_lambda_without_floor": b_c_without_floor, "confirm_memory": sweep}
 
 
 def warm_minus_hash(results):
@@ -327,8 +346,16 @@ def report(r):
     L.append("|---|---:|---:|---|---|---|---:|---:|---|")
     for fn in FUNCTIONS:
         e = rt[fn]
-        calls = ", ".join(f"{c['operation']}({c['table']})" for c in e["dynamodb_calls"])
-        writes = "; ".join(f"{w['kind']} {w['table']}: `{w['condition'] or 'NONE'}`" for w in e["write_items"]) or "none"
+        calls = ", ".join(
+            f"{c['operation']}({', '.join(i['table'] for i in c['items'])})" if c["operation"].startswith("Transact")
+            else f"{c['operation']}({c['table']})"
+            for c in e["dynamodb_calls"]
+        )
+        counted = {}
+        for w in e["write_items"]:
+            key = f"{w['kind']} {w['table']}: `{w['condition'] or 'NONE'}`"
+            counted[key] = counted.get(key, 0) + 1
+        writes = "; ".join(f"{n}× {k}" if n > 1 else k for k, n in counted.items()) or "none"
         other = ", ".join(f"{c['service']} {c['operation']}" for c in e["other_aws_calls"]) or "none"
         L.append(f"| {fn} | {e['status']} | {e['dynamodb_round_trips']} | {calls} | {writes} | {ok(e['all_writes_conditional'])} | "
                  f"{e['write_request_units']:g} | {e['read_request_units']:g} | {other} |")
@@ -353,18 +380,28 @@ def report(r):
              f"CPU: the warm figure above (confirm: plus the production-path Argon2 median), stretched by "
              f"{FULL_VCPU_MB} MB / memory (Lambda's CPU share). Waiting on AWS, assumed: DynamoDB "
              f"{LATENCY_MS['DynamoDB']:g} ms, SES/SNS {LATENCY_MS['SESv2']:g} ms per call, times the calls counted in section 4. "
+             "Forgot-password answers no sooner than the template's `ForgotMinResponseMs` "
+             f"({c['rows']['forgot-password']['floor_ms']} ms, so that timing does not tell a known person from an unknown one); that wait is billed too. "
              "Billed per 1 ms. Cold starts ignored (section 1: a few ms, a small share of invocations).\n")
-    L.append("| function | memory MB | CPU ms (1 vCPU) | CPU ms at size | AWS wait ms | billed ms | Lambda $/1M invocations | DynamoDB $/1M |")
-    L.append("|---|---:|---:|---:|---:|---:|---:|---:|")
+    L.append("| function | memory MB | CPU ms (1 vCPU) | CPU ms at size | AWS wait ms | response floor ms | billed ms | Lambda $/1M invocations | DynamoDB $/1M |")
+    L.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for fn in FUNCTIONS:
         x = c["rows"][fn]
         L.append(f"| {fn} | {x['memory_mb']} | {fmt(x['cpu_ms_1vcpu'], 3)} | {fmt(x['cpu_ms_at_size'], 2)} | {x['io_ms']:g} | "
-                 f"{x['billed_ms']} | {fmt(x['lambda_usd'] * 1e6)} | {fmt(x['dynamodb_usd'] * 1e6)} |")
+                 f"{x['floor_ms'] or '-'} | {x['billed_ms']} | {fmt(x['lambda_usd'] * 1e6)} | {fmt(x['dynamodb_usd'] * 1e6)} |")
     L.append("")
     L.append("| flow | Lambda $ per 1M resets | DynamoDB $ per 1M resets |")
     L.append("|---|---:|---:|")
     for name, x in c["per_million"].items():
         L.append(f"| {name} | {fmt(x['lambda'])} | {fmt(x['dynamodb'])} |")
+    L.append("")
+    L.append(f"Without the forgot-password response floor, B+C would cost ${fmt(c['b_c_lambda_without_floor'])} of Lambda per million. "
+             "With other memory sizes for password-confirm (less memory: less CPU, so Argon2 takes longer, "
+             "but the wait on AWS is billed at fewer GB):\n")
+    L.append("| confirm memory MB | confirm billed ms | B+C Lambda $ per 1M resets |")
+    L.append("|---:|---:|---:|")
+    for mem, x in c["confirm_memory"].items():
+        L.append(f"| {mem} | {x['billed_ms']} | {fmt(x['b_c_lambda'])} |")
     L.append("")
 
     # summary

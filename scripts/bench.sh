@@ -23,6 +23,7 @@ ARGON2_CFFI_VERSION="25.1.0"
 ARGON2_CFFI_BINDINGS_VERSION="26.2.0"
 ARGON2_DEBIAN_VERSION="0~20171227-0.3+deb12u1"
 WORK=.local/bench
+TARGET="${CARGO_TARGET_DIR:-target}"
 OUT="${BENCH_OUT:-BENCHMARKS.md}"
 mkdir -p "$WORK"
 
@@ -89,9 +90,9 @@ trap 'exit 130' INT TERM
 endpoint="$(emulator_start "$name")"
 
 "$VENV/bin/python" benches/run.py \
-    --release-dir target/release \
-    --coldstart target/debug/coldstart \
-    --round-trips target/debug/round-trips \
+    --release-dir "$TARGET/release" \
+    --coldstart "$TARGET/debug/coldstart" \
+    --round-trips "$TARGET/debug/round-trips" \
     --warm-bin "$warm_bin" \
     --python "$VENV/bin/python" \
     --endpoint "$endpoint" \

@@ -9,8 +9,9 @@
 //! Prints JSON: per endpoint, every AWS call it made (service, operation, table, for writes
 //! the condition expression), DynamoDB write/read request units estimated from the requests
 //! and responses, and the SES/SNS calls. Each endpoint answers one shipped success event
-//! (`events/*-success.json`): forgot-password, then guest-reset (whose code is then used, so
-//! "latest wins" keeps it valid), then password-confirm at the production Argon2 parameters.
+//! (`events/*-success.json`): forgot-password for Ana, then guest-reset for Zoë (a recipient
+//! gets one code or link a minute), then password-confirm with Zoë's code at the production
+//! Argon2 parameters.
 
 use std::sync::{Arc, Mutex};
 
@@ -129,7 +130,10 @@ async fn main() {
     let res = forgot_password::handle(&service, event(FORGOT_PASSWORD_EVENT)).await.expect("handler");
     out.insert("forgot-password".into(), report(&res, counter.take(), &prefix));
 
-    let res = guest_reset::handle(&service, event(GUEST_RESET_EVENT)).await.expect("handler");
+    // Another person than forgot-password's: a recipient gets one code or link a minute.
+    let mut guest = serde_json::from_str::<Value>(GUEST_RESET_EVENT).expect("event JSON");
+    guest["body"] = json!(r#"{"username": "zoe.k"}"#);
+    let res = guest_reset::handle(&service, event(&guest.to_string())).await.expect("handler");
     out.insert("guest-reset".into(), report(&res, counter.take(), &prefix));
     let body: Value = serde_json::from_slice(res.body().as_ref()).expect("guest-reset JSON");
     let confirm = PASSWORD_CONFIRM_EVENT
