@@ -7,7 +7,9 @@
 # installs the reset page test's browser (Debian chromium, pinned playwright-core) when
 # missing, runs `cargo test --workspace` once with RESETKIT_TEST_ENDPOINT pointing at it, lints
 # template.yaml offline (cfn-lint, sam validate --lint; pinned, installed into .venv on first
-# use), and always stops moto afterwards. Exits non-zero when either step failed.
+# use), runs the bounded schemathesis step (scripts/schemathesis.sh), prints the case counts of
+# the OpenAPI check, schemathesis, bad-input corpus and fault matrix, and always stops moto.
+# Exits non-zero when any step failed.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -49,8 +51,28 @@ if [[ ! -d tests/browser/node_modules/playwright-core ]]; then
 fi
 # --- end of browser.
 
+# --- Case counts of the OpenAPI check, the bad-input corpus and the fault matrix: those tests
+# append "suite: N what" lines here (cargo hides a passing test's output); printed at the end.
+export RESETKIT_TEST_REPORT="$EMULATOR_STATE/$name.counts"
+rm -f "$RESETKIT_TEST_REPORT"
+# --- end of case counts.
+
 status=0
 cargo test --workspace "$@" || status=$?
+
+# --- Property-based API run: schemathesis (pinned, .venv/schemathesis) against the three
+# functions on loopback HTTP over this emulator, bounded to RESETKIT_SCHEMATHESIS_SECONDS
+# (default 90) and 40 examples per operation: no 5xx, every answer per openapi.yaml.
+schemathesis_status=0
+bash scripts/schemathesis.sh || schemathesis_status=$?
+if [[ "$schemathesis_status" != 0 ]]; then
+    echo "schemathesis: the property-based run failed (exit $schemathesis_status)" >&2
+    [[ "$status" != 0 ]] || status=$schemathesis_status
+fi
+echo "hostile input, faults and OpenAPI — cases run:"
+if [[ -s "$RESETKIT_TEST_REPORT" ]]; then sed 's/^/  /' "$RESETKIT_TEST_REPORT"; else echo "  (none recorded)"; fi
+rm -f "$RESETKIT_TEST_REPORT"
+# --- end of property-based run.
 
 # --- Template lint, offline: cfn-lint (with the SAM transform), then SAM CLI's own
 # `sam validate --lint`. Runs whatever cargo said; pinned tools come from scripts/tools.sh.

@@ -4,6 +4,10 @@
 //! Locally the same code talks to the emulator: `AWS_ENDPOINT_URL` is honoured by
 //! `aws_config`, so there is no code branch for it.
 
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
 use aws_config::BehaviorVersion;
 
 use super::dynamodb::DynamoStore;
@@ -46,12 +50,50 @@ pub fn https_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
 /// Amazon Root CA 1-4 and Starfield Services Root G2, as PEM.
 const AWS_ROOT_CAS: &[u8] = include_bytes!("aws_roots.pem");
 
+/// Time budgets and retries per dependency, so that a throttling, failing or hanging
+/// dependency costs a request a bounded time (inside the function's 10 s timeout) and ends in
+/// a retryable 503 rather than a Lambda timeout. DynamoDB answers in milliseconds: 2 s per
+/// attempt, 3 attempts with short jittered backoff, 5 s in all (a retried transaction carries
+/// the SDK's ClientRequestToken, so DynamoDB applies it once). SES and SNS are slower and a
+/// duplicate send is worse than a failed one: 3 s per attempt, 2 attempts, 7 s in all.
+pub struct Budget {
+    pub attempt: Duration,
+    pub operation: Duration,
+    pub max_attempts: u32,
+}
+
+pub const DYNAMODB_BUDGET: Budget =
+    Budget { attempt: Duration::from_secs(2), operation: Duration::from_secs(5), max_attempts: 3 };
+pub const DELIVERY_BUDGET: Budget =
+    Budget { attempt: Duration::from_secs(3), operation: Duration::from_secs(7), max_attempts: 2 };
+
+impl Budget {
+    fn timeouts(&self) -> TimeoutConfig {
+        TimeoutConfig::builder()
+            .connect_timeout(Duration::from_secs(1))
+            .operation_attempt_timeout(self.attempt)
+            .operation_timeout(self.operation)
+            .build()
+    }
+
+    fn retries(&self) -> RetryConfig {
+        RetryConfig::standard()
+            .with_max_attempts(self.max_attempts)
+            .with_initial_backoff(Duration::from_millis(50))
+            .with_max_backoff(Duration::from_millis(500))
+    }
+}
+
 /// The service over clients made from `sdk`: used by `init` and by the integration tests.
 pub fn build(sdk: &aws_config::SdkConfig, config: Config) -> AwsResetkit {
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), &config.aws.table_prefix);
+    let (d, m) = (&DYNAMODB_BUDGET, &DELIVERY_BUDGET);
+    let dynamodb = aws_sdk_dynamodb::config::Builder::from(sdk).timeout_config(d.timeouts()).retry_config(d.retries());
+    let ses = aws_sdk_sesv2::config::Builder::from(sdk).timeout_config(m.timeouts()).retry_config(m.retries());
+    let sns = aws_sdk_sns::config::Builder::from(sdk).timeout_config(m.timeouts()).retry_config(m.retries());
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(dynamodb.build()), &config.aws.table_prefix);
     let notifier = AwsNotifier::new(
-        aws_sdk_sesv2::Client::new(sdk),
-        aws_sdk_sns::Client::new(sdk),
+        aws_sdk_sesv2::Client::from_conf(ses.build()),
+        aws_sdk_sns::Client::from_conf(sns.build()),
         config.aws.sender_email.clone(),
         config.aws.configuration_set.clone(),
     );

@@ -19,7 +19,8 @@ impl EmailAddress {
         let trimmed = raw.trim();
         // Control characters could smuggle headers into a message; the crate allows some
         // of them inside quoted local parts, so refuse them outright.
-        if trimmed.chars().any(char::is_control) {
+        // Invisible and direction-changing characters make one address look like another.
+        if trimmed.chars().any(|c| c.is_control() || is_invisible(c)) {
             return Err(EmailAddressError(printable(raw)));
         }
         let parsed = email_address::EmailAddress::from_str(trimmed)
@@ -135,7 +136,7 @@ impl FirstName {
         if display.chars().count() > 100 {
             return Err(TextError::TooLong(100));
         }
-        if display.chars().any(char::is_control) {
+        if display.chars().any(|c| c.is_control() || is_invisible(c)) {
             return Err(TextError::Control);
         }
         let folded = display
@@ -226,21 +227,42 @@ pub(crate) fn fold_text(raw: &str, max_chars: usize) -> Result<String, TextError
     if s.chars().count() > max_chars {
         return Err(TextError::TooLong(max_chars));
     }
-    if s.chars().any(char::is_control) {
+    if s.chars().any(|c| c.is_control() || is_invisible(c)) {
         return Err(TextError::Control);
     }
     Ok(s)
 }
 
-/// Echo of caller input for an error message: bounded and free of control characters.
+/// Invisible and direction-changing characters (Unicode format characters such as zero-width
+/// spaces and bidi overrides, line and paragraph separators, variation selectors, tags): text
+/// holding one can look exactly like other text, so identifiers refuse them.
+pub(crate) fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}' | '\u{180B}'..='\u{180F}'
+        | '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}' | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}'
+        | '\u{FEFF}' | '\u{FFA0}' | '\u{FFF0}'..='\u{FFFB}' | '\u{E0000}'..='\u{E0FFF}')
+}
+
+/// Echo of caller input for an error message: bounded and free of control and invisible characters.
 pub(crate) fn printable(raw: &str) -> String {
-    raw.chars().filter(|c| !c.is_control()).take(64).collect()
+    raw.chars().filter(|c| !c.is_control() && !is_invisible(*c)).take(64).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn identifiers_refuse_invisible_and_bidi_characters() {
+        for bad in ["ana\u{200B}@example.com", "\u{202E}ana@example.com", "ana@example.com\u{FEFF}", "ana\u{2028}@example.com"] {
+            assert!(EmailAddress::parse(bad).is_err(), "{bad:?}");
+            assert!(!printable(bad).chars().any(is_invisible));
+        }
+        assert_eq!(Username::parse("ana\u{200D}.silva"), Err(TextError::Control));
+        assert_eq!(FirstName::parse("Zo\u{202E}e").map(|f| f.folded().to_owned()), Err(TextError::Control));
+        assert!(EmailAddress::parse("josé@example.com").is_ok(), "letters of any script stay welcome");
+    }
 
     #[test]
     fn email_is_lowercased_and_display_names_refused() {

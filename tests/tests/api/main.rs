@@ -1,10 +1,17 @@
 //! Integration tests against the AWS emulator (moto server): the same SDK code paths as in
 //! production, pointed at a local endpoint. Run them with `bash scripts/test.sh`.
 
+mod corpus;
 mod abuse;
 mod dynamodb_store;
+mod fault_client;
+mod faults;
 mod flows;
 mod helpers;
 mod notifier;
+mod openapi;
+mod report;
 mod reset_page;
+mod schemathesis;
+mod server;
 mod template;

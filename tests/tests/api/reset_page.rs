@@ -6,20 +6,16 @@
 //! Never skipped: without node, `tests/browser/node_modules` or `/usr/bin/chromium` these
 //! tests fail and say how to get them (`bash scripts/test.sh` installs both).
 
-use std::convert::Infallible;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use http_body_util::{BodyExt, Full};
-use hyper::body::{Bytes, Incoming};
 use resetkit::config;
 use resetkit::demo::{BROWSER_KEY, PORTAL_KEY, STAFF_KEY};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
 
-use crate::helpers::{captured_messages, link_param, spawn_app_with, staff_code, Person, TestApp};
+use crate::helpers::{captured_messages, link_param, spawn_app_with, staff_code, Person};
+use crate::server::Server;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const NEW_PASSWORD: &str = "maple anchor violet thunder";
@@ -29,96 +25,14 @@ const SECOND_PASSWORD: &str = "copper lantern meadow seventeen";
 /// One browser at a time: two cores, and each chromium wants one.
 static BROWSER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// The functions on a loopback port, reached two ways: `cargo lambda watch`'s
-/// `/lambda-url/<function>/<path>` and API Gateway's plain routes.
-struct Server {
-    base: String,
-    app: Arc<TestApp>,
-    /// Every request line and `Referer` the server received, to show what never reached it.
-    seen: Arc<Mutex<Vec<String>>>,
-}
-
 /// Binds first, so that the stage's link template can name the port, then builds the
 /// emulator-backed service with the browser key configured, and serves it.
 async fn spawn_server() -> Server {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
-    let base = format!("http://{}", listener.local_addr().expect("bound"));
-    let template = format!("{base}/lambda-url/password-confirm/reset#LeadId={{LeadId}}&TemporaryPassword={{TemporaryPassword}}");
-    let app = Arc::new(
-        spawn_app_with(&[(config::RESET_LINK_TEMPLATE, template.as_str()), (config::BROWSER_CONFIRM_KEY, BROWSER_KEY)]).await,
-    );
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let (app2, seen2) = (app.clone(), seen.clone());
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else { return };
-            let (app, seen) = (app2.clone(), seen2.clone());
-            tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |req| {
-                    let (app, seen) = (app.clone(), seen.clone());
-                    async move { Ok::<_, Infallible>(route(&app, &seen, req).await) }
-                });
-                let io = hyper_util::rt::TokioIo::new(stream);
-                // A browser may drop a keep-alive connection at any time; that is no failure.
-                let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
-            });
-        }
-    });
-    Server { base, app, seen }
-}
-
-/// What API Gateway or `cargo lambda watch` does: picks the function, turns the request into
-/// a `lambda_http::Request` with the function's own path, and the answer back.
-async fn route(app: &TestApp, seen: &Mutex<Vec<String>>, req: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
-    let (parts, body) = req.into_parts();
-    let referer = parts.headers.get("referer").map(|v| v.to_str().unwrap_or("?").to_owned());
-    seen.lock().unwrap().push(format!("{} {} referer={referer:?}", parts.method, parts.uri));
-    let body = match body.collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(_) => return plain(400, "unreadable body"),
-    };
-    let path = parts.uri.path();
-    let (function, path) = match path.strip_prefix("/lambda-url/").and_then(|rest| rest.split_once('/')) {
-        Some((function, rest)) => (function.to_owned(), format!("/{rest}")),
-        None => {
-            let of = |routes: &[(&str, &str)]| routes.iter().any(|&(_, r)| r == path);
-            let function = if of(guest_reset::ROUTES) {
-                "guest-reset"
-            } else if of(forgot_password::ROUTES) {
-                "forgot-password"
-            } else if of(password_confirm::ROUTES) {
-                "password-confirm"
-            } else {
-                return plain(404, r#"{"message":"Not Found"}"#);
-            };
-            (function.to_owned(), path.to_owned())
-        }
-    };
-    let uri = match parts.uri.query() {
-        Some(q) => format!("{path}?{q}"),
-        None => path,
-    };
-    let mut builder = lambda_http::http::Request::builder().method(parts.method.as_str()).uri(uri);
-    for (name, value) in &parts.headers {
-        builder = builder.header(name.as_str(), value.as_bytes());
-    }
-    let req = builder.body(lambda_http::Body::from(body.to_vec())).expect("a valid request");
-    let res = match function.as_str() {
-        "guest-reset" => guest_reset::handle(&app.service, req).await,
-        "forgot-password" => forgot_password::handle(&app.service, req).await,
-        "password-confirm" => password_confirm::handle(&app.service, req).await,
-        _ => return plain(404, "no such function"),
-    }
-    .expect("the handlers answer every request");
-    let mut out = hyper::Response::builder().status(res.status().as_u16());
-    for (name, value) in res.headers() {
-        out = out.header(name.as_str(), value.as_bytes());
-    }
-    out.body(Full::new(Bytes::copy_from_slice(res.body().as_ref()))).expect("a valid response")
-}
-
-fn plain(status: u16, text: &'static str) -> hyper::Response<Full<Bytes>> {
-    hyper::Response::builder().status(status).body(Full::new(Bytes::from_static(text.as_bytes()))).expect("a response")
+    crate::server::spawn(|base| async move {
+        let template = format!("{base}/lambda-url/password-confirm/reset#LeadId={{LeadId}}&TemporaryPassword={{TemporaryPassword}}");
+        spawn_app_with(&[(config::RESET_LINK_TEMPLATE, template.as_str()), (config::BROWSER_CONFIRM_KEY, BROWSER_KEY)]).await
+    })
+    .await
 }
 
 /// A plain HTTP/1.1 client, as a mail scanner or `curl` is: sends no fragment, runs no script.

@@ -1,0 +1,112 @@
+//! The three functions served over loopback HTTP on an emulator-backed stack, for clients
+//! that speak HTTP (schemathesis, a browser): API Gateway's routes (`/v1/guests/password`, …)
+//! and `cargo lambda watch`'s `/lambda-url/<function>/<path>` both reach the same handlers.
+
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::{Bytes, Incoming};
+use tokio::net::TcpListener;
+
+use crate::helpers::TestApp;
+
+pub struct Server {
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    pub app: Arc<TestApp>,
+    /// Every request line and `Referer` the server received.
+    pub seen: Arc<Mutex<Vec<String>>>,
+}
+
+/// Binds a loopback port, then builds the app with `app(base)` (so that its settings can
+/// name the port) and serves it until the test ends.
+pub async fn spawn<F, Fut>(app: F) -> Server
+where
+    F: FnOnce(String) -> Fut,
+    Fut: std::future::Future<Output = TestApp>,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
+    let base = format!("http://{}", listener.local_addr().expect("bound"));
+    let app = Arc::new(app(base.clone()).await);
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let (app2, seen2) = (app.clone(), seen.clone());
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else { return };
+            let (app, seen) = (app2.clone(), seen2.clone());
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |req| {
+                    let (app, seen) = (app.clone(), seen.clone());
+                    async move { Ok::<_, Infallible>(route(&app, &seen, req).await) }
+                });
+                let io = hyper_util::rt::TokioIo::new(stream);
+                // A client may drop a keep-alive connection at any time; that is no failure.
+                let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
+            });
+        }
+    });
+    Server { base, app, seen }
+}
+
+/// What API Gateway or `cargo lambda watch` does: picks the function, hands it the request
+/// with the function's own path, and the answer back.
+async fn route(app: &TestApp, seen: &Mutex<Vec<String>>, req: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
+    let (parts, body) = req.into_parts();
+    let referer = parts.headers.get("referer").map(|v| v.to_str().unwrap_or("?").to_owned());
+    seen.lock().unwrap().push(format!("{} {} referer={referer:?}", parts.method, parts.uri));
+    let body = match body.collect().await {
+        Ok(b) => b.to_bytes(),
+        Err(_) => return plain(400, "unreadable body"),
+    };
+    let path = parts.uri.path();
+    let (function, path) = match path.strip_prefix("/lambda-url/").and_then(|rest| rest.split_once('/')) {
+        Some((function, rest)) => (function.to_owned(), format!("/{rest}")),
+        None => {
+            let of = |routes: &[(&str, &str)]| routes.iter().any(|&(_, r)| r == path);
+            let function = if of(guest_reset::ROUTES) {
+                "guest-reset"
+            } else if of(forgot_password::ROUTES) {
+                "forgot-password"
+            } else if of(password_confirm::ROUTES) {
+                "password-confirm"
+            } else {
+                // API Gateway's own answer for an unrouted path.
+                return plain(404, r#"{"message":"Not Found"}"#);
+            };
+            (function.to_owned(), path.to_owned())
+        }
+    };
+    let uri = match parts.uri.query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path,
+    };
+    let mut builder = lambda_http::http::Request::builder().method(parts.method.as_str()).uri(uri);
+    for (name, value) in &parts.headers {
+        builder = builder.header(name.as_str(), value.as_bytes());
+    }
+    let Ok(req) = builder.body(lambda_http::Body::from(body.to_vec())) else {
+        return plain(400, r#"{"message":"Bad Request"}"#);
+    };
+    let res = match function.as_str() {
+        "guest-reset" => guest_reset::handle(&app.service, req).await,
+        "forgot-password" => forgot_password::handle(&app.service, req).await,
+        "password-confirm" => password_confirm::handle(&app.service, req).await,
+        _ => return plain(404, r#"{"message":"Not Found"}"#),
+    };
+    // A handler's `Err` is what Lambda reports as a failed invocation: API Gateway's 500.
+    let Ok(res) = res else { return plain(500, r#"{"message":"Internal Server Error"}"#) };
+    let mut out = hyper::Response::builder().status(res.status().as_u16());
+    for (name, value) in res.headers() {
+        out = out.header(name.as_str(), value.as_bytes());
+    }
+    out.body(Full::new(Bytes::copy_from_slice(res.body().as_ref()))).expect("a valid response")
+}
+
+fn plain(status: u16, text: &'static str) -> hyper::Response<Full<Bytes>> {
+    hyper::Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from_static(text.as_bytes())))
+        .expect("a response")
+}
