@@ -35,7 +35,8 @@ RUST_LOG=info
 RESETKIT_TABLE_PREFIX=$prefix
 RESETKIT_SENDER_EMAIL=$sender
 RESETKIT_CODE_SECRETS=local-only-secret-local-only-secret-0001
-RESETKIT_RESET_LINK_TEMPLATE=$base/password-confirm/reset#LeadId={LeadId}&TemporaryPassword={TemporaryPassword}
+# Quoted: '#' would start a comment and '&' end the line in an env file.
+RESETKIT_RESET_LINK_TEMPLATE='$base/password-confirm/reset#LeadId={LeadId}&TemporaryPassword={TemporaryPassword}'
 RESETKIT_EXTRA_FIELDS=Phone:phone:unique,mx_Alt_Email:email,mx_City:text,mx_Member_Code:text:unique
 RESETKIT_BROWSER_CONFIRM_KEY=rk_demo_browser_key
 ENV

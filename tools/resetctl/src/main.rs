@@ -187,6 +187,22 @@ async fn verify_audit(sdk: &SdkConfig, prefix: &str, subject: &str) -> Outcome {
     Ok(())
 }
 
+/// The emulator keeps the HTML part: show it as text, with links as they are clicked
+/// (`&amp;` back to `&`), so they can be pasted.
+fn readable(html: &str) -> String {
+    let mut text = String::new();
+    let mut in_tag = false;
+    for c in html.replace("</p>", "\n").chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    html_escape::decode_html_entities(text.trim()).into_owned()
+}
+
 async fn messages(to: Option<&str>) -> Outcome {
     let endpoint = std::env::var("AWS_ENDPOINT_URL")
         .map_err(|_| "AWS_ENDPOINT_URL must name the local emulator (messages are only captured there)")?;
@@ -195,7 +211,7 @@ async fn messages(to: Option<&str>) -> Outcome {
     for mail in &captured.emails {
         let recipients = mail.destinations.to_addresses.join(", ");
         if mail.destinations.to_addresses.iter().any(|a| wanted(a)) {
-            println!("--- email to {recipients}: {}\n{}\n", mail.subject, mail.body);
+            println!("--- email to {recipients}: {}\n{}\n", mail.subject, readable(&mail.body));
         }
     }
     for sms in captured.sms.iter().filter(|s| wanted(&s.phone_number)) {
