@@ -450,19 +450,20 @@ def main():
     work.mkdir(parents=True, exist_ok=True)
 
     r = {"machine": machine(), "runs": args.runs, "argon2_runs": args.argon2_runs}
-    log("1/6 cold start")
-    r["cold_start"] = cold_start(args, work)
-    log("2/6 warm path (criterion, then callgrind)")
-    r["warm"] = warm(args, work)
-    log("3/6 Argon2id")
-    r["argon2"] = argon2(args, work)
-    log("4/6 DynamoDB round trips")
-    r["round_trips"] = round_trips(args, work)
-    log("5/6 artifact size")
-    r["sizes"] = sizes(args, work)
+    results = work / "results.json"
+    for i, (key, title, section) in enumerate([
+        ("cold_start", "cold start", cold_start),
+        ("warm", "warm path (criterion, then callgrind)", warm),
+        ("argon2", "Argon2id", argon2),
+        ("round_trips", "DynamoDB round trips", round_trips),
+        ("sizes", "artifact size", sizes),
+    ], start=1):
+        log(f"{i}/6 {title}")
+        r[key] = section(args, work)
+        results.write_text(json.dumps(r, indent=2))  # what was measured so far, if a later section fails
     log("6/6 cost")
     r["cost"] = cost(r)
-    (work / "results.json").write_text(json.dumps(r, indent=2))
+    results.write_text(json.dumps(r, indent=2))
     text = report(r)
     Path(args.out).write_text(text)
     print(text)
