@@ -80,7 +80,7 @@ async fn demo_people(app: &TestApp) -> BTreeMap<String, String> {
 async fn run_corpus(endpoint: &str) {
     // Arrange: the production wiring on fresh tables, its SDK calls recorded.
     let plan = FaultPlan::default();
-    let app = spawn_app_on(&[(resetkit::config::FORGOT_RATE_LIMIT, "100000/1")], |sdk| sdk.to_builder().http_client(plan.http_client()).build()).await;
+    let app = spawn_app_on(&[(resetkit::config::FORGOT_RATE_LIMIT, "100000/1")], |sdk| sdk.to_builder().http_client(plan.http_client()).build(), &resetkit::adapters::aws::EMULATOR_BUDGETS).await;
     let path = format!("{}/corpus/{endpoint}.jsonl", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let cases: Vec<Case> = text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{path}: {e}: {l}"))).collect();

@@ -140,12 +140,17 @@ pub async fn spawn_app() -> TestApp {
 
 /// A stack whose functions read `overrides` on top of the settings a local stage uses.
 pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
-    spawn_app_on(overrides, SdkConfig::clone).await
+    spawn_app_on(overrides, SdkConfig::clone, &resetkit::adapters::aws::EMULATOR_BUDGETS).await
 }
 
 /// `spawn_app_with`, with the functions' AWS clients made from `sdk(&stack.sdk)` (another
-/// HTTP client, say: the fault tests put one that fails chosen calls in front of moto).
-pub async fn spawn_app_on(overrides: &[(&str, &str)], sdk: impl FnOnce(&SdkConfig) -> SdkConfig) -> TestApp {
+/// HTTP client, say: the fault tests put one that fails chosen calls in front of moto) and
+/// time budgets `budgets` (the fault tests use production's).
+pub async fn spawn_app_on(
+    overrides: &[(&str, &str)],
+    sdk: impl FnOnce(&SdkConfig) -> SdkConfig,
+    budgets: &resetkit::adapters::aws::Budgets,
+) -> TestApp {
     use resetkit::config;
     let stack = spawn_stack().await;
     stack.notifier().await; // creates the SES sender identity
@@ -162,7 +167,7 @@ pub async fn spawn_app_on(overrides: &[(&str, &str)], sdk: impl FnOnce(&SdkConfi
         overrides.iter().chain(base.iter()).find(|(k, _)| *k == key).map(|(_, v)| (*v).to_owned())
     };
     let config = config::Config::from_lookup(lookup).unwrap_or_else(|e| panic!("test configuration: {e}"));
-    let service = resetkit::adapters::aws::build(&sdk(&stack.sdk), config);
+    let service = resetkit::adapters::aws::build_with(&sdk(&stack.sdk), config, budgets);
     TestApp { stack, service }
 }
 

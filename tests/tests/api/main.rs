@@ -1,8 +1,8 @@
 //! Integration tests against the AWS emulator (moto server): the same SDK code paths as in
 //! production, pointed at a local endpoint. Run them with `bash scripts/test.sh`.
 
-mod corpus;
 mod abuse;
+mod corpus;
 mod dynamodb_store;
 mod fault_client;
 mod faults;
