@@ -29,7 +29,13 @@ impl EmailAddress {
         if parsed.email() != trimmed || !parsed.domain().contains('.') {
             return Err(EmailAddressError(printable(raw)));
         }
-        Ok(Self(trimmed.to_lowercase()))
+        // Lower-casing can make an address invalid ('İ' becomes 'i' and a combining dot): the
+        // stored, searched and mailed form must itself be a valid address (found by fuzzing).
+        let lower = trimmed.to_lowercase();
+        if email_address::EmailAddress::from_str(&lower).map_or(true, |e| e.email() != lower) {
+            return Err(EmailAddressError(printable(raw)));
+        }
+        Ok(Self(lower))
     }
 
     /// `j***@example.com`: enough to recognise, not enough to harvest.
@@ -75,7 +81,13 @@ impl PhoneE164 {
         if !phonenumber::is_valid(&number) {
             return Err(err());
         }
-        Ok(Self(number.format().mode(phonenumber::Mode::E164).to_string()))
+        // E.164 allows at most 15 digits; the metadata accepts some longer numbers, which SMS
+        // providers then refuse (found by fuzzing: +49744347049999999).
+        let e164 = number.format().mode(phonenumber::Mode::E164).to_string();
+        if e164.len() > 16 {
+            return Err(err());
+        }
+        Ok(Self(e164))
     }
 
     /// `+1******5569`.
@@ -252,6 +264,23 @@ pub(crate) fn printable(raw: &str) -> String {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// Regression tests for the crashes `fuzz/` found (inputs as the fuzzer wrote them).
+    #[test]
+    fn an_address_whose_lower_case_is_no_address_is_refused() {
+        let raw = "\u{1e9}@\u{eb}\u{f2}.\u{f2}\u{f2}\u{f2}\u{f2}\u{f2}\u{f2}\u{f2}\u{f2}\u{f2}=\u{f2}\u{f2}\u{e2}\u{130}";
+        for raw in [raw, "ana@ex\u{130}ample.com", "\u{130}na@example.com"] {
+            if let Ok(e) = EmailAddress::parse(raw) {
+                assert_eq!(EmailAddress::parse(e.as_ref()), Ok(e), "{raw:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_number_longer_than_e164_allows_is_refused() {
+        assert!(PhoneE164::parse("+49744347049999999", None).is_err());
+        assert_eq!(PhoneE164::parse("+1 415 741 5569", None).map(|p| p.as_ref().to_owned()), Ok("+14157415569".to_owned()));
+    }
 
     #[test]
     fn identifiers_refuse_invisible_and_bidi_characters() {
