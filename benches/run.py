@@ -84,7 +84,7 @@ def warm(args, work):
     if proc.returncode != 0:
         raise SystemExit(f"criterion failed:\n{proc.stderr}")
     medians_us = {}
-    for name in FUNCTIONS + ["minimal-hash"]:
+    for name in FUNCTIONS + ["minimal-hash", "password-policy"]:
         est = json.loads((work / "criterion" / "warm" / name / "new" / "estimates.json").read_text())
         medians_us[name] = est["median"]["point_estimate"] / 1e3
 
@@ -102,7 +102,7 @@ def warm(args, work):
 
     lo, hi = args.callgrind_requests
     per = {}
-    for scenario in FUNCTIONS + ["confirm-setup-only", "minimal-hash"]:
+    for scenario in FUNCTIONS + ["confirm-setup-only", "minimal-hash", "password-policy"]:
         log(f"callgrind {scenario} ({lo} and {hi} requests)")
         per[scenario] = (instructions(scenario, hi) - instructions(scenario, lo)) / (hi - lo)
     ir = {
@@ -112,6 +112,7 @@ def warm(args, work):
         "password-confirm": per["password-confirm"] - per["confirm-setup-only"] - per["minimal-hash"],
         "password-confirm (with minimal hash)": per["password-confirm"] - per["confirm-setup-only"],
         "minimal-hash": per["minimal-hash"],
+        "password-policy": per["password-policy"],
     }
     return {"criterion_median_us": medians_us, "instructions_per_request": ir, "callgrind_requests": [lo, hi]}
 
@@ -136,24 +137,24 @@ print(json.dumps({"ms": ts, "hex": h.hex(), "argon2-cffi": version("argon2-cffi"
 
 
 def argon2(args, work):
-    n = args.argon2_runs
-    rust = json.loads(run([args.warm_bin, "argon2", str(n)]).stdout)
-    cffi = json.loads(run([args.python, "-c", ARGON2_PY, str(n)]).stdout)
+    # Interleaved: each round hashes twice with each implementation (after one untimed hash
+    # per process), so load that comes and goes on a shared machine hits all three alike.
+    per_round = 2
+    rounds = max(1, args.argon2_runs // per_round)
+    rust = {"reused_buffer_ms": [], "production_ms": []}
+    cffi = {"ms": []}
     cli_self, cli_wall = [], []
-    for i in range(n + 1):
-        t = time.perf_counter()
-        p = subprocess.run(
-            ["argon2", "sixteen byte salt", "-id", "-t", "2", "-k", "19456", "-p", "1", "-l", "32"],
-            input="correct horse battery staple", text=True, capture_output=True, check=True,
-        )
-        wall = (time.perf_counter() - t) * 1e3
-        m = re.search(r"([\d.]+) seconds", p.stdout)
-        h = re.search(r"Hash:\s*([0-9a-f]+)", p.stdout)
-        if i == 0:
-            cli_hex = h.group(1) if h else None
-            continue
-        cli_self.append(float(m.group(1)) * 1e3)
-        cli_wall.append(wall)
+    cli_hex = None
+    log(f"{rounds} rounds of {per_round} hashes each: Rust, argon2-cffi, Debian argon2")
+    for _ in range(rounds):
+        r = json.loads(subprocess.run([args.warm_bin, "argon2", str(per_round)], check=True, text=True, capture_output=True).stdout)
+        rust["reused_buffer_ms"] += r["reused_buffer_ms"]
+        rust["production_ms"] += r["production_ms"]
+        rust["hex"] = r["hex"]
+        c = json.loads(subprocess.run([args.python, "-c", ARGON2_PY, str(per_round)], check=True, text=True, capture_output=True).stdout)
+        cffi["ms"] += c["ms"]
+        cffi.update({k: c[k] for k in ("hex", "argon2-cffi", "argon2-cffi-bindings")})
+        cli_hex = argon2_cli(per_round, cli_self, cli_wall)
     pkg = subprocess.run(["dpkg-query", "-W", "-f=${Version}", "argon2"], text=True, capture_output=True).stdout
     same = rust["hex"] == cffi["hex"] == cli_hex
     return {
@@ -165,6 +166,24 @@ def argon2(args, work):
         "versions": {"argon2-cffi": cffi["argon2-cffi"], "argon2-cffi-bindings": cffi["argon2-cffi-bindings"], "debian argon2": pkg},
         "same_output": same,
     }
+
+
+def argon2_cli(n, cli_self, cli_wall):
+    """Runs the Debian command n times; appends its own timer's and the whole process's ms."""
+    cli_hex = None
+    for _ in range(n):
+        t = time.perf_counter()
+        p = subprocess.run(
+            ["argon2", "sixteen byte salt", "-id", "-t", "2", "-k", "19456", "-p", "1", "-l", "32"],
+            input="correct horse battery staple", text=True, capture_output=True, check=True,
+        )
+        wall = (time.perf_counter() - t) * 1e3
+        m = re.search(r"([\d.]+) seconds", p.stdout)
+        h = re.search(r"Hash:\s*([0-9a-f]+)", p.stdout)
+        cli_hex = h.group(1) if h else None
+        cli_self.append(float(m.group(1)) * 1e3)
+        cli_wall.append(wall)
+    return cli_hex
 
 
 # ---------------------------------------------------------------- 4. round trips
@@ -317,14 +336,21 @@ def report(r):
     L.append("|---|---:|---:|")
     for fn in FUNCTIONS:
         L.append(f"| {fn} | {fmt(mh[fn], 1)} | {ir[fn]:,.0f} |")
+    L.append(f"| of which password-confirm's policy (NFKC, length, own identifiers, zxcvbn) | "
+             f"{fmt(w['criterion_median_us']['password-policy'], 1)} | {ir['password-policy']:,.0f} |")
     L.append("")
+    L.append("Times are process CPU time (every thread), not wall time: forgot-password answers no sooner than a "
+             "configured floor, and even at zero its `sleep_until` parks the runtime until the timer's next tick. "
+             "That park and wake-up is kernel CPU time, which the CPU clock counts and callgrind (user space only) "
+             "does not: compare its instruction count with guest-reset's.\n")
 
     # 3
     a = r["argon2"]
     rust_med, cffi_med = median(a["rust_reused_ms"]), median(a["cffi_ms"])
     L.append("## 3. Argon2id, m=19456 KiB, t=2, p=1, 32-byte output\n")
-    L.append(f"{r['argon2_runs']} hashes each after one untimed, same password and salt (identical output: {ok(a['same_output'])}). "
-             f"Target: Rust ≤ 1.1× argon2-cffi median.\n")
+    L.append(f"{len(a['cffi_ms'])} hashes each, in rounds that alternate the implementations (two hashes each per round, "
+             f"after one untimed hash per process), same password and salt (identical output: {ok(a['same_output'])}). "
+             f"Wall time of the hash call alone, except the last row. Target: Rust ≤ 1.1× argon2-cffi median.\n")
     L.append("| implementation | min ms | median ms | max ms | × argon2-cffi |")
     L.append("|---|---:|---:|---:|---:|")
     v = a["versions"]
@@ -422,7 +448,8 @@ def report(r):
     L.append(f"| cold start ≤ 1.5× hello-world | {fmt(worst_ratio)}× (hello-world {fmt(hello)} ms) | {ok(worst_ratio <= 1.5)} |")
     L.append(f"| no network I/O or cert-store scan at init | {'none seen under strace' if clean else 'see section 1'} | {ok(clean)} |")
     L.append(f"| warm path ≤ 50 µs per request | {fmt(worst_warm, 1)} µs (slowest endpoint) | {ok(worst_warm <= 50)} |")
-    L.append(f"| Argon2id ≤ 1.1× argon2-cffi | {fmt(ratio)}× ({fmt(rust_med)} vs {fmt(cffi_med)} ms) | {ok(ratio <= 1.1)} |")
+    min_ratio = min(a["rust_reused_ms"]) / min(a["cffi_ms"])
+    L.append(f"| Argon2id ≤ 1.1× argon2-cffi | {fmt(ratio)}× median ({fmt(rust_med)} vs {fmt(cffi_med)} ms), {fmt(min_ratio)}× best | {ok(ratio <= 1.1)} |")
     L.append(f"| DynamoDB round trips ≤ 6, writes conditional | {worst_rt} (most), conditional: {'all' if all_cond else 'not all'} | {ok(worst_rt <= 6 and all_cond)} |")
     L.append(f"| zip ≤ 5 MB (stretch 4) | {fmt(worst_zip)} MB (largest) | {ok(worst_zip <= 5)} |")
     L.append(f"| ≤ $2 of Lambda per 1M resets | ${fmt(lam)} (B+C) | {ok(lam <= 2)} |")

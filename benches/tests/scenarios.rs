@@ -15,6 +15,7 @@ fn every_warm_scenario_takes_its_success_path() {
         scenarios::run(&rt, endpoint, 3);
     }
     scenarios::run(&rt, Endpoint::ConfirmSetupOnly, 2);
+    scenarios::run(&rt, Endpoint::PasswordPolicy, 2);
 }
 
 #[test]

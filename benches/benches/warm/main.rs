@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! warm --bench [criterion options]     criterion: warm/<endpoint> and warm/minimal-hash
-//! warm callgrind <endpoint> <requests> runs the scenario untimed, for valgrind's counts
+//! warm callgrind <scenario> <requests> runs the scenario untimed, for valgrind's counts
 //! warm callgrind minimal-hash <n>      n hashes at the minimal parameters
 //! warm argon2 <n>                      Argon2id at the production parameters, JSON out
 //! ```
@@ -39,12 +39,14 @@ fn criterion_benches() {
         group.bench_function(endpoint.name(), |b| b.iter_custom(|iters| scenarios::run(&rt, endpoint, iters)));
     }
     group.bench_function("minimal-hash", |b| b.iter_custom(|iters| scenarios::hash_time(MINIMAL_HASH, iters as u32)));
+    let policy = Endpoint::PasswordPolicy;
+    group.bench_function(policy.name(), |b| b.iter_custom(|iters| scenarios::run(&rt, policy, iters)));
     group.finish();
     c.final_summary();
 }
 
 fn callgrind(args: &[String]) {
-    let usage = "usage: warm callgrind <guest-reset|forgot-password|password-confirm|confirm-setup-only|minimal-hash> <n>";
+    let usage = "usage: warm callgrind <guest-reset|forgot-password|password-confirm|confirm-setup-only|password-policy|minimal-hash> <n>";
     let n: u64 = args.get(1).and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("{usage}"));
     match args.first().map(String::as_str) {
         Some("minimal-hash") => {
