@@ -279,22 +279,30 @@ async fn idempotency_keys_are_claimed_once_then_replayed<S: Store>(store: S) {
     let key = IdempotencyKey::parse(&hex::encode(random_id()), "contract", "caller").expect("key");
     let fp = Fingerprint::of(&keys, &[b"request"]);
     let lock = T0.plus(Duration::from_secs(60));
-    assert_eq!(store.claim(&key, &fp, T0, lock).await.expect("claim"), Claim::Acquired);
-    match store.claim(&key, &fp, T0, lock).await.expect("claim") {
-        Claim::Existing(r) => assert_eq!((r.fingerprint, r.state), (fp.clone(), IdempotencyState::InFlight)),
+    assert_eq!(store.claim(&key, &fp, "first", T0, lock).await.expect("claim"), Claim::Acquired);
+    match store.claim(&key, &fp, "second", T0, lock).await.expect("claim") {
+        Claim::Existing(r) => {
+            assert_eq!((r.fingerprint, r.owner.as_str(), r.state), (fp.clone(), "first", IdempotencyState::InFlight))
+        }
         other => panic!("a held key MUST read as in flight, got {other:?}"),
     }
     let answer = StoredResponse { status: 200, content_type: "application/json".into(), body: vec![1, 2, 3] };
     let keep = T0.plus(Duration::from_secs(86_400));
-    store.complete(&key, &answer, keep).await.expect("complete");
-    match store.claim(&key, &fp, T0.plus(Duration::from_secs(120)), lock).await.expect("claim") {
+    assert!(
+        matches!(store.complete(&key, "second", &answer, keep).await, Err(StoreError::Missing(_))),
+        "only the owner MUST complete"
+    );
+    store.release(&key, "second").await.expect("releasing another's key is a no-op");
+    store.complete(&key, "first", &answer, keep).await.expect("complete");
+    match store.claim(&key, &fp, "third", T0.plus(Duration::from_secs(120)), lock).await.expect("claim") {
         Claim::Existing(r) => assert_eq!(r.state, IdempotencyState::Completed(answer), "the answer MUST be kept"),
         other => panic!("a completed key MUST replay, got {other:?}"),
     }
     let after = keep.plus(Duration::from_secs(1));
-    assert_eq!(store.claim(&key, &fp, after, after.plus(Duration::from_secs(60))).await.expect("claim"), Claim::Acquired, "an expired record MUST free its key");
-    store.release(&key).await.expect("release");
-    assert_eq!(store.claim(&key, &fp, after, after.plus(Duration::from_secs(60))).await.expect("claim"), Claim::Acquired, "a released key MUST be free");
+    let relock = after.plus(Duration::from_secs(60));
+    assert_eq!(store.claim(&key, &fp, "fourth", after, relock).await.expect("claim"), Claim::Acquired, "an expired record MUST free its key");
+    store.release(&key, "fourth").await.expect("release");
+    assert_eq!(store.claim(&key, &fp, "fifth", after, relock).await.expect("claim"), Claim::Acquired, "a released key MUST be free");
 }
 
 async fn concurrent_idempotency_claims_have_one_winner<S: Store + Clone>(store: S) {
@@ -304,7 +312,10 @@ async fn concurrent_idempotency_claims_have_one_winner<S: Store + Clone>(store: 
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..10 {
         let (store, key, fp) = (store.clone(), key.clone(), fp.clone());
-        tasks.spawn(async move { store.claim(&key, &fp, T0, T0.plus(Duration::from_secs(60))).await });
+        tasks.spawn(async move {
+            let owner = hex::encode(random_id());
+            store.claim(&key, &fp, &owner, T0, T0.plus(Duration::from_secs(60))).await
+        });
     }
     let mut acquired = 0;
     while let Some(res) = tasks.join_next().await {

@@ -81,25 +81,35 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource> Resetkit<S, N, C, R> {
             Err(e) => return refuse(e.into()),
         };
         let fingerprint = self.fingerprint(req);
+        let mut token = [0u8; 16];
+        self.fill_random(&mut token);
+        let owner = hex::encode(token);
         let now = self.now();
-        let claim = self.store().claim(&key, &fingerprint, now, now.plus(LOCK)).await;
+        let claim = self.store().claim(&key, &fingerprint, &owner, now, now.plus(LOCK)).await;
         let existing = match claim {
-            Err(e) => return refuse(e.into()),
+            Err(e) => {
+                // The write may have landed with its answer lost: undo it if it is ours, so
+                // that the client's retry is not told to wait for a request that is over.
+                if let Err(undo) = self.store().release(&key, &owner).await {
+                    tracing::warn!(error = %undo, "could not release an idempotency claim after a failed write");
+                }
+                return refuse(e.into());
+            }
             Ok(Claim::Existing(record)) => record,
-            Ok(Claim::Acquired) => return self.run_first(&key, handler).await,
+            Ok(Claim::Acquired) => return self.run_first(&key, &owner, handler).await,
         };
-        match Replay::decide(Some(existing), &fingerprint) {
+        match Replay::decide(Some(existing), &fingerprint, &owner) {
             Replay::Stored(stored) => match self.settings().code_keys.open(&stored.body) {
                 Some(body) => replayed(&stored, body),
                 None => refuse(StoreError::Corrupt("a stored answer does not decrypt under any secret".into()).into()),
             },
             Replay::InFlight => refuse(Refusal::InFlight),
             Replay::Mismatch => refuse(Refusal::Mismatch),
-            Replay::Run => self.run_first(&key, handler).await,
+            Replay::Run => self.run_first(&key, &owner, handler).await,
         }
     }
 
-    async fn run_first<F, Fut>(&self, key: &IdempotencyKey, handler: F) -> Response<Body>
+    async fn run_first<F, Fut>(&self, key: &IdempotencyKey, owner: &str, handler: F) -> Response<Body>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Response<Body>>,
@@ -113,9 +123,9 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource> Resetkit<S, N, C, R> {
                 content_type: content_type.to_owned(),
                 body: self.settings().code_keys.seal(res.body().as_ref(), |b| self.fill_random(b)),
             };
-            self.store().complete(key, &stored, self.now().plus(KEEP)).await
+            self.store().complete(key, owner, &stored, self.now().plus(KEEP)).await
         } else {
-            self.store().release(key).await
+            self.store().release(key, owner).await
         };
         // The answer stands either way; a retry then runs again instead of replaying.
         if let Err(e) = kept {

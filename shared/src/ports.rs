@@ -135,7 +135,9 @@ pub enum Claim {
     Existing(IdempotencyRecord),
 }
 
-/// Records behind the `Idempotency-Key` header, in the guards table.
+/// Records behind the `Idempotency-Key` header, in the guards table. Each claim carries
+/// an `owner`, a random token of the request that made it: a write whose answer was lost
+/// can then be recognised as one's own, and only the owner completes or releases it.
 pub trait IdempotencyStore: Send + Sync + 'static {
     /// Takes `key` for a request with `fingerprint` until `lock_until`, atomically: of
     /// concurrent claims at most one is `Acquired`. A record whose `expires_at` is before
@@ -144,20 +146,24 @@ pub trait IdempotencyStore: Send + Sync + 'static {
         &self,
         key: &IdempotencyKey,
         fingerprint: &Fingerprint,
+        owner: &str,
         now: Timestamp,
         lock_until: Timestamp,
     ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
 
-    /// Stores the first response under a key this caller holds, kept until `expires_at`.
+    /// Stores the first response under a key `owner` holds, kept until `expires_at`.
+    /// MUST fail with `Missing` when `owner` no longer holds it.
     fn complete(
         &self,
         key: &IdempotencyKey,
+        owner: &str,
         response: &StoredResponse,
         expires_at: Timestamp,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Gives up a held key without a response (the answer was not worth replaying).
-    fn release(&self, key: &IdempotencyKey) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Gives up a key `owner` holds, without a response. A key held by someone else (or
+    /// nobody) is left alone, without error.
+    fn release(&self, key: &IdempotencyKey, owner: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// A fixed-window counter limit: at most `max` hits per `window_secs`.

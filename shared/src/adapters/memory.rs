@@ -190,6 +190,7 @@ impl IdempotencyStore for MemoryStore {
         &self,
         key: &IdempotencyKey,
         fingerprint: &Fingerprint,
+        owner: &str,
         now: Timestamp,
         lock_until: Timestamp,
     ) -> Result<Claim, StoreError> {
@@ -199,6 +200,7 @@ impl IdempotencyStore for MemoryStore {
             _ => {
                 let record = IdempotencyRecord {
                     fingerprint: fingerprint.clone(),
+                    owner: owner.to_owned(),
                     state: IdempotencyState::InFlight,
                     expires_at: lock_until,
                 };
@@ -208,16 +210,29 @@ impl IdempotencyStore for MemoryStore {
         }
     }
 
-    async fn complete(&self, key: &IdempotencyKey, response: &StoredResponse, expires_at: Timestamp) -> Result<(), StoreError> {
+    async fn complete(
+        &self,
+        key: &IdempotencyKey,
+        owner: &str,
+        response: &StoredResponse,
+        expires_at: Timestamp,
+    ) -> Result<(), StoreError> {
         let mut s = self.state();
-        let record = s.idempotency.get_mut(key.as_ref()).ok_or_else(|| StoreError::Missing(key.as_ref().to_owned()))?;
+        let record = s
+            .idempotency
+            .get_mut(key.as_ref())
+            .filter(|r| r.owner == owner)
+            .ok_or_else(|| StoreError::Missing(key.as_ref().to_owned()))?;
         record.state = IdempotencyState::Completed(response.clone());
         record.expires_at = expires_at;
         Ok(())
     }
 
-    async fn release(&self, key: &IdempotencyKey) -> Result<(), StoreError> {
-        self.state().idempotency.remove(key.as_ref());
+    async fn release(&self, key: &IdempotencyKey, owner: &str) -> Result<(), StoreError> {
+        let mut s = self.state();
+        if s.idempotency.get(key.as_ref()).is_some_and(|r| r.owner == owner) {
+            s.idempotency.remove(key.as_ref());
+        }
         Ok(())
     }
 }

@@ -92,6 +92,8 @@ pub enum IdempotencyState {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdempotencyRecord {
     pub fingerprint: Fingerprint,
+    /// The claiming request's random token.
+    pub owner: String,
     pub state: IdempotencyState,
     pub expires_at: Timestamp,
 }
@@ -111,10 +113,13 @@ pub enum Replay {
 
 impl Replay {
     /// The one rule deciding between replay, wait and refusal.
-    pub fn decide(existing: Option<IdempotencyRecord>, fingerprint: &Fingerprint) -> Self {
+    /// `owner` is this request's token: a record it made itself (an earlier attempt whose
+    /// answer was lost) is its own to run.
+    pub fn decide(existing: Option<IdempotencyRecord>, fingerprint: &Fingerprint, owner: &str) -> Self {
         match existing {
             None => Replay::Run,
             Some(r) if &r.fingerprint != fingerprint => Replay::Mismatch,
+            Some(IdempotencyRecord { state: IdempotencyState::InFlight, owner: ref o, .. }) if o == owner => Replay::Run,
             Some(IdempotencyRecord { state: IdempotencyState::InFlight, .. }) => Replay::InFlight,
             Some(IdempotencyRecord { state: IdempotencyState::Completed(res), .. }) => Replay::Stored(res),
         }
@@ -153,11 +158,12 @@ mod tests {
         let fp = Fingerprint::of(&keys, &[b"a"]);
         let other = Fingerprint::of(&keys, &[b"b"]);
         let res = StoredResponse { status: 200, content_type: "application/json".into(), body: b"{}".to_vec() };
-        let rec = |state| IdempotencyRecord { fingerprint: fp.clone(), state, expires_at: Timestamp::from_unix_seconds(9) };
-        assert_eq!(Replay::decide(None, &fp), Replay::Run);
-        assert_eq!(Replay::decide(Some(rec(IdempotencyState::InFlight)), &fp), Replay::InFlight);
-        assert_eq!(Replay::decide(Some(rec(IdempotencyState::Completed(res.clone()))), &fp), Replay::Stored(res));
-        assert_eq!(Replay::decide(Some(rec(IdempotencyState::InFlight)), &other), Replay::Mismatch);
+        let rec = |state| IdempotencyRecord { fingerprint: fp.clone(), owner: "first".into(), state, expires_at: Timestamp::from_unix_seconds(9) };
+        assert_eq!(Replay::decide(None, &fp, "me"), Replay::Run);
+        assert_eq!(Replay::decide(Some(rec(IdempotencyState::InFlight)), &fp, "me"), Replay::InFlight);
+        assert_eq!(Replay::decide(Some(rec(IdempotencyState::InFlight)), &fp, "first"), Replay::Run, "its own lost write");
+        assert_eq!(Replay::decide(Some(rec(IdempotencyState::Completed(res.clone()))), &fp, "me"), Replay::Stored(res));
+        assert_eq!(Replay::decide(Some(rec(IdempotencyState::InFlight)), &other, "me"), Replay::Mismatch);
         assert!(worth_replaying(400) && worth_replaying(200) && !worth_replaying(429) && !worth_replaying(503));
     }
 }

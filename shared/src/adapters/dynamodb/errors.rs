@@ -5,6 +5,7 @@
 //! or the service can say is `StoreError::Unavailable`, with the SDK error as its source.
 
 use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
@@ -30,6 +31,12 @@ pub(super) trait ConditionalWriteError {
 }
 
 impl ConditionalWriteError for PutItemError {
+    fn is_condition_failed(&self) -> bool {
+        self.is_conditional_check_failed_exception()
+    }
+}
+
+impl ConditionalWriteError for DeleteItemError {
     fn is_condition_failed(&self) -> bool {
         self.is_conditional_check_failed_exception()
     }

@@ -65,6 +65,7 @@ pub(super) mod attr {
     pub const HASH: &str = "hash";
     // idempotency records (guards table)
     pub const FINGERPRINT: &str = "fingerprint";
+    pub const OWNER: &str = "owner";
     pub const STATUS: &str = "status";
     pub const CONTENT_TYPE: &str = "content_type";
     pub const BODY: &str = "body";
@@ -434,6 +435,7 @@ impl TryFrom<Item> for IdempotencyRecord {
         };
         Ok(IdempotencyRecord {
             fingerprint: Fingerprint::from_stored(r.s(attr::FINGERPRINT)?.to_owned()),
+            owner: r.s(attr::OWNER)?.to_owned(),
             state,
             expires_at: r.timestamp(attr::EXPIRES_AT)?,
         })

@@ -256,6 +256,7 @@ impl IdempotencyStore for DynamoStore {
         &self,
         key: &IdempotencyKey,
         fingerprint: &Fingerprint,
+        owner: &str,
         now: Timestamp,
         lock_until: Timestamp,
     ) -> Result<Claim, StoreError> {
@@ -266,6 +267,7 @@ impl IdempotencyStore for DynamoStore {
             .table_name(&self.tables.guards)
             .item(attr::GUARD_KEY, s(&guard_key))
             .item(attr::FINGERPRINT, s(fingerprint.as_ref()))
+            .item(attr::OWNER, s(owner))
             .item(attr::EXPIRES_AT, n(lock_until.unix_seconds()))
             .condition_expression("attribute_not_exists(#k) OR #exp < :now")
             .expression_attribute_names("#k", attr::GUARD_KEY)
@@ -284,14 +286,21 @@ impl IdempotencyStore for DynamoStore {
         }
     }
 
-    async fn complete(&self, key: &IdempotencyKey, response: &StoredResponse, expires_at: Timestamp) -> Result<(), StoreError> {
+    async fn complete(
+        &self,
+        key: &IdempotencyKey,
+        owner: &str,
+        response: &StoredResponse,
+        expires_at: Timestamp,
+    ) -> Result<(), StoreError> {
         self.client
             .update_item()
             .table_name(&self.tables.guards)
             .key(attr::GUARD_KEY, s(idempotency_guard_key(key)))
             .update_expression("SET #status = :status, #ct = :ct, #body = :body, #exp = :exp")
-            .condition_expression("attribute_exists(#k)")
-            .expression_attribute_names("#k", attr::GUARD_KEY)
+            .condition_expression("#owner = :owner")
+            .expression_attribute_names("#owner", attr::OWNER)
+            .expression_attribute_values(":owner", s(owner))
             .expression_attribute_names("#status", attr::STATUS)
             .expression_attribute_names("#ct", attr::CONTENT_TYPE)
             .expression_attribute_names("#body", attr::BODY)
@@ -306,15 +315,22 @@ impl IdempotencyStore for DynamoStore {
             .map_err(|e| if condition_failed(&e) { StoreError::Missing(key.as_ref().to_owned()) } else { unavailable(e) })
     }
 
-    async fn release(&self, key: &IdempotencyKey) -> Result<(), StoreError> {
-        self.client
+    async fn release(&self, key: &IdempotencyKey, owner: &str) -> Result<(), StoreError> {
+        let deleted = self
+            .client
             .delete_item()
             .table_name(&self.tables.guards)
             .key(attr::GUARD_KEY, s(idempotency_guard_key(key)))
+            .condition_expression("#owner = :owner")
+            .expression_attribute_names("#owner", attr::OWNER)
+            .expression_attribute_values(":owner", s(owner))
             .send()
-            .await
-            .map(|_| ())
-            .map_err(unavailable)
+            .await;
+        match deleted {
+            Ok(_) => Ok(()),
+            Err(e) if condition_failed(&e) => Ok(()),
+            Err(e) => Err(unavailable(e)),
+        }
     }
 }
 
