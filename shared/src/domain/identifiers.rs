@@ -83,8 +83,11 @@ impl PhoneE164 {
         }
         // E.164 allows at most 15 digits; the metadata accepts some longer numbers, which SMS
         // providers then refuse (found by fuzzing: +49744347049999999).
+        // And the stored form must parse back to itself: a number valid only under the region
+        // it was typed with is refused (found by fuzzing: +78033331373).
         let e164 = number.format().mode(phonenumber::Mode::E164).to_string();
-        if e164.len() > 16 {
+        let round_trips = phonenumber::parse(None, &e164).is_ok_and(|n| phonenumber::is_valid(&n));
+        if e164.len() > 16 || !round_trips {
             return Err(err());
         }
         Ok(Self(e164))
@@ -279,6 +282,12 @@ mod tests {
     #[test]
     fn a_number_longer_than_e164_allows_is_refused() {
         assert!(PhoneE164::parse("+49744347049999999", None).is_err());
+        assert!(PhoneE164::parse("+78033331373", None).is_err());
+        for region in ["RU", "KZ", "US"] {
+            if let Ok(p) = PhoneE164::parse("+780EEEE137", Some(region)) {
+                assert_eq!(PhoneE164::parse(p.as_ref(), None), Ok(p.clone()), "{region}");
+            }
+        }
         assert_eq!(PhoneE164::parse("+1 415 741 5569", None).map(|p| p.as_ref().to_owned()), Ok("+14157415569".to_owned()));
     }
 
