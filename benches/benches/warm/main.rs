@@ -36,18 +36,27 @@ fn criterion_benches() {
     let rt = scenarios::runtime();
     let mut group = c.benchmark_group("warm");
     for endpoint in Endpoint::MEASURED {
-        group.bench_function(endpoint.name(), |b| b.iter_custom(|iters| scenarios::run(&rt, endpoint, iters)));
+        group.bench_function(endpoint.name(), |b| {
+            b.iter_custom(|iters| scenarios::run(&rt, endpoint, iters))
+        });
     }
-    group.bench_function("minimal-hash", |b| b.iter_custom(|iters| scenarios::hash_time(MINIMAL_HASH, iters as u32)));
+    group.bench_function("minimal-hash", |b| {
+        b.iter_custom(|iters| scenarios::hash_time(MINIMAL_HASH, iters as u32))
+    });
     let policy = Endpoint::PasswordPolicy;
-    group.bench_function(policy.name(), |b| b.iter_custom(|iters| scenarios::run(&rt, policy, iters)));
+    group.bench_function(policy.name(), |b| {
+        b.iter_custom(|iters| scenarios::run(&rt, policy, iters))
+    });
     group.finish();
     c.final_summary();
 }
 
 fn callgrind(args: &[String]) {
     let usage = "usage: warm callgrind <guest-reset|forgot-password|password-confirm|confirm-setup-only|password-policy|minimal-hash> <n>";
-    let n: u64 = args.get(1).and_then(|n| n.parse().ok()).unwrap_or_else(|| panic!("{usage}"));
+    let n: u64 = args
+        .get(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{usage}"));
     match args.first().map(String::as_str) {
         Some("minimal-hash") => {
             scenarios::hash_time(MINIMAL_HASH, n as u32);
@@ -67,22 +76,33 @@ fn callgrind(args: &[String]) {
 ///   hash, the PHC string encoding).
 fn argon2_times(n: usize) {
     let configured = HashParams::default();
-    let params = Params::new(configured.memory_kib, configured.iterations, configured.parallelism, Some(32))
-        .expect("params");
+    let params = Params::new(
+        configured.memory_kib,
+        configured.iterations,
+        configured.parallelism,
+        Some(32),
+    )
+    .expect("params");
     let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
     let mut blocks = vec![Block::default(); configured.memory_kib as usize];
     let mut out = [0u8; 32];
     let (password, salt) = (b"correct horse battery staple", b"sixteen byte salt");
-    argon2.hash_password_into_with_memory(password, salt, &mut out, &mut blocks).expect("hash"); // faults the pages in
+    argon2
+        .hash_password_into_with_memory(password, salt, &mut out, &mut blocks)
+        .expect("hash"); // faults the pages in
     let reused: Vec<f64> = (0..n)
         .map(|_| {
             let start = Instant::now();
-            argon2.hash_password_into_with_memory(password, salt, &mut out, &mut blocks).expect("hash");
+            argon2
+                .hash_password_into_with_memory(password, salt, &mut out, &mut blocks)
+                .expect("hash");
             start.elapsed().as_secs_f64() * 1e3
         })
         .collect();
     scenarios::hash_time(configured, 1);
-    let production: Vec<f64> = (0..n).map(|_| scenarios::hash_time(configured, 1).as_secs_f64() * 1e3).collect();
+    let production: Vec<f64> = (0..n)
+        .map(|_| scenarios::hash_time(configured, 1).as_secs_f64() * 1e3)
+        .collect();
     let json = serde_json::json!({
         "params": {"m_kib": configured.memory_kib, "t": configured.iterations, "p": configured.parallelism},
         "reused_buffer_ms": reused,

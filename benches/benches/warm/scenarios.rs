@@ -17,13 +17,19 @@ use resetkit::testing::TestKit;
 use serde_json::Value;
 
 pub const GUEST_RESET_EVENT: &str = include_str!("../../../events/guest-reset-success.json");
-pub const FORGOT_PASSWORD_EVENT: &str = include_str!("../../../events/forgot-password-success.json");
-pub const PASSWORD_CONFIRM_EVENT: &str = include_str!("../../../events/password-confirm-success.json");
+pub const FORGOT_PASSWORD_EVENT: &str =
+    include_str!("../../../events/forgot-password-success.json");
+pub const PASSWORD_CONFIRM_EVENT: &str =
+    include_str!("../../../events/password-confirm-success.json");
 
 /// The smallest Argon2id parameters the crate accepts: the confirm path is measured with
 /// these and the time of one such hash is subtracted, so what is left is the endpoint's own
 /// work (parsing, policy, code check, store, audit, the hop to the blocking pool).
-pub const MINIMAL_HASH: HashParams = HashParams { memory_kib: 8, iterations: 1, parallelism: 1 };
+pub const MINIMAL_HASH: HashParams = HashParams {
+    memory_kib: 8,
+    iterations: 1,
+    parallelism: 1,
+};
 
 /// A fresh in-memory service is built after this many requests (outside the timing), so
 /// captured messages, records and audit events do not grow without bound.
@@ -48,7 +54,11 @@ pub enum Endpoint {
 }
 
 impl Endpoint {
-    pub const MEASURED: [Endpoint; 3] = [Endpoint::GuestReset, Endpoint::ForgotPassword, Endpoint::PasswordConfirm];
+    pub const MEASURED: [Endpoint; 3] = [
+        Endpoint::GuestReset,
+        Endpoint::ForgotPassword,
+        Endpoint::PasswordConfirm,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -61,9 +71,15 @@ impl Endpoint {
     }
 
     pub fn parse(name: &str) -> Option<Self> {
-        [Endpoint::GuestReset, Endpoint::ForgotPassword, Endpoint::PasswordConfirm, Endpoint::ConfirmSetupOnly, Endpoint::PasswordPolicy]
-            .into_iter()
-            .find(|e| e.name() == name)
+        [
+            Endpoint::GuestReset,
+            Endpoint::ForgotPassword,
+            Endpoint::PasswordConfirm,
+            Endpoint::ConfirmSetupOnly,
+            Endpoint::PasswordPolicy,
+        ]
+        .into_iter()
+        .find(|e| e.name() == name)
     }
 }
 
@@ -76,7 +92,10 @@ pub fn settings() -> Settings {
 
 /// A single-threaded runtime, as each function's `main.rs` uses.
 pub fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime")
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
 }
 
 /// Runs `requests` requests of `endpoint` and returns the CPU time spent inside the measured
@@ -104,7 +123,9 @@ async fn one(kit: &TestKit, endpoint: Endpoint) -> Duration {
         Endpoint::GuestReset => {
             let start = CpuClock::now();
             let req = lambda_http::request::from_str(GUEST_RESET_EVENT).expect("event");
-            let res = guest_reset::handle(&kit.service, req).await.expect("handler");
+            let res = guest_reset::handle(&kit.service, req)
+                .await
+                .expect("handler");
             let elapsed = start.elapsed();
             expect_ok("guest-reset", &res);
             elapsed
@@ -112,14 +133,21 @@ async fn one(kit: &TestKit, endpoint: Endpoint) -> Duration {
         Endpoint::ForgotPassword => {
             let start = CpuClock::now();
             let req = lambda_http::request::from_str(FORGOT_PASSWORD_EVENT).expect("event");
-            let res = forgot_password::handle(&kit.service, req).await.expect("handler");
+            let res = forgot_password::handle(&kit.service, req)
+                .await
+                .expect("handler");
             let elapsed = start.elapsed();
             expect_ok("forgot-password", &res);
             elapsed
         }
         Endpoint::PasswordPolicy => {
             // What the confirm path checks, for the person it resets (Ana's identifiers).
-            let personal = ["Ana".to_owned(), "ana.silva".to_owned(), "ana@example.com".to_owned(), "+14157415569".to_owned()];
+            let personal = [
+                "Ana".to_owned(),
+                "ana.silva".to_owned(),
+                "ana@example.com".to_owned(),
+                "+14157415569".to_owned(),
+            ];
             let start = CpuClock::now();
             let accepted = NewPassword::parse(NEW_PASSWORD).and_then(|p| p.accept(&personal));
             let elapsed = start.elapsed();
@@ -133,7 +161,9 @@ async fn one(kit: &TestKit, endpoint: Endpoint) -> Duration {
             }
             let start = CpuClock::now();
             let req = lambda_http::request::from_str(&event).expect("event");
-            let res = password_confirm::handle(&kit.service, req).await.expect("handler");
+            let res = password_confirm::handle(&kit.service, req)
+                .await
+                .expect("handler");
             let elapsed = start.elapsed();
             expect_ok("password-confirm", &res);
             elapsed
@@ -144,17 +174,27 @@ async fn one(kit: &TestKit, endpoint: Endpoint) -> Duration {
 /// The confirm event with a fresh staff code for Ana, obtained through contract A.
 async fn confirm_event(kit: &TestKit) -> String {
     let req = lambda_http::request::from_str(GUEST_RESET_EVENT).expect("event");
-    let res = guest_reset::handle(&kit.service, req).await.expect("handler");
+    let res = guest_reset::handle(&kit.service, req)
+        .await
+        .expect("handler");
     expect_ok("guest-reset", &res);
     let body: Value = serde_json::from_slice(res.body().as_ref()).expect("guest-reset JSON");
     let vid = body["verification_id"].as_str().expect("verification_id");
-    let code = body["verification_code"].as_str().expect("verification_code");
-    PASSWORD_CONFIRM_EVENT.replace("REPLACE_WITH_verification_id", vid).replace("REPLACE_WITH_verification_code", code)
+    let code = body["verification_code"]
+        .as_str()
+        .expect("verification_code");
+    PASSWORD_CONFIRM_EVENT
+        .replace("REPLACE_WITH_verification_id", vid)
+        .replace("REPLACE_WITH_verification_code", code)
 }
 
 fn expect_ok(what: &str, res: &lambda_http::Response<lambda_http::Body>) {
     if res.status() != 200 {
-        panic!("{what} left its success path: {} {}", res.status(), String::from_utf8_lossy(res.body().as_ref()));
+        panic!(
+            "{what} left its success path: {} {}",
+            res.status(),
+            String::from_utf8_lossy(res.body().as_ref())
+        );
     }
 }
 
@@ -182,7 +222,10 @@ struct CpuClock(Duration);
 
 impl CpuClock {
     fn now() -> Self {
-        let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+        let mut ts = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 0,
+        };
         // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant Linux supports.
         let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
         assert_eq!(rc, 0, "clock_gettime(CLOCK_PROCESS_CPUTIME_ID)");

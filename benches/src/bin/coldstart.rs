@@ -46,13 +46,22 @@ fn main() {
             "--strace" => strace_dir = Some(args.next().expect("--strace DIR").into()),
             _ => {
                 let (name, path) = arg.split_once('=').expect("NAME=PATH");
-                targets.push(Target { name: name.into(), path: path.into() });
+                targets.push(Target {
+                    name: name.into(),
+                    path: path.into(),
+                });
             }
         }
     }
-    assert!(!targets.is_empty(), "usage: coldstart [--runs N] [--strace DIR] NAME=PATH...");
+    assert!(
+        !targets.is_empty(),
+        "usage: coldstart [--runs N] [--strace DIR] NAME=PATH..."
+    );
 
-    let dead_port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+    let dead_port = TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
     let env = lambda_env(dead_port);
     let logs = std::env::temp_dir().join(format!("resetkit-coldstart-{}", std::process::id()));
     std::fs::create_dir_all(&logs).expect("log dir");
@@ -110,21 +119,33 @@ fn lambda_env(dead_port: u16) -> Vec<(String, String)> {
         ("AWS_LAMBDA_FUNCTION_NAME", "resetkit-bench".into()),
         ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".into()),
         ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512".into()),
-        ("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/resetkit-bench".into()),
+        (
+            "AWS_LAMBDA_LOG_GROUP_NAME",
+            "/aws/lambda/resetkit-bench".into(),
+        ),
         ("AWS_LAMBDA_LOG_STREAM_NAME", "bench".into()),
         ("LAMBDA_TASK_ROOT", "/var/task".into()),
         ("TZ", ":UTC".into()),
         ("AWS_REGION", "us-east-1".into()),
         ("AWS_DEFAULT_REGION", "us-east-1".into()),
         ("AWS_ACCESS_KEY_ID", "ASIABENCHBENCHBENCH0".into()),
-        ("AWS_SECRET_ACCESS_KEY", "bench-secret-bench-secret-bench-secret00".into()),
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            "bench-secret-bench-secret-bench-secret00".into(),
+        ),
         ("AWS_SESSION_TOKEN", "bench-session-token".into()),
         ("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{dead_port}")),
         ("RESETKIT_TABLE_PREFIX", "resetkit-bench-".into()),
         ("RESETKIT_SENDER_EMAIL", "no-reply@resetkit.local".into()),
-        ("RESETKIT_CODE_SECRETS", "local-only-secret-local-only-secret-0001".into()),
+        (
+            "RESETKIT_CODE_SECRETS",
+            "local-only-secret-local-only-secret-0001".into(),
+        ),
         ("RESETKIT_RESET_LINK_TEMPLATE", link.into()),
-        ("RESETKIT_EXTRA_FIELDS", "Phone:phone:unique,mx_Alt_Email:email,mx_City:text,mx_Member_Code:text:unique".into()),
+        (
+            "RESETKIT_EXTRA_FIELDS",
+            "Phone:phone:unique,mx_Alt_Email:email,mx_City:text,mx_Member_Code:text:unique".into(),
+        ),
         ("RESETKIT_BROWSER_CONFIRM_KEY", "rk_demo_browser_key".into()),
     ]
     .into_iter()
@@ -135,7 +156,12 @@ fn lambda_env(dead_port: u16) -> Vec<(String, String)> {
 /// Spawns `prefix… path` against a Runtime API mock of its own (a fresh listener, so no
 /// connection of an earlier process can be mistaken for this one's) and returns ms from
 /// spawn to its first `invocation/next` request.
-fn start_once(path: &Path, prefix: &[String], env: &[(String, String)], log: &Path) -> Result<f64, String> {
+fn start_once(
+    path: &Path,
+    prefix: &[String],
+    env: &[(String, String)],
+    log: &Path,
+) -> Result<f64, String> {
     start_traced(path, prefix, env, log).map(|(ms, _)| ms)
 }
 
@@ -145,7 +171,8 @@ fn start_traced(
     env: &[(String, String)],
     log: &Path,
 ) -> Result<(f64, SocketAddr), String> {
-    let api = TcpListener::bind("127.0.0.1:0").map_err(|e| format!("bind the runtime API mock: {e}"))?;
+    let api =
+        TcpListener::bind("127.0.0.1:0").map_err(|e| format!("bind the runtime API mock: {e}"))?;
     let api_addr = api.local_addr().map_err(|e| e.to_string())?;
     let mut cmd = match prefix.split_first() {
         Some((program, rest)) => {
@@ -164,21 +191,31 @@ fn start_traced(
         .stderr(stderr);
 
     let start = Instant::now();
-    let child = Arc::new(Mutex::new(cmd.spawn().map_err(|e| format!("spawn {}: {e}", path.display()))?));
+    let child = Arc::new(Mutex::new(
+        cmd.spawn()
+            .map_err(|e| format!("spawn {}: {e}", path.display()))?,
+    ));
     let result = first_request(&api, &child, start);
     // `result` holds the connection open until the process is gone: a runtime that saw it
     // close would reconnect and ask again.
     let mut child = child.lock().expect("child");
     let _ = child.kill();
     let _ = child.wait();
-    result
-        .map(|(ms, _)| (ms, api_addr))
-        .map_err(|e| format!("{e}; its stderr: {}", std::fs::read_to_string(log).unwrap_or_default().trim()))
+    result.map(|(ms, _)| (ms, api_addr)).map_err(|e| {
+        format!(
+            "{e}; its stderr: {}",
+            std::fs::read_to_string(log).unwrap_or_default().trim()
+        )
+    })
 }
 
 /// Accepts the child's connection (a watchdog unblocks the accept if the child exits or
 /// takes too long) and reads its first request.
-fn first_request(api: &TcpListener, child: &Arc<Mutex<Child>>, start: Instant) -> Result<(f64, TcpStream), String> {
+fn first_request(
+    api: &TcpListener,
+    child: &Arc<Mutex<Child>>,
+    start: Instant,
+) -> Result<(f64, TcpStream), String> {
     let finished = Arc::new(AtomicBool::new(false));
     let failure = Arc::new(Mutex::new(None::<String>));
     let addr = api.local_addr().map_err(|e| e.to_string())?;
@@ -187,7 +224,10 @@ fn first_request(api: &TcpListener, child: &Arc<Mutex<Child>>, start: Instant) -
         std::thread::spawn(move || {
             while !finished.load(Ordering::Acquire) {
                 std::thread::sleep(Duration::from_millis(5));
-                let exited = child.lock().ok().and_then(|mut c| c.try_wait().ok().flatten());
+                let exited = child
+                    .lock()
+                    .ok()
+                    .and_then(|mut c| c.try_wait().ok().flatten());
                 let why = match exited {
                     Some(status) => format!("exited before asking for an event ({status})"),
                     None if start.elapsed() > TIMEOUT => format!("no request within {TIMEOUT:?}"),
@@ -200,30 +240,39 @@ fn first_request(api: &TcpListener, child: &Arc<Mutex<Child>>, start: Instant) -
         })
     };
     let accepted = api.accept();
-    let read = accepted.map_err(|e| e.to_string()).and_then(|(mut stream, _)| {
-        if let Some(why) = failure.lock().expect("failure").clone() {
-            return Err(why);
-        }
-        let head = read_head(&mut stream)?;
-        let elapsed = start.elapsed().as_secs_f64() * 1e3;
-        if head.starts_with(NEXT) {
-            Ok((elapsed, stream))
-        } else {
-            let _ = stream.write_all(b"HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n");
-            Err(format!("first request was not invocation/next but: {}", head.lines().next().unwrap_or("")))
-        }
-    });
+    let read = accepted
+        .map_err(|e| e.to_string())
+        .and_then(|(mut stream, _)| {
+            if let Some(why) = failure.lock().expect("failure").clone() {
+                return Err(why);
+            }
+            let head = read_head(&mut stream)?;
+            let elapsed = start.elapsed().as_secs_f64() * 1e3;
+            if head.starts_with(NEXT) {
+                Ok((elapsed, stream))
+            } else {
+                let _ = stream.write_all(b"HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n");
+                Err(format!(
+                    "first request was not invocation/next but: {}",
+                    head.lines().next().unwrap_or("")
+                ))
+            }
+        });
     finished.store(true, Ordering::Release);
     let _ = watchdog.join();
     read
 }
 
 fn read_head(stream: &mut TcpStream) -> Result<String, String> {
-    stream.set_read_timeout(Some(TIMEOUT)).map_err(|e| e.to_string())?;
+    stream
+        .set_read_timeout(Some(TIMEOUT))
+        .map_err(|e| e.to_string())?;
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 1024];
     while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-        let n = stream.read(&mut chunk).map_err(|e| format!("reading the request: {e}"))?;
+        let n = stream
+            .read(&mut chunk)
+            .map_err(|e| format!("reading the request: {e}"))?;
         if n == 0 {
             return Err("connection closed before a request".into());
         }
@@ -237,26 +286,47 @@ fn read_head(stream: &mut TcpStream) -> Result<String, String> {
 fn probe(t: &Target, env: &[(String, String)], dir: &Path) -> Value {
     std::fs::create_dir_all(dir).expect("strace dir");
     let trace = dir.join(format!("{}.strace", t.name));
-    let prefix: Vec<String> = ["strace", "-f", "-qq", "-e", "trace=connect,sendto,sendmsg,open,openat", "-o"]
-        .into_iter()
-        .map(String::from)
-        .chain([trace.display().to_string()])
-        .collect();
+    let prefix: Vec<String> = [
+        "strace",
+        "-f",
+        "-qq",
+        "-e",
+        "trace=connect,sendto,sendmsg,open,openat",
+        "-o",
+    ]
+    .into_iter()
+    .map(String::from)
+    .chain([trace.display().to_string()])
+    .collect();
     let log = dir.join(format!("{}.stderr", t.name));
     let api_addr = match start_traced(&t.path, &prefix, env, &log) {
         Ok((_, addr)) => addr,
         Err(e) => return json!({ "error": e }),
     };
     let text = std::fs::read_to_string(&trace).unwrap_or_default();
-    let runtime = format!("sin_port=htons({}), sin_addr=inet_addr(\"{}\")", api_addr.port(), api_addr.ip());
-    let other_connects: Vec<&str> =
-        text.lines().filter(|l| l.contains("connect(") && !l.contains(&runtime)).map(str::trim).collect();
-    let cert_files: Vec<&str> = text
+    let runtime = format!(
+        "sin_port=htons({}), sin_addr=inet_addr(\"{}\")",
+        api_addr.port(),
+        api_addr.ip()
+    );
+    let other_connects: Vec<&str> = text
         .lines()
-        .filter(|l| l.contains("open") && (l.contains("/etc/ssl") || l.contains("/etc/pki") || l.contains("/usr/lib/ssl")))
+        .filter(|l| l.contains("connect(") && !l.contains(&runtime))
         .map(str::trim)
         .collect();
-    let aws_files: Vec<&str> = text.lines().filter(|l| l.contains("open") && l.contains("/.aws/")).map(str::trim).collect();
+    let cert_files: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            l.contains("open")
+                && (l.contains("/etc/ssl") || l.contains("/etc/pki") || l.contains("/usr/lib/ssl"))
+        })
+        .map(str::trim)
+        .collect();
+    let aws_files: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("open") && l.contains("/.aws/"))
+        .map(str::trim)
+        .collect();
     json!({
         "strace": trace,
         "connects_other_than_runtime_api": other_connects,

@@ -16,7 +16,9 @@
 use std::sync::{Arc, Mutex};
 
 use aws_config::{BehaviorVersion, Region};
-use aws_sdk_dynamodb::config::interceptors::{BeforeDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextRef};
+use aws_sdk_dynamodb::config::interceptors::{
+    BeforeDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+};
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
@@ -62,11 +64,18 @@ impl Intercept for Counter {
         _: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let (service, operation) =
-            cfg.load::<Metadata>().map(|m| (m.service().to_owned(), m.name().to_owned())).unwrap_or_default();
+        let (service, operation) = cfg
+            .load::<Metadata>()
+            .map(|m| (m.service().to_owned(), m.name().to_owned()))
+            .unwrap_or_default();
         let body = ctx.request().body().bytes().unwrap_or_default();
         let request = serde_json::from_slice(body).unwrap_or(Value::Null);
-        self.0.lock().expect("counter").push(Call { service, operation, request, response_bytes: 0 });
+        self.0.lock().expect("counter").push(Call {
+            service,
+            operation,
+            request,
+            response_bytes: 0,
+        });
         Ok(())
     }
 
@@ -86,7 +95,8 @@ impl Intercept for Counter {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    let endpoint = std::env::var("RESETKIT_BENCH_ENDPOINT").expect("RESETKIT_BENCH_ENDPOINT: the emulator's URL");
+    let endpoint = std::env::var("RESETKIT_BENCH_ENDPOINT")
+        .expect("RESETKIT_BENCH_ENDPOINT: the emulator's URL");
     let sdk = aws_config::defaults(BehaviorVersion::latest())
         .endpoint_url(endpoint.trim_end_matches('/'))
         .region(Region::new("us-east-1"))
@@ -97,51 +107,112 @@ async fn main() {
     // Tables and demo data through plain clients: not counted.
     let prefix = format!("bench{}-", std::process::id());
     let plain = aws_sdk_dynamodb::Client::new(&sdk);
-    resetctl::create_tables(&plain, TEMPLATE, &prefix).await.expect("create tables");
-    resetctl::people::seed_demo(&DynamoStore::new(plain, &prefix)).await.expect("seed demo people and keys");
+    resetctl::create_tables(&plain, TEMPLATE, &prefix)
+        .await
+        .expect("create tables");
+    resetctl::people::seed_demo(&DynamoStore::new(plain, &prefix))
+        .await
+        .expect("seed demo people and keys");
     let ses = aws_sdk_sesv2::Client::new(&sdk);
-    if let Err(e) = ses.create_email_identity().email_identity(SENDER).send().await {
-        assert!(e.as_service_error().is_some_and(|s| s.is_already_exists_exception()), "SES identity: {e:?}");
+    if let Err(e) = ses
+        .create_email_identity()
+        .email_identity(SENDER)
+        .send()
+        .await
+    {
+        assert!(
+            e.as_service_error()
+                .is_some_and(|s| s.is_already_exists_exception()),
+            "SES identity: {e:?}"
+        );
     }
 
     // The service as `resetkit::adapters::aws::build` wires it, with counting clients.
     let counter = Counter::default();
     let dynamodb = aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::config::Builder::from(&sdk).interceptor(counter.clone()).build(),
+        aws_sdk_dynamodb::config::Builder::from(&sdk)
+            .interceptor(counter.clone())
+            .build(),
     );
-    let ses = aws_sdk_sesv2::Client::from_conf(aws_sdk_sesv2::config::Builder::from(&sdk).interceptor(counter.clone()).build());
-    let sns = aws_sdk_sns::Client::from_conf(aws_sdk_sns::config::Builder::from(&sdk).interceptor(counter.clone()).build());
+    let ses = aws_sdk_sesv2::Client::from_conf(
+        aws_sdk_sesv2::config::Builder::from(&sdk)
+            .interceptor(counter.clone())
+            .build(),
+    );
+    let sns = aws_sdk_sns::Client::from_conf(
+        aws_sdk_sns::config::Builder::from(&sdk)
+            .interceptor(counter.clone())
+            .build(),
+    );
     let base = [
         (resetkit::config::TABLE_PREFIX, prefix.as_str()),
         (resetkit::config::SENDER_EMAIL, SENDER),
-        (resetkit::config::CODE_SECRETS, "bench-secret-bench-secret-bench-secret-0001"),
-        (resetkit::config::RESET_LINK_TEMPLATE, "https://reset.example.com/reset#LeadId={LeadId}&TemporaryPassword={TemporaryPassword}"),
+        (
+            resetkit::config::CODE_SECRETS,
+            "bench-secret-bench-secret-bench-secret-0001",
+        ),
+        (
+            resetkit::config::RESET_LINK_TEMPLATE,
+            "https://reset.example.com/reset#LeadId={LeadId}&TemporaryPassword={TemporaryPassword}",
+        ),
         (resetkit::config::EXTRA_FIELDS, resetkit::demo::EXTRA_FIELDS),
-        (resetkit::config::BROWSER_CONFIRM_KEY, resetkit::demo::BROWSER_KEY),
+        (
+            resetkit::config::BROWSER_CONFIRM_KEY,
+            resetkit::demo::BROWSER_KEY,
+        ),
     ];
-    let config = resetkit::config::Config::from_lookup(|k| base.iter().find(|(key, _)| *key == k).map(|(_, v)| (*v).to_owned()))
-        .expect("configuration");
+    let config = resetkit::config::Config::from_lookup(|k| {
+        base.iter()
+            .find(|(key, _)| *key == k)
+            .map(|(_, v)| (*v).to_owned())
+    })
+    .expect("configuration");
     let store = DynamoStore::new(dynamodb, &config.aws.table_prefix);
-    let notifier = AwsNotifier::new(ses, sns, config.aws.sender_email.clone(), config.aws.configuration_set.clone());
+    let notifier = AwsNotifier::new(
+        ses,
+        sns,
+        config.aws.sender_email.clone(),
+        config.aws.configuration_set.clone(),
+    );
     let service = Resetkit::new(store, notifier, SystemClock, OsRandom, config.settings);
 
     let mut out = serde_json::Map::new();
     counter.take();
-    let res = forgot_password::handle(&service, event(FORGOT_PASSWORD_EVENT)).await.expect("handler");
-    out.insert("forgot-password".into(), report(&res, counter.take(), &prefix));
+    let res = forgot_password::handle(&service, event(FORGOT_PASSWORD_EVENT))
+        .await
+        .expect("handler");
+    out.insert(
+        "forgot-password".into(),
+        report(&res, counter.take(), &prefix),
+    );
 
     // Another person than forgot-password's: a recipient gets one code or link a minute.
     let mut guest = serde_json::from_str::<Value>(GUEST_RESET_EVENT).expect("event JSON");
     guest["body"] = json!(r#"{"username": "zoe.k"}"#);
-    let res = guest_reset::handle(&service, event(&guest.to_string())).await.expect("handler");
+    let res = guest_reset::handle(&service, event(&guest.to_string()))
+        .await
+        .expect("handler");
     out.insert("guest-reset".into(), report(&res, counter.take(), &prefix));
     let body: Value = serde_json::from_slice(res.body().as_ref()).expect("guest-reset JSON");
     let confirm = PASSWORD_CONFIRM_EVENT
-        .replace("REPLACE_WITH_verification_id", body["verification_id"].as_str().expect("verification_id"))
-        .replace("REPLACE_WITH_verification_code", body["verification_code"].as_str().expect("verification_code"));
+        .replace(
+            "REPLACE_WITH_verification_id",
+            body["verification_id"].as_str().expect("verification_id"),
+        )
+        .replace(
+            "REPLACE_WITH_verification_code",
+            body["verification_code"]
+                .as_str()
+                .expect("verification_code"),
+        );
 
-    let res = password_confirm::handle(&service, event(&confirm)).await.expect("handler");
-    out.insert("password-confirm".into(), report(&res, counter.take(), &prefix));
+    let res = password_confirm::handle(&service, event(&confirm))
+        .await
+        .expect("handler");
+    out.insert(
+        "password-confirm".into(),
+        report(&res, counter.take(), &prefix),
+    );
     println!("{}", Value::Object(out));
 }
 
@@ -161,7 +232,13 @@ fn report(res: &lambda_http::Response<lambda_http::Body>, calls: Vec<Call>, pref
             continue;
         }
         let r = &call.request;
-        let table = |v: &Value| v["TableName"].as_str().unwrap_or("").trim_start_matches(prefix).to_owned();
+        let table = |v: &Value| {
+            v["TableName"]
+                .as_str()
+                .unwrap_or("")
+                .trim_start_matches(prefix)
+                .to_owned()
+        };
         let condition = |v: &Value| v["ConditionExpression"].as_str().map(str::to_owned);
         let kb = |v: &Value| (v.to_string().len() as f64 / 1024.0).ceil().max(1.0);
         let op = call.operation.as_str();
@@ -174,7 +251,12 @@ fn report(res: &lambda_http::Response<lambda_http::Body>, calls: Vec<Call>, pref
             "TransactWriteItems" => {
                 for item in r["TransactItems"].as_array().into_iter().flatten() {
                     for (kind, body) in item.as_object().into_iter().flatten() {
-                        wru += 2.0 * if kind == "Put" { kb(&body["Item"]) } else { 1.0 };
+                        wru += 2.0
+                            * if kind == "Put" {
+                                kb(&body["Item"])
+                            } else {
+                                1.0
+                            };
                         items.push(json!({"kind": kind, "table": table(body), "condition": condition(body)}));
                     }
                 }
@@ -183,7 +265,11 @@ fn report(res: &lambda_http::Response<lambda_http::Body>, calls: Vec<Call>, pref
                 for (t, reqs) in r["RequestItems"].as_object().into_iter().flatten() {
                     for req in reqs.as_array().into_iter().flatten() {
                         wru += 1.0;
-                        let kind = if req.get("PutRequest").is_some() { "Put" } else { "Delete" };
+                        let kind = if req.get("PutRequest").is_some() {
+                            "Put"
+                        } else {
+                            "Delete"
+                        };
                         items.push(json!({"kind": kind, "table": t.trim_start_matches(prefix), "condition": null}));
                     }
                 }
@@ -194,7 +280,9 @@ fn report(res: &lambda_http::Response<lambda_http::Body>, calls: Vec<Call>, pref
                 let units = (call.response_bytes as f64 / 4096.0).ceil().max(1.0);
                 rru += units
                     * match op {
-                        "TransactGetItems" => 2.0 * r["TransactItems"].as_array().map_or(1, Vec::len) as f64,
+                        "TransactGetItems" => {
+                            2.0 * r["TransactItems"].as_array().map_or(1, Vec::len) as f64
+                        }
                         _ if r["ConsistentRead"].as_bool() == Some(true) => 1.0,
                         _ => 0.5,
                     };
@@ -210,7 +298,9 @@ fn report(res: &lambda_http::Response<lambda_http::Body>, calls: Vec<Call>, pref
             "consistent_read": r["ConsistentRead"].as_bool(),
         }));
     }
-    let all_conditional = writes.iter().all(|w| w["condition"].is_string() || w["kind"] == "ConditionCheck");
+    let all_conditional = writes
+        .iter()
+        .all(|w| w["condition"].is_string() || w["kind"] == "ConditionCheck");
     json!({
         "status": status,
         "dynamodb_round_trips": dynamodb.len(),
