@@ -166,7 +166,10 @@ async fn run_matrix(flow: Flow) {
         if res.status().as_u16() == 200 {
             break plan.operations_since(mark);
         }
-        assert!(tries < 5 && res.status().as_u16() == 503, "{flow:?} without faults: {}", String::from_utf8_lossy(res.body().as_ref()));
+        // Only learning the calls here: any miss is retried on a fresh arrangement. On the
+        // shared single-threaded emulator a timed-out write can land and its SDK retry then
+        // fail its condition (moto ignores ClientRequestToken; DynamoDB would not).
+        assert!(tries < 5, "{flow:?} without faults, 5 times: {}", String::from_utf8_lossy(res.body().as_ref()));
         tokio::time::sleep(Duration::from_secs(2)).await;
     };
     assert!(calls.iter().any(|op| is_send(op)) && calls.iter().any(|op| op.starts_with("dynamodb:")), "{flow:?}: {calls:?}");
