@@ -89,8 +89,13 @@ impl Config {
         let env = Env(&get);
         let malformed = |key, reason: String| ConfigError::Malformed { key, reason };
 
-        let secrets = env.required(CODE_SECRETS)?.split(',').map(|s| s.trim().as_bytes().to_vec()).collect();
-        let code_keys = CodeKeys::new(secrets).map_err(|e| malformed(CODE_SECRETS, e.to_string()))?;
+        let secrets = env
+            .required(CODE_SECRETS)?
+            .split(',')
+            .map(|s| s.trim().as_bytes().to_vec())
+            .collect();
+        let code_keys =
+            CodeKeys::new(secrets).map_err(|e| malformed(CODE_SECRETS, e.to_string()))?;
         let link_template = LinkTemplate::parse(&env.required(RESET_LINK_TEMPLATE)?)
             .map_err(|e| malformed(RESET_LINK_TEMPLATE, e))?;
         let limits = Limits {
@@ -101,13 +106,22 @@ impl Config {
             // One call a second on average per address and endpoint; offices behind one
             // NAT rarely reset more passwords than that.
             per_ip: env.rate(IP_RATE_LIMIT, "60/60")?,
-            recipient_cooldown: RateLimit { max: 1, window_secs: env.number(RECIPIENT_COOLDOWN_SECONDS, 60)? },
-            recipient_hourly: RateLimit { max: env.number(RECIPIENT_HOURLY_LIMIT, 5)?, window_secs: 3600 },
+            recipient_cooldown: RateLimit {
+                max: 1,
+                window_secs: env.number(RECIPIENT_COOLDOWN_SECONDS, 60)?,
+            },
+            recipient_hourly: RateLimit {
+                max: env.number(RECIPIENT_HOURLY_LIMIT, 5)?,
+                window_secs: 3600,
+            },
         };
         let browser_confirm_key = env.optional(BROWSER_CONFIRM_KEY);
         if let Some(key) = &browser_confirm_key {
             if !is_key_shaped(key) {
-                return Err(malformed(BROWSER_CONFIRM_KEY, "a key is 8 to 200 characters of A-Z, a-z, 0-9, '_', '-' and '.'".into()));
+                return Err(malformed(
+                    BROWSER_CONFIRM_KEY,
+                    "a key is 8 to 200 characters of A-Z, a-z, 0-9, '_', '-' and '.'".into(),
+                ));
             }
         }
 
@@ -140,56 +154,84 @@ pub fn field_catalog_from_env() -> Result<FieldCatalog, ConfigError> {
     field_catalog(&Env(&|k: &str| std::env::var(k).ok()))
 }
 
-fn field_catalog<F: Fn(&str) -> Option<String>>(env: &Env<'_, F>) -> Result<FieldCatalog, ConfigError> {
+fn field_catalog<F: Fn(&str) -> Option<String>>(
+    env: &Env<'_, F>,
+) -> Result<FieldCatalog, ConfigError> {
     let malformed = |key, reason: String| ConfigError::Malformed { key, reason };
-    let country = env.optional(DEFAULT_COUNTRY).unwrap_or_else(|| "US".into()).to_ascii_uppercase();
+    let country = env
+        .optional(DEFAULT_COUNTRY)
+        .unwrap_or_else(|| "US".into())
+        .to_ascii_uppercase();
     if country.parse::<phonenumber::country::Id>().is_err() {
-        return Err(malformed(DEFAULT_COUNTRY, format!("'{country}' is not an ISO 3166 alpha-2 code")));
+        return Err(malformed(
+            DEFAULT_COUNTRY,
+            format!("'{country}' is not an ISO 3166 alpha-2 code"),
+        ));
     }
-    let extra = FieldCatalog::parse_extra(&env.optional(EXTRA_FIELDS).unwrap_or_else(|| "Phone:phone:unique".into()))
-        .map_err(|e| malformed(EXTRA_FIELDS, e))?;
+    let extra = FieldCatalog::parse_extra(
+        &env.optional(EXTRA_FIELDS)
+            .unwrap_or_else(|| "Phone:phone:unique".into()),
+    )
+    .map_err(|e| malformed(EXTRA_FIELDS, e))?;
     Ok(FieldCatalog::new(extra, &country))
 }
 
 fn parse_rate(s: &str) -> Option<RateLimit> {
     let (max, secs) = s.split_once('/')?;
-    let limit = RateLimit { max: max.trim().parse().ok()?, window_secs: secs.trim().parse().ok()? };
+    let limit = RateLimit {
+        max: max.trim().parse().ok()?,
+        window_secs: secs.trim().parse().ok()?,
+    };
     (limit.max > 0 && limit.window_secs > 0).then_some(limit)
 }
 
 /// The characters `resetctl keys` mints (`rk_` and hex) and the demo keys use; nothing that
 /// needs escaping in the HTML attribute the reset page carries it in.
 fn is_key_shaped(key: &str) -> bool {
-    (8..=200).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+    (8..=200).contains(&key.len())
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
 }
 
 struct Env<'a, F: Fn(&str) -> Option<String>>(&'a F);
 
 impl<F: Fn(&str) -> Option<String>> Env<'_, F> {
     fn optional(&self, key: &str) -> Option<String> {
-        (self.0)(key).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+        (self.0)(key)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
     }
 
     fn required(&self, key: &'static str) -> Result<String, ConfigError> {
         self.optional(key).ok_or(ConfigError::Missing(key))
     }
 
-    fn number<T: std::str::FromStr + PartialOrd + Default>(&self, key: &'static str, default: T) -> Result<T, ConfigError> {
+    fn number<T: std::str::FromStr + PartialOrd + Default>(
+        &self,
+        key: &'static str,
+        default: T,
+    ) -> Result<T, ConfigError> {
         match self.optional(key) {
             None => Ok(default),
             Some(v) => v
                 .parse::<T>()
                 .ok()
                 .filter(|n| *n > T::default())
-                .ok_or_else(|| ConfigError::Malformed { key, reason: format!("'{v}' is not a positive whole number") }),
+                .ok_or_else(|| ConfigError::Malformed {
+                    key,
+                    reason: format!("'{v}' is not a positive whole number"),
+                }),
         }
     }
 
     /// `MAX/SECONDS`, both positive.
     fn rate(&self, key: &'static str, default: &str) -> Result<RateLimit, ConfigError> {
         let raw = self.optional(key).unwrap_or_else(|| default.to_owned());
-        parse_rate(&raw)
-            .ok_or_else(|| ConfigError::Malformed { key, reason: format!("'{raw}' is not MAX/SECONDS, both positive") })
+        parse_rate(&raw).ok_or_else(|| ConfigError::Malformed {
+            key,
+            reason: format!("'{raw}' is not MAX/SECONDS, both positive"),
+        })
     }
 
     fn flag(&self, key: &'static str, default: bool) -> Result<bool, ConfigError> {
@@ -197,7 +239,10 @@ impl<F: Fn(&str) -> Option<String>> Env<'_, F> {
             None => Ok(default),
             Some(v) if v == "true" => Ok(true),
             Some(v) if v == "false" => Ok(false),
-            Some(v) => Err(ConfigError::Malformed { key, reason: format!("'{v}' is not true or false") }),
+            Some(v) => Err(ConfigError::Malformed {
+                key,
+                reason: format!("'{v}' is not true or false"),
+            }),
         }
     }
 }
@@ -212,7 +257,10 @@ mod tests {
             (CODE_SECRETS, "x".repeat(32)),
             (TABLE_PREFIX, "resetkit-test-".into()),
             (SENDER_EMAIL, "no-reply@example.com".into()),
-            (RESET_LINK_TEMPLATE, "https://x/reset#LeadId={LeadId}&TemporaryPassword={TemporaryPassword}".into()),
+            (
+                RESET_LINK_TEMPLATE,
+                "https://x/reset#LeadId={LeadId}&TemporaryPassword={TemporaryPassword}".into(),
+            ),
         ])
     }
 
@@ -226,21 +274,51 @@ mod tests {
         assert_eq!(c.settings.code_ttl, Duration::from_secs(600));
         assert_eq!(c.settings.link_ttl, Duration::from_secs(3600));
         assert_eq!(c.settings.max_attempts, 5);
-        assert_eq!(c.settings.limits.forgot_per_key, RateLimit { max: 25, window_secs: 5 });
-        assert_eq!(c.settings.limits.recipient_cooldown, RateLimit { max: 1, window_secs: 60 });
+        assert_eq!(
+            c.settings.limits.forgot_per_key,
+            RateLimit {
+                max: 25,
+                window_secs: 5
+            }
+        );
+        assert_eq!(
+            c.settings.limits.recipient_cooldown,
+            RateLimit {
+                max: 1,
+                window_secs: 60
+            }
+        );
         assert_eq!(c.settings.forgot_min_response, Duration::from_millis(300));
         assert!(c.settings.staff_code_in_response);
-        assert_eq!(c.settings.browser_confirm_key, None, "the reset page is off unless a key is set");
+        assert_eq!(
+            c.settings.browser_confirm_key, None,
+            "the reset page is off unless a key is set"
+        );
     }
 
     #[test]
     fn the_browser_confirm_key_must_look_like_a_key() {
         let mut m = base();
         m.insert(BROWSER_CONFIRM_KEY, "rk_demo_browser_key".into());
-        assert_eq!(load(&m).unwrap().settings.browser_confirm_key.as_deref(), Some("rk_demo_browser_key"));
-        for bad in ["short", "has space inside", "quote\"breaks-out", "<script>alert(1)</script>"] {
+        assert_eq!(
+            load(&m).unwrap().settings.browser_confirm_key.as_deref(),
+            Some("rk_demo_browser_key")
+        );
+        for bad in [
+            "short",
+            "has space inside",
+            "quote\"breaks-out",
+            "<script>alert(1)</script>",
+        ] {
             m.insert(BROWSER_CONFIRM_KEY, bad.into());
-            assert!(load(&m).err().unwrap().to_string().starts_with("RESETKIT_BROWSER_CONFIRM_KEY is malformed"), "{bad}");
+            assert!(
+                load(&m)
+                    .err()
+                    .unwrap()
+                    .to_string()
+                    .starts_with("RESETKIT_BROWSER_CONFIRM_KEY is malformed"),
+                "{bad}"
+            );
         }
     }
 
@@ -251,7 +329,11 @@ mod tests {
         assert_eq!(load(&m).err(), Some(ConfigError::Missing(CODE_SECRETS)));
         let mut m = base();
         m.insert(MAX_ATTEMPTS, "five".into());
-        assert!(load(&m).err().unwrap().to_string().starts_with("RESETKIT_MAX_ATTEMPTS is malformed"));
+        assert!(load(&m)
+            .err()
+            .unwrap()
+            .to_string()
+            .starts_with("RESETKIT_MAX_ATTEMPTS is malformed"));
         let mut m = base();
         m.insert(CODE_SECRETS, "short".into());
         assert!(load(&m).err().unwrap().to_string().contains(CODE_SECRETS));

@@ -6,17 +6,19 @@
 use std::future::Future;
 use std::time::Duration;
 
+use crate::domain::audit::{verify_chain, ChainedEvent};
 use crate::domain::code::CodeKeys;
 use crate::domain::fields::{FieldCatalog, EMAIL};
+use crate::domain::idempotency::{Fingerprint, IdempotencyKey, IdempotencyState, StoredResponse};
 use crate::domain::password::PasswordHash;
 use crate::domain::{
-    ApiKeyRecord, Channel, EmailAddress, FieldValue, Flow, KeyKind, LookupKey, Permission, PresentedKey, ResetSecret,
-    Timestamp, User, UserId, VerificationId, VerificationRecord,
+    ApiKeyRecord, Channel, EmailAddress, FieldValue, Flow, KeyKind, LookupKey, Permission,
+    PresentedKey, ResetSecret, Timestamp, User, UserId, VerificationId, VerificationRecord,
 };
-use crate::domain::audit::{verify_chain, ChainedEvent};
-use crate::domain::idempotency::{Fingerprint, IdempotencyKey, IdempotencyState, StoredResponse};
 use crate::domain::{AuditAction, AuditEvent};
-use crate::ports::{Claim, CompletedReset, ConsumeError, RateDecision, RateLimit, Store, StoreError};
+use crate::ports::{
+    Claim, CompletedReset, ConsumeError, RateDecision, RateLimit, Store, StoreError,
+};
 
 const T0: Timestamp = Timestamp::from_unix_seconds(1_800_000_000);
 
@@ -28,14 +30,21 @@ fn random_id() -> [u8; 16] {
 
 async fn new_user<S: Store>(store: &S, email: &EmailAddress) -> User {
     let mut user = User::new(UserId::from_random(random_id()));
-    user.fields.insert(EMAIL.into(), FieldValue::Email(email.clone()));
-    let keys: Vec<LookupKey> = FieldCatalog::new([], "US").index_keys(&user.fields).collect();
+    user.fields
+        .insert(EMAIL.into(), FieldValue::Email(email.clone()));
+    let keys: Vec<LookupKey> = FieldCatalog::new([], "US")
+        .index_keys(&user.fields)
+        .collect();
     store.create_user(&user, &keys).await.expect("create_user");
     user
 }
 
 fn unique_email() -> EmailAddress {
-    EmailAddress::parse(&format!("{}@contract.example.com", hex::encode(random_id()))).expect("email")
+    EmailAddress::parse(&format!(
+        "{}@contract.example.com",
+        hex::encode(random_id())
+    ))
+    .expect("email")
 }
 
 fn record(user: &UserId, expires_at: Timestamp) -> VerificationRecord {
@@ -59,7 +68,10 @@ fn reset(r: &VerificationRecord, version: u64, now: Timestamp) -> CompletedReset
         verification: r.id.clone(),
         user: r.user_id.clone(),
         expected_credential_version: version,
-        new_password_hash: PasswordHash::from_phc(format!("$argon2id$v=19$m=19456,t=2,p=1$test${}", r.id)),
+        new_password_hash: PasswordHash::from_phc(format!(
+            "$argon2id$v=19$m=19456,t=2,p=1$test${}",
+            r.id
+        )),
         now,
     }
 }
@@ -94,7 +106,10 @@ where
 }
 
 async fn unknown_verification_reads_as_none<S: Store>(store: S) {
-    let got = store.get_verification(&VerificationId::from_random(random_id()), T0).await.expect("get");
+    let got = store
+        .get_verification(&VerificationId::from_random(random_id()), T0)
+        .await
+        .expect("get");
     assert!(got.is_none(), "an unknown verification MUST read as None");
 }
 
@@ -102,19 +117,55 @@ async fn issued_code_can_be_used_once<S: Store>(store: S) {
     let user = new_user(&store, &unique_email()).await;
     let r = record(&user.id, later());
     store.issue(&r).await.expect("issue");
-    assert_eq!(store.get_verification(&r.id, T0).await.expect("get"), Some(r.clone()), "read back what was issued");
-    let u = store.get_user(&user.id).await.expect("get_user").expect("user");
-    assert_eq!(u.latest_verification, Some(r.id.clone()), "issue MUST make the record the user's latest");
+    assert_eq!(
+        store.get_verification(&r.id, T0).await.expect("get"),
+        Some(r.clone()),
+        "read back what was issued"
+    );
+    let u = store
+        .get_user(&user.id)
+        .await
+        .expect("get_user")
+        .expect("user");
+    assert_eq!(
+        u.latest_verification,
+        Some(r.id.clone()),
+        "issue MUST make the record the user's latest"
+    );
 
-    store.complete_reset(&reset(&r, 0, T0)).await.expect("first use succeeds");
-    let u = store.get_user(&user.id).await.expect("get_user").expect("user");
-    assert_eq!(u.credential_version, 1, "complete_reset MUST bump credential_version");
-    assert_eq!(u.password_hash, Some(reset(&r, 0, T0).new_password_hash), "complete_reset MUST store the hash");
-    let consumed = store.get_verification(&r.id, T0).await.expect("get").expect("still readable");
-    assert!(consumed.consumed, "complete_reset MUST mark the record consumed");
+    store
+        .complete_reset(&reset(&r, 0, T0))
+        .await
+        .expect("first use succeeds");
+    let u = store
+        .get_user(&user.id)
+        .await
+        .expect("get_user")
+        .expect("user");
+    assert_eq!(
+        u.credential_version, 1,
+        "complete_reset MUST bump credential_version"
+    );
+    assert_eq!(
+        u.password_hash,
+        Some(reset(&r, 0, T0).new_password_hash),
+        "complete_reset MUST store the hash"
+    );
+    let consumed = store
+        .get_verification(&r.id, T0)
+        .await
+        .expect("get")
+        .expect("still readable");
+    assert!(
+        consumed.consumed,
+        "complete_reset MUST mark the record consumed"
+    );
 
     let again = store.complete_reset(&reset(&r, 1, T0)).await;
-    assert!(matches!(again, Err(ConsumeError::Rejected)), "reuse MUST be Rejected, got {again:?}");
+    assert!(
+        matches!(again, Err(ConsumeError::Rejected)),
+        "reuse MUST be Rejected, got {again:?}"
+    );
 }
 
 async fn expired_code_reads_as_none_and_cannot_be_used<S: Store>(store: S) {
@@ -122,9 +173,22 @@ async fn expired_code_reads_as_none_and_cannot_be_used<S: Store>(store: S) {
     let r = record(&user.id, later());
     store.issue(&r).await.expect("issue");
     let after = later().plus(Duration::from_secs(1));
-    assert!(store.get_verification(&r.id, after).await.expect("get").is_none(), "expired MUST read as None");
-    assert!(matches!(store.record_failure(&r.id, after).await, Err(ConsumeError::Rejected)));
-    assert!(matches!(store.complete_reset(&reset(&r, 0, after)).await, Err(ConsumeError::Rejected)));
+    assert!(
+        store
+            .get_verification(&r.id, after)
+            .await
+            .expect("get")
+            .is_none(),
+        "expired MUST read as None"
+    );
+    assert!(matches!(
+        store.record_failure(&r.id, after).await,
+        Err(ConsumeError::Rejected)
+    ));
+    assert!(matches!(
+        store.complete_reset(&reset(&r, 0, after)).await,
+        Err(ConsumeError::Rejected)
+    ));
 }
 
 async fn attempt_cap_burns_the_code<S: Store>(store: S) {
@@ -136,8 +200,20 @@ async fn attempt_cap_burns_the_code<S: Store>(store: S) {
         assert_eq!(count.attempts, n);
         assert_eq!(count.burned, n == 5, "burned exactly at the cap");
     }
-    assert!(matches!(store.record_failure(&r.id, T0).await, Err(ConsumeError::Rejected)), "MUST NOT count past the cap");
-    assert!(matches!(store.complete_reset(&reset(&r, 0, T0)).await, Err(ConsumeError::Rejected)), "burned MUST NOT be used");
+    assert!(
+        matches!(
+            store.record_failure(&r.id, T0).await,
+            Err(ConsumeError::Rejected)
+        ),
+        "MUST NOT count past the cap"
+    );
+    assert!(
+        matches!(
+            store.complete_reset(&reset(&r, 0, T0)).await,
+            Err(ConsumeError::Rejected)
+        ),
+        "burned MUST NOT be used"
+    );
 }
 
 async fn latest_issued_code_wins<S: Store>(store: S) {
@@ -146,8 +222,17 @@ async fn latest_issued_code_wins<S: Store>(store: S) {
     let second = record(&user.id, later());
     store.issue(&first).await.expect("issue");
     store.issue(&second).await.expect("issue");
-    assert!(matches!(store.complete_reset(&reset(&first, 0, T0)).await, Err(ConsumeError::Rejected)), "older MUST fail");
-    store.complete_reset(&reset(&second, 0, T0)).await.expect("latest works");
+    assert!(
+        matches!(
+            store.complete_reset(&reset(&first, 0, T0)).await,
+            Err(ConsumeError::Rejected)
+        ),
+        "older MUST fail"
+    );
+    store
+        .complete_reset(&reset(&second, 0, T0))
+        .await
+        .expect("latest works");
 }
 
 async fn revoked_code_cannot_be_used<S: Store>(store: S) {
@@ -155,8 +240,14 @@ async fn revoked_code_cannot_be_used<S: Store>(store: S) {
     let r = record(&user.id, later());
     store.issue(&r).await.expect("issue");
     store.revoke(&r.id, &user.id).await.expect("revoke");
-    store.revoke(&r.id, &user.id).await.expect("revoke is idempotent");
-    assert!(matches!(store.complete_reset(&reset(&r, 0, T0)).await, Err(ConsumeError::Rejected)));
+    store
+        .revoke(&r.id, &user.id)
+        .await
+        .expect("revoke is idempotent");
+    assert!(matches!(
+        store.complete_reset(&reset(&r, 0, T0)).await,
+        Err(ConsumeError::Rejected)
+    ));
     let u = store.get_user(&user.id).await.expect("get").expect("user");
     assert_eq!(u.latest_verification, None);
 }
@@ -165,13 +256,22 @@ async fn stale_credential_version_is_rejected<S: Store>(store: S) {
     let user = new_user(&store, &unique_email()).await;
     let r = record(&user.id, later());
     store.issue(&r).await.expect("issue");
-    assert!(matches!(store.complete_reset(&reset(&r, 7, T0)).await, Err(ConsumeError::Rejected)));
-    store.complete_reset(&reset(&r, 0, T0)).await.expect("right version works");
+    assert!(matches!(
+        store.complete_reset(&reset(&r, 7, T0)).await,
+        Err(ConsumeError::Rejected)
+    ));
+    store
+        .complete_reset(&reset(&r, 0, T0))
+        .await
+        .expect("right version works");
 }
 
 async fn issue_for_unknown_user_is_missing<S: Store>(store: S) {
     let r = record(&UserId::from_random(random_id()), later());
-    assert!(matches!(store.issue(&r).await, Err(StoreError::Missing(_))), "unknown user MUST be Missing");
+    assert!(
+        matches!(store.issue(&r).await, Err(StoreError::Missing(_))),
+        "unknown user MUST be Missing"
+    );
 }
 
 async fn concurrent_completes_succeed_exactly_once<S: Store + Clone>(store: S) {
@@ -200,13 +300,23 @@ async fn index_returns_every_user_under_a_value<S: Store>(store: S) {
     let shared = unique_email();
     let a = new_user(&store, &shared).await;
     let b = new_user(&store, &shared).await;
-    let mut found = store.find_by(&LookupKey::new(EMAIL, &FieldValue::Email(shared))).await.expect("find");
+    let mut found = store
+        .find_by(&LookupKey::new(EMAIL, &FieldValue::Email(shared)))
+        .await
+        .expect("find");
     found.sort();
     let mut want = vec![a.id.clone(), b.id];
     want.sort();
     assert_eq!(found, want, "duplicates MUST be visible");
-    assert!(store.find_by(&LookupKey::new(EMAIL, &FieldValue::Email(unique_email()))).await.expect("find").is_empty());
-    assert!(matches!(store.create_user(&a, &[]).await, Err(StoreError::Duplicate(_))));
+    assert!(store
+        .find_by(&LookupKey::new(EMAIL, &FieldValue::Email(unique_email())))
+        .await
+        .expect("find")
+        .is_empty());
+    assert!(matches!(
+        store.create_user(&a, &[]).await,
+        Err(StoreError::Duplicate(_))
+    ));
 }
 
 async fn api_keys_are_found_by_hash_only<S: Store>(store: S) {
@@ -219,27 +329,60 @@ async fn api_keys_are_found_by_hash_only<S: Store>(store: S) {
         active: true,
     };
     store.put_key(&key).await.expect("put");
-    assert_eq!(store.find_key(&PresentedKey(&secret).hash()).await.expect("find"), Some(key.clone()));
-    assert_eq!(store.find_key(&PresentedKey("other").hash()).await.expect("find"), None);
-    assert!(matches!(store.put_key(&key).await, Err(StoreError::Duplicate(_))));
+    assert_eq!(
+        store
+            .find_key(&PresentedKey(&secret).hash())
+            .await
+            .expect("find"),
+        Some(key.clone())
+    );
+    assert_eq!(
+        store
+            .find_key(&PresentedKey("other").hash())
+            .await
+            .expect("find"),
+        None
+    );
+    assert!(matches!(
+        store.put_key(&key).await,
+        Err(StoreError::Duplicate(_))
+    ));
 }
 
 async fn rate_limit_allows_max_per_window<S: Store>(store: S) {
     let bucket = format!("contract#{}", hex::encode(random_id()));
-    let limit = RateLimit { max: 3, window_secs: 5 };
+    let limit = RateLimit {
+        max: 3,
+        window_secs: 5,
+    };
     let start = Timestamp::from_unix_seconds(1_800_000_000); // a multiple of 5
     for _ in 0..3 {
-        assert_eq!(store.hit(&bucket, limit, start).await.expect("hit"), RateDecision::Allowed);
+        assert_eq!(
+            store.hit(&bucket, limit, start).await.expect("hit"),
+            RateDecision::Allowed
+        );
     }
     let at = start.plus(Duration::from_secs(2));
-    assert_eq!(store.hit(&bucket, limit, at).await.expect("hit"), RateDecision::Limited { retry_after_secs: 3 });
+    assert_eq!(
+        store.hit(&bucket, limit, at).await.expect("hit"),
+        RateDecision::Limited {
+            retry_after_secs: 3
+        }
+    );
     let next = start.plus(Duration::from_secs(5));
-    assert_eq!(store.hit(&bucket, limit, next).await.expect("hit"), RateDecision::Allowed, "a new window resets");
+    assert_eq!(
+        store.hit(&bucket, limit, next).await.expect("hit"),
+        RateDecision::Allowed,
+        "a new window resets"
+    );
 }
 
 async fn concurrent_hits_never_exceed_the_limit<S: Store + Clone>(store: S) {
     let bucket = format!("contract#{}", hex::encode(random_id()));
-    let limit = RateLimit { max: 5, window_secs: 60 };
+    let limit = RateLimit {
+        max: 5,
+        window_secs: 60,
+    };
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..20 {
         let (store, bucket) = (store.clone(), bucket.clone());
@@ -258,19 +401,33 @@ async fn audit_links_chain_and_are_never_replaced<S: Store>(store: S) {
     let user = UserId::from_random(random_id());
     let event = |action| AuditEvent::new(T0, action).user(&user);
     let stream = event(AuditAction::CodeSent).stream();
-    assert!(store.audit_head(&stream).await.expect("head").is_none(), "an empty stream MUST have no head");
+    assert!(
+        store.audit_head(&stream).await.expect("head").is_none(),
+        "an empty stream MUST have no head"
+    );
     let first = ChainedEvent::next(None, event(AuditAction::CodeSent));
     store.append_link(&first).await.expect("first link");
     let second = ChainedEvent::next(Some(&first), event(AuditAction::PasswordChanged));
     store.append_link(&second).await.expect("second link");
     let rival = ChainedEvent::next(Some(&first), event(AuditAction::AttemptFailed));
     assert!(
-        matches!(store.append_link(&rival).await, Err(StoreError::Duplicate(_))),
+        matches!(
+            store.append_link(&rival).await,
+            Err(StoreError::Duplicate(_))
+        ),
         "a link MUST NOT replace another with the same seq"
     );
-    assert_eq!(store.audit_head(&stream).await.expect("head"), Some(second.clone()), "the head is the last link");
+    assert_eq!(
+        store.audit_head(&stream).await.expect("head"),
+        Some(second.clone()),
+        "the head is the last link"
+    );
     let links = store.read_stream(&stream).await.expect("read");
-    assert_eq!(links, vec![first, second], "a stream reads back in seq order, unchanged");
+    assert_eq!(
+        links,
+        vec![first, second],
+        "a stream reads back in seq order, unchanged"
+    );
     assert_eq!(verify_chain(&links), Ok(2));
 }
 
@@ -279,30 +436,78 @@ async fn idempotency_keys_are_claimed_once_then_replayed<S: Store>(store: S) {
     let key = IdempotencyKey::parse(&hex::encode(random_id()), "contract", "caller").expect("key");
     let fp = Fingerprint::of(&keys, &[b"request"]);
     let lock = T0.plus(Duration::from_secs(60));
-    assert_eq!(store.claim(&key, &fp, "first", T0, lock).await.expect("claim"), Claim::Acquired);
-    match store.claim(&key, &fp, "second", T0, lock).await.expect("claim") {
+    assert_eq!(
+        store
+            .claim(&key, &fp, "first", T0, lock)
+            .await
+            .expect("claim"),
+        Claim::Acquired
+    );
+    match store
+        .claim(&key, &fp, "second", T0, lock)
+        .await
+        .expect("claim")
+    {
         Claim::Existing(r) => {
-            assert_eq!((r.fingerprint, r.owner.as_str(), r.state), (fp.clone(), "first", IdempotencyState::InFlight))
+            assert_eq!(
+                (r.fingerprint, r.owner.as_str(), r.state),
+                (fp.clone(), "first", IdempotencyState::InFlight)
+            )
         }
         other => panic!("a held key MUST read as in flight, got {other:?}"),
     }
-    let answer = StoredResponse { status: 200, content_type: "application/json".into(), body: vec![1, 2, 3] };
+    let answer = StoredResponse {
+        status: 200,
+        content_type: "application/json".into(),
+        body: vec![1, 2, 3],
+    };
     let keep = T0.plus(Duration::from_secs(86_400));
     assert!(
-        matches!(store.complete(&key, "second", &answer, keep).await, Err(StoreError::Missing(_))),
+        matches!(
+            store.complete(&key, "second", &answer, keep).await,
+            Err(StoreError::Missing(_))
+        ),
         "only the owner MUST complete"
     );
-    store.release(&key, "second").await.expect("releasing another's key is a no-op");
-    store.complete(&key, "first", &answer, keep).await.expect("complete");
-    match store.claim(&key, &fp, "third", T0.plus(Duration::from_secs(120)), lock).await.expect("claim") {
-        Claim::Existing(r) => assert_eq!(r.state, IdempotencyState::Completed(answer), "the answer MUST be kept"),
+    store
+        .release(&key, "second")
+        .await
+        .expect("releasing another's key is a no-op");
+    store
+        .complete(&key, "first", &answer, keep)
+        .await
+        .expect("complete");
+    match store
+        .claim(&key, &fp, "third", T0.plus(Duration::from_secs(120)), lock)
+        .await
+        .expect("claim")
+    {
+        Claim::Existing(r) => assert_eq!(
+            r.state,
+            IdempotencyState::Completed(answer),
+            "the answer MUST be kept"
+        ),
         other => panic!("a completed key MUST replay, got {other:?}"),
     }
     let after = keep.plus(Duration::from_secs(1));
     let relock = after.plus(Duration::from_secs(60));
-    assert_eq!(store.claim(&key, &fp, "fourth", after, relock).await.expect("claim"), Claim::Acquired, "an expired record MUST free its key");
+    assert_eq!(
+        store
+            .claim(&key, &fp, "fourth", after, relock)
+            .await
+            .expect("claim"),
+        Claim::Acquired,
+        "an expired record MUST free its key"
+    );
     store.release(&key, "fourth").await.expect("release");
-    assert_eq!(store.claim(&key, &fp, "fifth", after, relock).await.expect("claim"), Claim::Acquired, "a released key MUST be free");
+    assert_eq!(
+        store
+            .claim(&key, &fp, "fifth", after, relock)
+            .await
+            .expect("claim"),
+        Claim::Acquired,
+        "a released key MUST be free"
+    );
 }
 
 async fn concurrent_idempotency_claims_have_one_winner<S: Store + Clone>(store: S) {
@@ -314,7 +519,9 @@ async fn concurrent_idempotency_claims_have_one_winner<S: Store + Clone>(store: 
         let (store, key, fp) = (store.clone(), key.clone(), fp.clone());
         tasks.spawn(async move {
             let owner = hex::encode(random_id());
-            store.claim(&key, &fp, &owner, T0, T0.plus(Duration::from_secs(60))).await
+            store
+                .claim(&key, &fp, &owner, T0, T0.plus(Duration::from_secs(60)))
+                .await
         });
     }
     let mut acquired = 0;
@@ -323,7 +530,10 @@ async fn concurrent_idempotency_claims_have_one_winner<S: Store + Clone>(store: 
             acquired += 1;
         }
     }
-    assert_eq!(acquired, 1, "exactly one concurrent claim MUST acquire the key");
+    assert_eq!(
+        acquired, 1,
+        "exactly one concurrent claim MUST acquire the key"
+    );
 }
 
 #[cfg(test)]

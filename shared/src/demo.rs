@@ -22,12 +22,14 @@ pub const SERVER_KEY: &str = "rk_demo_server_key";
 pub const BROWSER_KEY: &str = "rk_demo_browser_key";
 
 /// The extra fields the demo people use (`RESETKIT_EXTRA_FIELDS`).
-pub const EXTRA_FIELDS: &str = "Phone:phone:unique,mx_Alt_Email:email,mx_City:text,mx_Member_Code:text:unique";
+pub const EXTRA_FIELDS: &str =
+    "Phone:phone:unique,mx_Alt_Email:email,mx_City:text,mx_Member_Code:text:unique";
 
 /// The field catalog of the demo stage: the built-in fields plus `EXTRA_FIELDS`, US numbers.
 pub fn catalog() -> FieldCatalog {
     // A constant of this file: a parse failure is a bug here, caught by every test.
-    let extra = FieldCatalog::parse_extra(EXTRA_FIELDS).unwrap_or_else(|e| panic!("demo EXTRA_FIELDS: {e}"));
+    let extra = FieldCatalog::parse_extra(EXTRA_FIELDS)
+        .unwrap_or_else(|e| panic!("demo EXTRA_FIELDS: {e}"));
     FieldCatalog::new(extra, "US")
 }
 
@@ -50,12 +52,42 @@ pub fn keys() -> Vec<ApiKeyRecord> {
         active: true,
     };
     vec![
-        key(STAFF_KEY, "key_demo_staff", KeyKind::Employee, &[GuestsEdit]),
-        key(STAFF_READONLY_KEY, "key_demo_staff_readonly", KeyKind::Employee, &[]),
+        key(
+            STAFF_KEY,
+            "key_demo_staff",
+            KeyKind::Employee,
+            &[GuestsEdit],
+        ),
+        key(
+            STAFF_READONLY_KEY,
+            "key_demo_staff_readonly",
+            KeyKind::Employee,
+            &[],
+        ),
         // A guest token carries permissions it can never use: its kind is refused.
-        key(GUEST_TOKEN, "key_demo_guest", KeyKind::Guest, &[GuestsEdit, PasswordConfirm]),
-        key(PORTAL_KEY, "key_demo_portal", KeyKind::PortalPublic, &[ForgotPassword]),
-        key(SERVER_KEY, "key_demo_server", KeyKind::Server, &[ForgotPassword, RevealResetSecret, PasswordConfirm]),
-        key(BROWSER_KEY, "key_demo_browser", KeyKind::Browser, &[PasswordConfirm]),
+        key(
+            GUEST_TOKEN,
+            "key_demo_guest",
+            KeyKind::Guest,
+            &[GuestsEdit, PasswordConfirm],
+        ),
+        key(
+            PORTAL_KEY,
+            "key_demo_portal",
+            KeyKind::PortalPublic,
+            &[ForgotPassword],
+        ),
+        key(
+            SERVER_KEY,
+            "key_demo_server",
+            KeyKind::Server,
+            &[ForgotPassword, RevealResetSecret, PasswordConfirm],
+        ),
+        key(
+            BROWSER_KEY,
+            "key_demo_browser",
+            KeyKind::Browser,
+            &[PasswordConfirm],
+        ),
     ]
 }

@@ -47,10 +47,14 @@ pub fn read_body<T: DeserializeOwned>(req: &Request, accepts: Accepts) -> Result
     if bytes.len() > MAX_BODY_BYTES {
         return Err(BodyError::TooLarge);
     }
-    let media = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+    let media = req.headers().get(header::CONTENT_TYPE).map(|v| {
+        String::from_utf8_lossy(v.as_bytes())
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase()
+    });
     let form = match media.as_deref() {
         None | Some("") | Some("application/json") | Some("text/json") => false,
         Some(m) if m.ends_with("+json") => false,
@@ -60,7 +64,10 @@ pub fn read_body<T: DeserializeOwned>(req: &Request, accepts: Accepts) -> Result
                 Accepts::JsonOnly => "application/json",
                 Accepts::JsonOrForm => "application/json or application/x-www-form-urlencoded",
             };
-            return Err(BodyError::UnsupportedMediaType(crate::domain::identifiers::printable(other), wanted));
+            return Err(BodyError::UnsupportedMediaType(
+                crate::domain::identifiers::printable(other),
+                wanted,
+            ));
         }
     };
     if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -75,7 +82,10 @@ pub fn read_body<T: DeserializeOwned>(req: &Request, accepts: Accepts) -> Result
 
 /// A query-string parameter, from API Gateway's parsed map or else the URI itself.
 pub fn query_param(req: &Request, name: &str) -> Option<String> {
-    if let Some(v) = req.query_string_parameters_ref().and_then(|q| q.first(name)) {
+    if let Some(v) = req
+        .query_string_parameters_ref()
+        .and_then(|q| q.first(name))
+    {
         return Some(v.to_owned());
     }
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(req.uri().query()?).ok()?;
@@ -116,7 +126,10 @@ pub fn respond(status: StatusCode, content_type: &'static str, body: String) -> 
     let h = res.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     res
 }
 
@@ -125,7 +138,11 @@ pub fn respond(status: StatusCode, content_type: &'static str, body: String) -> 
 pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 2;
 
 /// A JSON answer, with `Retry-After` when the caller is asked to wait.
-pub fn json_reply(status: StatusCode, body: &impl Serialize, retry_after: Option<u64>) -> Response<Body> {
+pub fn json_reply(
+    status: StatusCode,
+    body: &impl Serialize,
+    retry_after: Option<u64>,
+) -> Response<Body> {
     let res = json_response(status, body);
     match retry_after {
         Some(secs) => with_retry_after(res, secs),
@@ -135,6 +152,7 @@ pub fn json_reply(status: StatusCode, body: &impl Serialize, retry_after: Option
 
 /// Adds `Retry-After` (seconds).
 pub fn with_retry_after(mut res: Response<Body>, secs: u64) -> Response<Body> {
-    res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    res.headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
     res
 }

@@ -9,7 +9,9 @@ use std::time::Duration;
 use lambda_http::http::{header, HeaderValue, StatusCode};
 use lambda_http::{Body, Request, Response};
 
-use crate::domain::idempotency::{worth_replaying, Fingerprint, IdempotencyKey, IdempotencyKeyError, Replay, StoredResponse};
+use crate::domain::idempotency::{
+    worth_replaying, Fingerprint, IdempotencyKey, IdempotencyKeyError, Replay, StoredResponse,
+};
 use crate::ports::{Claim, Clock, Notifier, RandomSource, Store, StoreError};
 use crate::service::{Endpoint, Resetkit};
 
@@ -73,9 +75,15 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource> Resetkit<S, N, C, R> {
         Fut: Future<Output = Response<Body>>,
     {
         let mut values = req.headers().get_all(HEADER).iter();
-        let Some(first) = values.next() else { return handler().await };
+        let Some(first) = values.next() else {
+            return handler().await;
+        };
         // Two keys on one request cannot both be honoured.
-        let raw = if values.next().is_some() { "" } else { first.to_str().unwrap_or("") };
+        let raw = if values.next().is_some() {
+            ""
+        } else {
+            first.to_str().unwrap_or("")
+        };
         let key = match IdempotencyKey::parse(raw.trim(), endpoint.as_str(), credential) {
             Ok(key) => key,
             Err(e) => return refuse(e.into()),
@@ -85,7 +93,10 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource> Resetkit<S, N, C, R> {
         self.fill_random(&mut token);
         let owner = hex::encode(token);
         let now = self.now();
-        let claim = self.store().claim(&key, &fingerprint, &owner, now, now.plus(LOCK)).await;
+        let claim = self
+            .store()
+            .claim(&key, &fingerprint, &owner, now, now.plus(LOCK))
+            .await;
         let existing = match claim {
             Err(e) => {
                 // The write may have landed with its answer lost: undo it if it is ours, so
@@ -101,7 +112,10 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource> Resetkit<S, N, C, R> {
         match Replay::decide(Some(existing), &fingerprint, &owner) {
             Replay::Stored(stored) => match self.settings().code_keys.open(&stored.body) {
                 Some(body) => replayed(&stored, body),
-                None => refuse(StoreError::Corrupt("a stored answer does not decrypt under any secret".into()).into()),
+                None => refuse(
+                    StoreError::Corrupt("a stored answer does not decrypt under any secret".into())
+                        .into(),
+                ),
             },
             Replay::InFlight => refuse(Refusal::InFlight),
             Replay::Mismatch => refuse(Refusal::Mismatch),
@@ -109,7 +123,12 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource> Resetkit<S, N, C, R> {
         }
     }
 
-    async fn run_first<F, Fut>(&self, key: &IdempotencyKey, owner: &str, handler: F) -> Response<Body>
+    async fn run_first<F, Fut>(
+        &self,
+        key: &IdempotencyKey,
+        owner: &str,
+        handler: F,
+    ) -> Response<Body>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Response<Body>>,
@@ -117,13 +136,22 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource> Resetkit<S, N, C, R> {
         let res = handler().await;
         let status = res.status().as_u16();
         let kept = if worth_replaying(status) {
-            let content_type = res.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+            let content_type = res
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
             let stored = StoredResponse {
                 status,
                 content_type: content_type.to_owned(),
-                body: self.settings().code_keys.seal(res.body().as_ref(), |b| self.fill_random(b)),
+                body: self
+                    .settings()
+                    .code_keys
+                    .seal(res.body().as_ref(), |b| self.fill_random(b)),
             };
-            self.store().complete(key, owner, &stored, self.now().plus(KEEP)).await
+            self.store()
+                .complete(key, owner, &stored, self.now().plus(KEEP))
+                .await
         } else {
             self.store().release(key, owner).await
         };
@@ -137,8 +165,19 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource> Resetkit<S, N, C, R> {
     fn fingerprint(&self, req: &Request) -> Fingerprint {
         let uri = req.uri();
         let target = uri.path_and_query().map_or(uri.path(), |pq| pq.as_str());
-        let media = req.headers().get(header::CONTENT_TYPE).map_or(&b""[..], HeaderValue::as_bytes);
-        Fingerprint::of(&self.settings().code_keys, &[req.method().as_str().as_bytes(), target.as_bytes(), media, req.body().as_ref()])
+        let media = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .map_or(&b""[..], HeaderValue::as_bytes);
+        Fingerprint::of(
+            &self.settings().code_keys,
+            &[
+                req.method().as_str().as_bytes(),
+                target.as_bytes(),
+                media,
+                req.body().as_ref(),
+            ],
+        )
     }
 }
 
@@ -150,7 +189,10 @@ fn replayed(stored: &StoredResponse, body: Vec<u8>) -> Response<Body> {
         h.insert(header::CONTENT_TYPE, v);
     }
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert(REPLAYED, HeaderValue::from_static("true"));
     res
 }

@@ -61,7 +61,9 @@ pub fn document(endpoint: Endpoint, metric: Metric, timestamp_ms: u128) -> serde
 
 /// Writes one count of `metric` to stdout, where Lambda collects it.
 pub fn emit(endpoint: Endpoint, metric: Metric) {
-    let now_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
     println!("{}", document(endpoint, metric, now_ms));
 }
 
@@ -71,9 +73,30 @@ mod tests {
 
     #[test]
     fn documents_follow_the_embedded_metric_format() {
-        let d = document(Endpoint::ForgotPassword, Metric::LimitHit(LimitReason::Recipient), 1_700_000_000_000);
-        assert_eq!(d["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"], "LimitHit");
-        assert_eq!(d["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0], json!(["Endpoint", "Detail"]));
-        assert_eq!((d["Endpoint"].as_str(), d["Detail"].as_str(), d["LimitHit"].as_i64()), (Some("forgot-password"), Some("recipient_rate_limited"), Some(1)));
+        let d = document(
+            Endpoint::ForgotPassword,
+            Metric::LimitHit(LimitReason::Recipient),
+            1_700_000_000_000,
+        );
+        assert_eq!(
+            d["_aws"]["CloudWatchMetrics"][0]["Metrics"][0]["Name"],
+            "LimitHit"
+        );
+        assert_eq!(
+            d["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0],
+            json!(["Endpoint", "Detail"])
+        );
+        assert_eq!(
+            (
+                d["Endpoint"].as_str(),
+                d["Detail"].as_str(),
+                d["LimitHit"].as_i64()
+            ),
+            (
+                Some("forgot-password"),
+                Some("recipient_rate_limited"),
+                Some(1)
+            )
+        );
     }
 }

@@ -5,11 +5,12 @@ use std::future::Future;
 
 use thiserror::Error;
 
-use crate::domain::message::OutgoingMessage;
 use crate::domain::audit::ChainedEvent;
 use crate::domain::idempotency::{Fingerprint, IdempotencyKey, IdempotencyRecord, StoredResponse};
+use crate::domain::message::OutgoingMessage;
 use crate::domain::{
-    ApiKeyHash, ApiKeyRecord, LookupKey, PasswordHash, Timestamp, User, UserId, VerificationId, VerificationRecord,
+    ApiKeyHash, ApiKeyRecord, LookupKey, PasswordHash, Timestamp, User, UserId, VerificationId,
+    VerificationRecord,
 };
 
 /// Storage failed for a reason the caller cannot fix by changing the request.
@@ -44,13 +45,23 @@ pub enum ConsumeError {
 /// Users and the identifier index (one entry per unique field value, pointing at users).
 pub trait UserDirectory: Send + Sync + 'static {
     /// Ids of every user indexed under `key`, in any order. MUST be an index look-up, never a scan.
-    fn find_by(&self, key: &LookupKey) -> impl Future<Output = Result<Vec<UserId>, StoreError>> + Send;
+    fn find_by(
+        &self,
+        key: &LookupKey,
+    ) -> impl Future<Output = Result<Vec<UserId>, StoreError>> + Send;
 
-    fn get_user(&self, id: &UserId) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
+    fn get_user(
+        &self,
+        id: &UserId,
+    ) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
 
     /// Creates `user` with its index entries `keys`. MUST fail with `Duplicate` if the id
     /// exists, and MUST NOT leave index entries pointing at a user that was not created.
-    fn create_user(&self, user: &User, keys: &[LookupKey]) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn create_user(
+        &self,
+        user: &User,
+        keys: &[LookupKey],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// The reset that `VerificationStore::complete_reset` applies in one atomic step.
@@ -75,7 +86,10 @@ pub trait VerificationStore: Send + Sync + 'static {
     /// Stores `record` and makes it the user's latest verification in one atomic step, so
     /// every earlier one stops working (latest wins). MUST fail with `Missing` for an
     /// unknown user.
-    fn issue(&self, record: &VerificationRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn issue(
+        &self,
+        record: &VerificationRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// The record, or `None` if unknown or expired at `now` (TTL deletion lags, so an
     /// adapter MUST re-check `expires_at` itself).
@@ -95,18 +109,28 @@ pub trait VerificationStore: Send + Sync + 'static {
 
     /// Withdraws a record that could not be delivered: it stops being the user's latest and
     /// can never be consumed. Idempotent.
-    fn revoke(&self, id: &VerificationId, user: &UserId) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn revoke(
+        &self,
+        id: &VerificationId,
+        user: &UserId,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Consumes the verification, stores the new password hash and bumps the user's
     /// `credential_version`, all or nothing. MUST succeed only if the record is unconsumed,
     /// unexpired at `now`, not burned, still the user's latest, and the user's credential
     /// version is the expected one; otherwise `Rejected`. MUST succeed at most once per
     /// record under any concurrency.
-    fn complete_reset(&self, reset: &CompletedReset) -> impl Future<Output = Result<(), ConsumeError>> + Send;
+    fn complete_reset(
+        &self,
+        reset: &CompletedReset,
+    ) -> impl Future<Output = Result<(), ConsumeError>> + Send;
 }
 
 pub trait ApiKeyStore: Send + Sync + 'static {
-    fn find_key(&self, hash: &ApiKeyHash) -> impl Future<Output = Result<Option<ApiKeyRecord>, StoreError>> + Send;
+    fn find_key(
+        &self,
+        hash: &ApiKeyHash,
+    ) -> impl Future<Output = Result<Option<ApiKeyRecord>, StoreError>> + Send;
 
     /// MUST fail with `Duplicate` if a key with that hash exists.
     fn put_key(&self, key: &ApiKeyRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
@@ -116,14 +140,23 @@ pub trait ApiKeyStore: Send + Sync + 'static {
 /// is the service's job; the store keeps links and refuses to replace one.
 pub trait AuditLog: Send + Sync + 'static {
     /// The link with the highest `seq` in `stream`, read consistently, or `None`.
-    fn audit_head(&self, stream: &str) -> impl Future<Output = Result<Option<ChainedEvent>, StoreError>> + Send;
+    fn audit_head(
+        &self,
+        stream: &str,
+    ) -> impl Future<Output = Result<Option<ChainedEvent>, StoreError>> + Send;
 
     /// Stores `link`. MUST fail with `Duplicate` when `(stream, seq)` exists, so that two
     /// writers that read the same head cannot both extend it.
-    fn append_link(&self, link: &ChainedEvent) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn append_link(
+        &self,
+        link: &ChainedEvent,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Every link of `stream` in `seq` order. MUST be a key query, never a scan.
-    fn read_stream(&self, stream: &str) -> impl Future<Output = Result<Vec<ChainedEvent>, StoreError>> + Send;
+    fn read_stream(
+        &self,
+        stream: &str,
+    ) -> impl Future<Output = Result<Vec<ChainedEvent>, StoreError>> + Send;
 }
 
 /// What `IdempotencyStore::claim` found.
@@ -163,7 +196,11 @@ pub trait IdempotencyStore: Send + Sync + 'static {
 
     /// Gives up a key `owner` holds, without a response. A key held by someone else (or
     /// nobody) is left alone, without error.
-    fn release(&self, key: &IdempotencyKey, owner: &str) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn release(
+        &self,
+        key: &IdempotencyKey,
+        owner: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 /// A fixed-window counter limit: at most `max` hits per `window_secs`.
@@ -191,8 +228,15 @@ pub trait RateLimiter: Send + Sync + 'static {
 }
 
 /// Everything the services keep: one value that implements every storage port.
-pub trait Store: UserDirectory + VerificationStore + ApiKeyStore + AuditLog + RateLimiter + IdempotencyStore {}
-impl<T: UserDirectory + VerificationStore + ApiKeyStore + AuditLog + RateLimiter + IdempotencyStore> Store for T {}
+pub trait Store:
+    UserDirectory + VerificationStore + ApiKeyStore + AuditLog + RateLimiter + IdempotencyStore
+{
+}
+impl<
+        T: UserDirectory + VerificationStore + ApiKeyStore + AuditLog + RateLimiter + IdempotencyStore,
+    > Store for T
+{
+}
 
 #[derive(Debug, Error)]
 pub enum DeliveryError {
@@ -205,7 +249,10 @@ pub enum DeliveryError {
 /// Email and SMS delivery.
 pub trait Notifier: Send + Sync + 'static {
     /// Sends `message`. `Ok` means the provider accepted it.
-    fn send(&self, message: &OutgoingMessage) -> impl Future<Output = Result<(), DeliveryError>> + Send;
+    fn send(
+        &self,
+        message: &OutgoingMessage,
+    ) -> impl Future<Output = Result<(), DeliveryError>> + Send;
 }
 
 pub trait Clock: Send + Sync + 'static {

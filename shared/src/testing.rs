@@ -17,24 +17,46 @@ pub use crate::demo::{ANA, NUNO as NOEMAIL, ZARA, ZOE};
 pub fn settings() -> Settings {
     Settings {
         fields: crate::demo::catalog(),
-        code_keys: CodeKeys::new(vec![b"test-secret-test-secret-test-secret!".to_vec()]).unwrap_or_else(|e| panic!("{e}")),
+        code_keys: CodeKeys::new(vec![b"test-secret-test-secret-test-secret!".to_vec()])
+            .unwrap_or_else(|e| panic!("{e}")),
         code_ttl: Duration::from_secs(600),
         link_ttl: Duration::from_secs(3600),
         max_attempts: 5,
-        link_template: LinkTemplate::parse("https://reset.example.com/reset#LeadId={LeadId}&TemporaryPassword={TemporaryPassword}")
-            .unwrap_or_else(|e| panic!("{e}")),
+        link_template: LinkTemplate::parse(
+            "https://reset.example.com/reset#LeadId={LeadId}&TemporaryPassword={TemporaryPassword}",
+        )
+        .unwrap_or_else(|e| panic!("{e}")),
         staff_code_in_response: true,
         notify_password_changed: true,
         // Light parameters keep tests fast; the OWASP ones are tested in `password`.
-        hash_params: HashParams { memory_kib: 1024, iterations: 1, parallelism: 1 },
+        hash_params: HashParams {
+            memory_kib: 1024,
+            iterations: 1,
+            parallelism: 1,
+        },
         limits: Limits {
-            forgot_per_key: RateLimit { max: 25, window_secs: 5 },
-            per_key: RateLimit { max: 600, window_secs: 60 },
-            per_ip: RateLimit { max: 60, window_secs: 60 },
+            forgot_per_key: RateLimit {
+                max: 25,
+                window_secs: 5,
+            },
+            per_key: RateLimit {
+                max: 600,
+                window_secs: 60,
+            },
+            per_ip: RateLimit {
+                max: 60,
+                window_secs: 60,
+            },
             // Off for handler tests that send to the same demo person again and again;
             // the limit tests set their own.
-            recipient_cooldown: RateLimit { max: 1000, window_secs: 60 },
-            recipient_hourly: RateLimit { max: 1000, window_secs: 3600 },
+            recipient_cooldown: RateLimit {
+                max: 1000,
+                window_secs: 60,
+            },
+            recipient_hourly: RateLimit {
+                max: 1000,
+                window_secs: 3600,
+            },
         },
         // No padding in tests that do not measure it.
         forgot_min_response: std::time::Duration::ZERO,
@@ -73,7 +95,10 @@ impl TestKit {
             let (user, keys) = person
                 .into_user(&settings.fields, || UserId::from_random([0; 16]))
                 .unwrap_or_else(|e| panic!("demo person: {e}"));
-            store.create_user(&user, &keys).await.unwrap_or_else(|e| panic!("{e}"));
+            store
+                .create_user(&user, &keys)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
         }
         for key in crate::demo::keys() {
             store.put_key(&key).await.unwrap_or_else(|e| panic!("{e}"));
@@ -86,25 +111,49 @@ impl TestKit {
             server: crate::demo::SERVER_KEY.into(),
             browser: crate::demo::BROWSER_KEY.into(),
         };
-        let service = Resetkit::new(store.clone(), outbox.clone(), clock.clone(), OsRandom, settings);
-        Self { service, store, outbox, clock, keys }
+        let service = Resetkit::new(
+            store.clone(),
+            outbox.clone(),
+            clock.clone(),
+            OsRandom,
+            settings,
+        );
+        Self {
+            service,
+            store,
+            outbox,
+            clock,
+            keys,
+        }
     }
 }
 
 /// A request as API Gateway hands it to a function, for handler tests.
-pub fn http_request(method: &str, uri: &str, headers: &[(&str, &str)], body: impl Into<String>) -> lambda_http::Request {
-    let mut builder = lambda_http::http::Request::builder().method(method).uri(uri);
+pub fn http_request(
+    method: &str,
+    uri: &str,
+    headers: &[(&str, &str)],
+    body: impl Into<String>,
+) -> lambda_http::Request {
+    let mut builder = lambda_http::http::Request::builder()
+        .method(method)
+        .uri(uri);
     for (k, v) in headers {
         builder = builder.header(*k, *v);
     }
-    builder.body(lambda_http::Body::from(body.into())).unwrap_or_else(|e| panic!("test request: {e}"))
+    builder
+        .body(lambda_http::Body::from(body.into()))
+        .unwrap_or_else(|e| panic!("test request: {e}"))
 }
 
 /// Status, headers and parsed JSON body of a handler's response.
-pub fn read_response(res: lambda_http::Response<lambda_http::Body>) -> (u16, lambda_http::http::HeaderMap, serde_json::Value) {
+pub fn read_response(
+    res: lambda_http::Response<lambda_http::Body>,
+) -> (u16, lambda_http::http::HeaderMap, serde_json::Value) {
     let status = res.status().as_u16();
     let headers = res.headers().clone();
     let bytes: &[u8] = res.body().as_ref();
-    let json = serde_json::from_slice(bytes).unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", String::from_utf8_lossy(bytes)));
+    let json = serde_json::from_slice(bytes)
+        .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", String::from_utf8_lossy(bytes)));
     (status, headers, json)
 }

@@ -19,7 +19,10 @@ const CONCURRENCY: usize = 4;
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     // Warnings and errors (a failed dependency, say) on stderr, so an odd answer is explained.
-    tracing_subscriber::fmt().with_env_filter("warn").with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter("warn")
+        .with_writer(std::io::stderr)
+        .init();
     // The stage defaults, but for the key limit: the benchmark is one caller sending 400.
     let app = helpers::spawn_app_with(&[(resetkit::config::FORGOT_RATE_LIMIT, "10000/1")]).await;
     let floor = app.service.settings().forgot_min_response;
@@ -28,7 +31,12 @@ async fn main() {
         known.push(app.person("Known").await.email);
     }
     let mut requests: Vec<(bool, String)> = known.into_iter().map(|e| (true, e)).collect();
-    requests.extend((0..PER_GROUP).map(|_| (false, format!("nobody-{}@example.com", helpers::random_hex(6)))));
+    requests.extend((0..PER_GROUP).map(|_| {
+        (
+            false,
+            format!("nobody-{}@example.com", helpers::random_hex(6)),
+        )
+    }));
     shuffle(&mut requests);
 
     let timings: Vec<(bool, Duration, u16)> = stream::iter(requests)
@@ -36,7 +44,12 @@ async fn main() {
             let app = &app;
             async move {
                 let started = Instant::now();
-                let (status, _, _) = app.post_forgot_password(resetkit::demo::PORTAL_KEY, &json!({"EmailAddress": email})).await;
+                let (status, _, _) = app
+                    .post_forgot_password(
+                        resetkit::demo::PORTAL_KEY,
+                        &json!({"EmailAddress": email}),
+                    )
+                    .await;
                 (is_known, started.elapsed(), status)
             }
         })
@@ -44,9 +57,16 @@ async fn main() {
         .collect()
         .await;
     let odd: Vec<u16> = timings.iter().map(|t| t.2).filter(|s| *s != 200).collect();
-    assert!(odd.is_empty(), "every answer is the generic 200; also got {odd:?}");
+    assert!(
+        odd.is_empty(),
+        "every answer is the generic 200; also got {odd:?}"
+    );
     let ms = |want: bool| -> Vec<f64> {
-        let mut v: Vec<f64> = timings.iter().filter(|t| t.0 == want).map(|t| t.1.as_secs_f64() * 1e3).collect();
+        let mut v: Vec<f64> = timings
+            .iter()
+            .filter(|t| t.0 == want)
+            .map(|t| t.1.as_secs_f64() * 1e3)
+            .collect();
         v.sort_by(f64::total_cmp);
         v
     };
@@ -55,14 +75,42 @@ async fn main() {
 
     println!("forgot-password latency, known vs unknown person ({PER_GROUP} each, {CONCURRENCY} concurrent, floor {} ms)", floor.as_millis());
     println!("{:>8} {:>10} {:>10}", "", "known", "unknown");
-    for (label, q) in [("min", 0.0), ("p10", 0.10), ("p25", 0.25), ("p50", 0.50), ("p75", 0.75), ("p90", 0.90), ("p99", 0.99), ("max", 1.0)] {
-        println!("{label:>8} {:>10.1} {:>10.1}", quantile(&k, q), quantile(&u, q));
+    for (label, q) in [
+        ("min", 0.0),
+        ("p10", 0.10),
+        ("p25", 0.25),
+        ("p50", 0.50),
+        ("p75", 0.75),
+        ("p90", 0.90),
+        ("p99", 0.99),
+        ("max", 1.0),
+    ] {
+        println!(
+            "{label:>8} {:>10.1} {:>10.1}",
+            quantile(&k, q),
+            quantile(&u, q)
+        );
     }
     let (mk, mu) = (quantile(&k, 0.5), quantile(&u, 0.5));
     println!("median difference: {:+.2} %", (mk - mu) / mu * 100.0);
-    println!("Mann-Whitney U z = {:+.2} (|z| < 1.96: no difference at the 5 % level)", mann_whitney_z(&k, &u));
-    println!("Kolmogorov-Smirnov D = {:.3} (5 % critical value {:.3})", ks_d(&k, &u), 1.358 * (2.0 / PER_GROUP as f64).sqrt());
-    println!("mail sent to known people: {} of {PER_GROUP}", captured.emails.iter().filter(|m| m.subject == "Reset your password").count().min(PER_GROUP));
+    println!(
+        "Mann-Whitney U z = {:+.2} (|z| < 1.96: no difference at the 5 % level)",
+        mann_whitney_z(&k, &u)
+    );
+    println!(
+        "Kolmogorov-Smirnov D = {:.3} (5 % critical value {:.3})",
+        ks_d(&k, &u),
+        1.358 * (2.0 / PER_GROUP as f64).sqrt()
+    );
+    println!(
+        "mail sent to known people: {} of {PER_GROUP}",
+        captured
+            .emails
+            .iter()
+            .filter(|m| m.subject == "Reset your password")
+            .count()
+            .min(PER_GROUP)
+    );
 }
 
 fn shuffle<T>(v: &mut [T]) {
@@ -80,7 +128,11 @@ fn quantile(sorted: &[f64], q: f64) -> f64 {
 
 /// The U statistic's normal approximation, ties given their average rank.
 fn mann_whitney_z(a: &[f64], b: &[f64]) -> f64 {
-    let mut all: Vec<(f64, bool)> = a.iter().map(|&x| (x, true)).chain(b.iter().map(|&x| (x, false))).collect();
+    let mut all: Vec<(f64, bool)> = a
+        .iter()
+        .map(|&x| (x, true))
+        .chain(b.iter().map(|&x| (x, false)))
+        .collect();
     all.sort_by(|x, y| x.0.total_cmp(&y.0));
     let mut rank_a = 0.0;
     let mut i = 0;

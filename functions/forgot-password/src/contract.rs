@@ -4,9 +4,11 @@ use lambda_http::http::StatusCode;
 use resetkit::domain::fields::EMAIL;
 use resetkit::domain::{FieldCatalog, LookupKey};
 use resetkit::http::{BodyError, UNAVAILABLE_RETRY_AFTER_SECS};
-use resetkit::ports::StoreError;
 use resetkit::idempotency::Refusal;
-use resetkit::service::{ForgotPasswordCommand, ForgotPasswordError, ForgotPasswordOutcome, RateLimited};
+use resetkit::ports::StoreError;
+use resetkit::service::{
+    ForgotPasswordCommand, ForgotPasswordError, ForgotPasswordOutcome, RateLimited,
+};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Deserialize)]
@@ -53,7 +55,12 @@ impl From<ForgotPasswordOutcome> for Success {
             Some((id, secret)) => (Some(id.to_string()), Some(secret.expose().to_owned())),
             None => (None, None),
         };
-        Self { status: "Success", message: "Reset link sent successfully", lead_id, temporary_password }
+        Self {
+            status: "Success",
+            message: "Reset link sent successfully",
+            lead_id,
+            temporary_password,
+        }
     }
 }
 
@@ -92,8 +99,17 @@ impl Failure {
             StatusCode::UNPROCESSABLE_ENTITY => "MXIdempotencyKeyReusedException",
             _ => "MXUnexpectedException",
         };
-        let body = ErrorBody { status: "Error", exception_type, exception_message: message.into(), reason: None };
-        Self { status, body, retry_after: None }
+        let body = ErrorBody {
+            status: "Error",
+            exception_type,
+            exception_message: message.into(),
+            reason: None,
+        };
+        Self {
+            status,
+            body,
+            retry_after: None,
+        }
     }
 
     pub fn bad_input(message: impl Into<String>) -> Self {
@@ -104,7 +120,10 @@ impl Failure {
     pub fn unavailable() -> Self {
         Failure {
             retry_after: Some(UNAVAILABLE_RETRY_AFTER_SECS),
-            ..Failure::new(StatusCode::SERVICE_UNAVAILABLE, "Service temporarily unavailable; retry later")
+            ..Failure::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Service temporarily unavailable; retry later",
+            )
         }
     }
 }
@@ -124,7 +143,10 @@ impl From<Refusal> for Failure {
             tracing::warn!(error = %cause, "idempotency store unavailable");
             return Failure::unavailable();
         }
-        Failure { retry_after: r.retry_after(), ..Failure::new(r.status(), r.to_string()) }
+        Failure {
+            retry_after: r.retry_after(),
+            ..Failure::new(r.status(), r.to_string())
+        }
     }
 }
 
@@ -143,7 +165,10 @@ impl From<ForgotPasswordError> for Failure {
             }
             ForgotPasswordError::Unexpected(cause) => {
                 tracing::error!(error = %cause, "forgot-password failed");
-                Failure::new(StatusCode::INTERNAL_SERVER_ERROR, "An unexpected error occurred")
+                Failure::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "An unexpected error occurred",
+                )
             }
         }
     }
@@ -152,19 +177,43 @@ impl From<ForgotPasswordError> for Failure {
 impl ForgotPasswordBody {
     /// Resolves the search and recipient fields against the stage's catalogue. Every error
     /// here is about the request's shape, never about whether the person exists.
-    pub fn try_into_command(self, catalog: &FieldCatalog) -> Result<ForgotPasswordCommand, Failure> {
+    pub fn try_into_command(
+        self,
+        catalog: &FieldCatalog,
+    ) -> Result<ForgotPasswordCommand, Failure> {
         let bad = |e: &dyn std::fmt::Display| Failure::bad_input(e.to_string());
         let (field, raw) = match (self.email_address, self.search_key_data) {
-            (Some(_), Some(_)) => return Err(Failure::bad_input("Send either EmailAddress or SearchKeyData, not both")),
-            (None, None) => return Err(Failure::bad_input("EmailAddress or SearchKeyData is required")),
+            (Some(_), Some(_)) => {
+                return Err(Failure::bad_input(
+                    "Send either EmailAddress or SearchKeyData, not both",
+                ))
+            }
+            (None, None) => {
+                return Err(Failure::bad_input(
+                    "EmailAddress or SearchKeyData is required",
+                ))
+            }
             (Some(email), None) => (catalog.lookup_field(EMAIL).map_err(|e| bad(&e))?, email),
-            (None, Some(search)) => (catalog.lookup_field(&search.schema_name).map_err(|e| bad(&e))?, search.value),
+            (None, Some(search)) => (
+                catalog
+                    .lookup_field(&search.schema_name)
+                    .map_err(|e| bad(&e))?,
+                search.value,
+            ),
         };
         let value = catalog.parse_value(field, &raw).map_err(|e| bad(&e))?;
         let recipient = match self.recipient_field {
             None => None,
-            Some(r) => Some(catalog.recipient_field(&r.schema_name).map_err(|e| bad(&e))?.clone()),
+            Some(r) => Some(
+                catalog
+                    .recipient_field(&r.schema_name)
+                    .map_err(|e| bad(&e))?
+                    .clone(),
+            ),
         };
-        Ok(ForgotPasswordCommand { search: LookupKey::new(&field.name, &value), recipient })
+        Ok(ForgotPasswordCommand {
+            search: LookupKey::new(&field.name, &value),
+            recipient,
+        })
     }
 }

@@ -2,8 +2,8 @@ use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Error, Request, Response};
 use resetkit::domain::{KeyKind, Permission};
 use resetkit::http::{json_reply, json_response, read_body, single_header, source_ip, Accepts};
-use resetkit::ports::{Clock, Notifier, RandomSource, Store};
 use resetkit::idempotency::Refusal;
+use resetkit::ports::{Clock, Notifier, RandomSource, Store};
 use resetkit::service::{AuthError, Endpoint, ForgotPasswordError};
 use resetkit::Resetkit;
 
@@ -17,7 +17,11 @@ pub async fn handle<S: Store, N: Notifier, C: Clock, R: RandomSource>(
 ) -> Result<Response<Body>, Error> {
     let scope = single_header(&req, "authorization").unwrap_or_default();
     let refuse = |r: Refusal| respond(Err(r.into()));
-    Ok(svc.idempotent(Endpoint::ForgotPassword, &req, scope, refuse, || async { respond(forgot(svc, &req).await) }).await)
+    Ok(svc
+        .idempotent(Endpoint::ForgotPassword, &req, scope, refuse, || async {
+            respond(forgot(svc, &req).await)
+        })
+        .await)
 }
 
 fn respond(result: Result<Success, Failure>) -> Response<Body> {
@@ -31,7 +35,10 @@ async fn forgot<S: Store, N: Notifier, C: Clock, R: RandomSource>(
     svc: &Resetkit<S, N, C, R>,
     req: &Request,
 ) -> Result<Success, Failure> {
-    if !crate::ROUTES.iter().any(|&(_, route)| route == req.uri().path().trim_end_matches('/')) {
+    if !crate::ROUTES
+        .iter()
+        .any(|&(_, route)| route == req.uri().path().trim_end_matches('/'))
+    {
         return Err(Failure::new(StatusCode::NOT_FOUND, "No such endpoint"));
     }
     if req.method() != Method::POST {
@@ -49,7 +56,9 @@ async fn forgot<S: Store, N: Notifier, C: Clock, R: RandomSource>(
         )
         .await
         .map_err(|e| match e {
-            AuthError::Unauthorized => Failure::new(StatusCode::UNAUTHORIZED, "Invalid or missing auth key"),
+            AuthError::Unauthorized => {
+                Failure::new(StatusCode::UNAUTHORIZED, "Invalid or missing auth key")
+            }
             AuthError::RateLimited(limited) => limited.into(),
             AuthError::Unexpected(cause) => ForgotPasswordError::Unexpected(cause).into(),
         })?;

@@ -9,9 +9,18 @@ use serde_json::{json, Value};
 const PATH: &str = "/api/Authentication/ForgotPassword";
 
 async fn post_raw(kit: &TestKit, key: &str, body: &str) -> (u16, HeaderMap, Vec<u8>) {
-    let req = http_request("POST", PATH, &[("authorization", key), ("content-type", "application/json")], body);
+    let req = http_request(
+        "POST",
+        PATH,
+        &[("authorization", key), ("content-type", "application/json")],
+        body,
+    );
     let res = handle(&kit.service, req).await.expect("handler never errs");
-    (res.status().as_u16(), res.headers().clone(), res.body().as_ref().to_vec())
+    (
+        res.status().as_u16(),
+        res.headers().clone(),
+        res.body().as_ref().to_vec(),
+    )
 }
 
 async fn post(kit: &TestKit, key: &str, body: &str) -> (u16, Value) {
@@ -30,7 +39,12 @@ fn invalid(message: &str) -> Value {
 #[tokio::test]
 async fn a_known_email_gets_a_link_by_email() {
     let kit = TestKit::new().await;
-    let (status, body) = post(&kit, &kit.keys.portal, r#"{"EmailAddress":"ana@example.com"}"#).await;
+    let (status, body) = post(
+        &kit,
+        &kit.keys.portal,
+        r#"{"EmailAddress":"ana@example.com"}"#,
+    )
+    .await;
     assert_eq!((status, body), (200, success()));
     let sent = kit.outbox.sent();
     assert_eq!(sent.len(), 1);
@@ -42,12 +56,31 @@ async fn a_known_email_gets_a_link_by_email() {
 #[tokio::test]
 async fn known_and_unknown_people_get_byte_identical_answers() {
     let kit = TestKit::new().await;
-    let known = post_raw(&kit, &kit.keys.portal, r#"{"EmailAddress":"ana@example.com"}"#).await;
-    let unknown = post_raw(&kit, &kit.keys.portal, r#"{"EmailAddress":"nobody@example.com"}"#).await;
-    let ambiguous = post_raw(&kit, &kit.keys.portal, r#"{"EmailAddress":"family@example.com"}"#).await;
+    let known = post_raw(
+        &kit,
+        &kit.keys.portal,
+        r#"{"EmailAddress":"ana@example.com"}"#,
+    )
+    .await;
+    let unknown = post_raw(
+        &kit,
+        &kit.keys.portal,
+        r#"{"EmailAddress":"nobody@example.com"}"#,
+    )
+    .await;
+    let ambiguous = post_raw(
+        &kit,
+        &kit.keys.portal,
+        r#"{"EmailAddress":"family@example.com"}"#,
+    )
+    .await;
     assert_eq!(known, unknown);
     assert_eq!(known, ambiguous);
-    assert_eq!(kit.outbox.sent().len(), 1, "only the unique match was sent anything");
+    assert_eq!(
+        kit.outbox.sent().len(),
+        1,
+        "only the unique match was sent anything"
+    );
 }
 
 #[tokio::test]
@@ -56,11 +89,18 @@ async fn search_by_phone_field_and_deliver_to_another_field() {
     let search = r#"{"SearchKeyData":{"SchemaName":"Phone","Value":"+1-6502530000"}}"#;
     assert_eq!(post(&kit, &kit.keys.portal, search).await, (200, success()));
     let to_mobile = r#"{"SearchKeyData":{"SchemaName":"Phone","Value":"+16502530000"},"RecipientField":{"SchemaName":"Mobile"}}"#;
-    assert_eq!(post(&kit, &kit.keys.portal, to_mobile).await, (200, success()));
-    let to_alt = r#"{"EmailAddress":"ana@example.com","RecipientField":{"SchemaName":"mx_Alt_Email"}}"#;
+    assert_eq!(
+        post(&kit, &kit.keys.portal, to_mobile).await,
+        (200, success())
+    );
+    let to_alt =
+        r#"{"EmailAddress":"ana@example.com","RecipientField":{"SchemaName":"mx_Alt_Email"}}"#;
     assert_eq!(post(&kit, &kit.keys.portal, to_alt).await, (200, success()));
     let sent = kit.outbox.sent();
-    assert!(matches!(&sent[0].to, Destination::Sms(p) if p.as_ref() == "+16502530000"), "searched phone gets SMS");
+    assert!(
+        matches!(&sent[0].to, Destination::Sms(p) if p.as_ref() == "+16502530000"),
+        "searched phone gets SMS"
+    );
     assert!(matches!(&sent[1].to, Destination::Sms(p) if p.as_ref() == "+14157415569"));
     assert!(matches!(&sent[2].to, Destination::Email(e) if e.as_ref() == "ana.alt@example.org"));
 }
@@ -73,18 +113,35 @@ async fn a_missing_recipient_value_suppresses_the_send_with_the_same_answer() {
     let body = r#"{"SearchKeyData":{"SchemaName":"Username","Value":"zara.k"},"RecipientField":{"SchemaName":"Mobile"}}"#;
     assert_eq!(post(&kit, &kit.keys.portal, body).await, (200, success()));
     assert!(kit.outbox.sent().is_empty());
-    assert!(kit.store.audit_events().iter().any(|e| e.detail.as_deref() == Some("recipient_missing")));
+    assert!(kit
+        .store
+        .audit_events()
+        .iter()
+        .any(|e| e.detail.as_deref() == Some("recipient_missing")));
 }
 
 #[tokio::test]
 async fn only_a_server_key_with_the_right_sees_lead_id_and_temporary_password() {
     let kit = TestKit::new().await;
-    let (status, body) = post(&kit, &kit.keys.server, r#"{"EmailAddress":"ana@example.com"}"#).await;
+    let (status, body) = post(
+        &kit,
+        &kit.keys.server,
+        r#"{"EmailAddress":"ana@example.com"}"#,
+    )
+    .await;
     assert_eq!(status, 200);
     assert_eq!(body["LeadId"], ANA);
     assert_eq!(body["TemporaryPassword"].as_str().map(str::len), Some(43));
-    assert!(kit.outbox.sent().is_empty(), "the integrator sends its own mail");
-    let (_, body) = post(&kit, &kit.keys.server, r#"{"EmailAddress":"nobody@example.com"}"#).await;
+    assert!(
+        kit.outbox.sent().is_empty(),
+        "the integrator sends its own mail"
+    );
+    let (_, body) = post(
+        &kit,
+        &kit.keys.server,
+        r#"{"EmailAddress":"nobody@example.com"}"#,
+    )
+    .await;
     assert_eq!(body, success());
 }
 
@@ -114,11 +171,21 @@ async fn bad_input_is_400_in_leadsquared_shape() {
         (r#"{"EmailAddress":"ana@example.com","RecipientField":{"SchemaName":"Nope"}}"#, "unknown SchemaName 'Nope'"),
     ];
     for (body, message) in cases {
-        assert_eq!(post(&kit, &kit.keys.portal, body).await, (400, invalid(message)), "{body}");
+        assert_eq!(
+            post(&kit, &kit.keys.portal, body).await,
+            (400, invalid(message)),
+            "{body}"
+        );
     }
-    let big = format!(r#"{{"EmailAddress":"{}@example.com"}}"#, "a".repeat(17 * 1024));
+    let big = format!(
+        r#"{{"EmailAddress":"{}@example.com"}}"#,
+        "a".repeat(17 * 1024)
+    );
     let (status, body) = post(&kit, &kit.keys.portal, &big).await;
-    assert_eq!((status, body["ExceptionType"].clone()), (413, json!("MXRequestTooLargeException")));
+    assert_eq!(
+        (status, body["ExceptionType"].clone()),
+        (413, json!("MXRequestTooLargeException"))
+    );
     assert!(kit.outbox.sent().is_empty());
 }
 
@@ -126,25 +193,60 @@ async fn bad_input_is_400_in_leadsquared_shape() {
 async fn the_26th_call_in_5_seconds_is_429_with_retry_after() {
     let kit = TestKit::new().await;
     for _ in 0..25 {
-        assert_eq!(post(&kit, &kit.keys.portal, r#"{"EmailAddress":"nobody@example.com"}"#).await.0, 200);
+        assert_eq!(
+            post(
+                &kit,
+                &kit.keys.portal,
+                r#"{"EmailAddress":"nobody@example.com"}"#
+            )
+            .await
+            .0,
+            200
+        );
     }
-    let (status, headers, body) = post_raw(&kit, &kit.keys.portal, r#"{"EmailAddress":"nobody@example.com"}"#).await;
+    let (status, headers, body) = post_raw(
+        &kit,
+        &kit.keys.portal,
+        r#"{"EmailAddress":"nobody@example.com"}"#,
+    )
+    .await;
     assert_eq!(status, 429);
     assert!(headers.get("retry-after").is_some());
     let body: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(body["ExceptionType"], "MXAPIRateLimitExceededException");
     kit.clock.advance(5);
-    assert_eq!(post(&kit, &kit.keys.portal, r#"{"EmailAddress":"nobody@example.com"}"#).await.0, 200);
+    assert_eq!(
+        post(
+            &kit,
+            &kit.keys.portal,
+            r#"{"EmailAddress":"nobody@example.com"}"#
+        )
+        .await
+        .0,
+        200
+    );
 }
 
 #[tokio::test]
 async fn the_shipped_events_get_their_documented_answers() {
     let kit = TestKit::new().await;
     let events = [
-        (include_str!("../../../events/forgot-password-success.json"), 200),
-        (include_str!("../../../events/forgot-password-sms.json"), 200),
-        (include_str!("../../../events/forgot-password-no-match.json"), 200),
-        (include_str!("../../../events/forgot-password-bad-input.json"), 400),
+        (
+            include_str!("../../../events/forgot-password-success.json"),
+            200,
+        ),
+        (
+            include_str!("../../../events/forgot-password-sms.json"),
+            200,
+        ),
+        (
+            include_str!("../../../events/forgot-password-no-match.json"),
+            200,
+        ),
+        (
+            include_str!("../../../events/forgot-password-bad-input.json"),
+            400,
+        ),
     ];
     for (event, status) in events {
         let req = lambda_http::request::from_str(event).expect("an API Gateway v2 event");

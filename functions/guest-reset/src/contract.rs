@@ -3,8 +3,8 @@
 use lambda_http::http::StatusCode;
 use resetkit::domain::{Channel, EmailAddress, FirstName, PhoneE164, Username};
 use resetkit::http::{BodyError, UNAVAILABLE_RETRY_AFTER_SECS};
-use resetkit::ports::{DeliveryError, StoreError};
 use resetkit::idempotency::Refusal;
+use resetkit::ports::{DeliveryError, StoreError};
 use resetkit::service::{GuestResetCommand, GuestResetError, GuestResetIssued, RateLimited};
 use serde::{Deserialize, Serialize};
 
@@ -55,13 +55,26 @@ pub struct Failure(pub StatusCode, pub GuestResetResponse);
 
 impl Failure {
     pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        let error = ErrorBody { code: status.as_u16(), message: message.into(), reason: None };
-        Self(status, GuestResetResponse { error: Some(error), ..Default::default() })
+        let error = ErrorBody {
+            code: status.as_u16(),
+            message: message.into(),
+            reason: None,
+        };
+        Self(
+            status,
+            GuestResetResponse {
+                error: Some(error),
+                ..Default::default()
+            },
+        )
     }
 
     /// 503 with `Retry-After`: a dependency failed before anything was decided.
     pub fn unavailable() -> Self {
-        let mut f = Failure::new(StatusCode::SERVICE_UNAVAILABLE, "Service temporarily unavailable; retry later");
+        let mut f = Failure::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Service temporarily unavailable; retry later",
+        );
         f.1.retry_after = Some(UNAVAILABLE_RETRY_AFTER_SECS);
         f
     }
@@ -104,13 +117,18 @@ impl From<GuestResetError> for Failure {
                 f.1.matched_with = matched_with as u8;
                 f
             }
-            GuestResetError::Ambiguous { count, matched_with } => {
+            GuestResetError::Ambiguous {
+                count,
+                matched_with,
+            } => {
                 let mut f = Failure::new(StatusCode::BAD_REQUEST, e.to_string());
                 f.1.user_count = count;
                 f.1.matched_with = matched_with as u8;
                 f
             }
-            GuestResetError::NoDestination(_) => Failure::new(StatusCode::BAD_REQUEST, e.to_string()),
+            GuestResetError::NoDestination(_) => {
+                Failure::new(StatusCode::BAD_REQUEST, e.to_string())
+            }
             GuestResetError::RateLimited(limited) => limited.into(),
             GuestResetError::Delivery(DeliveryError::Unavailable(ref cause)) => {
                 tracing::warn!(error = %cause, "guest code delivery unavailable; the code was withdrawn");
@@ -126,7 +144,10 @@ impl From<GuestResetError> for Failure {
             }
             GuestResetError::Unexpected(cause) => {
                 tracing::error!(error = %cause, "guest reset failed");
-                Failure::new(StatusCode::INTERNAL_SERVER_ERROR, "An unexpected error occurred")
+                Failure::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "An unexpected error occurred",
+                )
             }
         }
     }
@@ -135,27 +156,56 @@ impl From<GuestResetError> for Failure {
 impl GuestResetBody {
     /// Parses every present identifier; at least one is required.
     pub fn try_into_command(self, default_country: &str) -> Result<GuestResetCommand, Failure> {
-        let bad = |field: &str, e: &dyn std::fmt::Display| Failure::new(StatusCode::BAD_REQUEST, format!("{field}: {e}"));
+        let bad = |field: &str, e: &dyn std::fmt::Display| {
+            Failure::new(StatusCode::BAD_REQUEST, format!("{field}: {e}"))
+        };
         let present = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
-        let username = present(self.username).map(|u| Username::parse(&u)).transpose().map_err(|e| bad("username", &e))?;
-        let email = present(self.email).map(|e| EmailAddress::parse(&e)).transpose().map_err(|e| bad("email", &e))?;
+        let username = present(self.username)
+            .map(|u| Username::parse(&u))
+            .transpose()
+            .map_err(|e| bad("username", &e))?;
+        let email = present(self.email)
+            .map(|e| EmailAddress::parse(&e))
+            .transpose()
+            .map_err(|e| bad("email", &e))?;
         let mobile = match present(self.mobile) {
             None => None,
-            Some(raw) => Some(parse_mobile(&raw, self.country_code, default_country).map_err(|e| bad("mobile", &e))?),
+            Some(raw) => Some(
+                parse_mobile(&raw, self.country_code, default_country)
+                    .map_err(|e| bad("mobile", &e))?,
+            ),
         };
         if username.is_none() && email.is_none() && mobile.is_none() {
-            return Err(Failure::new(StatusCode::BAD_REQUEST, "One of username, email or mobile is required"));
+            return Err(Failure::new(
+                StatusCode::BAD_REQUEST,
+                "One of username, email or mobile is required",
+            ));
         }
-        let first_name = present(self.first_name).map(|f| FirstName::parse(&f)).transpose().map_err(|e| bad("first_name", &e))?;
+        let first_name = present(self.first_name)
+            .map(|f| FirstName::parse(&f))
+            .transpose()
+            .map_err(|e| bad("first_name", &e))?;
         let channel = match present(self.channel) {
             None => None,
-            Some(c) => Some(Channel::parse(&c).ok_or_else(|| bad("channel", &"must be 'email' or 'sms'"))?),
+            Some(c) => Some(
+                Channel::parse(&c).ok_or_else(|| bad("channel", &"must be 'email' or 'sms'"))?,
+            ),
         };
-        Ok(GuestResetCommand { username, email, mobile, first_name, channel })
+        Ok(GuestResetCommand {
+            username,
+            email,
+            mobile,
+            first_name,
+            channel,
+        })
     }
 }
 
-fn parse_mobile(raw: &str, country: Option<CountryCode>, default_country: &str) -> Result<PhoneE164, String> {
+fn parse_mobile(
+    raw: &str,
+    country: Option<CountryCode>,
+    default_country: &str,
+) -> Result<PhoneE164, String> {
     match country {
         Some(CountryCode::Calling(cc)) => PhoneE164::parse(&format!("+{cc}{raw}"), None),
         Some(CountryCode::Text(t)) if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) => {

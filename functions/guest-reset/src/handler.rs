@@ -1,9 +1,11 @@
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Error, Request, Response};
 use resetkit::domain::{KeyKind, Permission};
-use resetkit::http::{json_reply, json_response, query_param, read_body, single_header, source_ip, Accepts};
-use resetkit::ports::{Clock, Notifier, RandomSource, Store};
+use resetkit::http::{
+    json_reply, json_response, query_param, read_body, single_header, source_ip, Accepts,
+};
 use resetkit::idempotency::Refusal;
+use resetkit::ports::{Clock, Notifier, RandomSource, Store};
 use resetkit::service::{AuthError, Endpoint};
 use resetkit::Resetkit;
 
@@ -17,7 +19,11 @@ pub async fn handle<S: Store, N: Notifier, C: Clock, R: RandomSource>(
 ) -> Result<Response<Body>, Error> {
     let scope = single_header(&req, "authorization").unwrap_or_default();
     let refuse = |r: Refusal| respond(Err(r.into()));
-    Ok(svc.idempotent(Endpoint::GuestReset, &req, scope, refuse, || async { respond(reset(svc, &req).await) }).await)
+    Ok(svc
+        .idempotent(Endpoint::GuestReset, &req, scope, refuse, || async {
+            respond(reset(svc, &req).await)
+        })
+        .await)
 }
 
 fn respond(result: Result<GuestResetResponse, Failure>) -> Response<Body> {
@@ -31,28 +37,45 @@ async fn reset<S: Store, N: Notifier, C: Clock, R: RandomSource>(
     svc: &Resetkit<S, N, C, R>,
     req: &Request,
 ) -> Result<GuestResetResponse, Failure> {
-    if !crate::ROUTES.iter().any(|&(_, route)| route == req.uri().path().trim_end_matches('/')) {
+    if !crate::ROUTES
+        .iter()
+        .any(|&(_, route)| route == req.uri().path().trim_end_matches('/'))
+    {
         return Err(Failure::new(StatusCode::NOT_FOUND, "No such endpoint"));
     }
     if req.method() != Method::POST {
         return Err(Failure::new(StatusCode::METHOD_NOT_ALLOWED, "Use POST"));
     }
     if query_param(req, "reset").as_deref() != Some("true") {
-        return Err(Failure::new(StatusCode::BAD_REQUEST, "Query parameter reset=true is required"));
+        return Err(Failure::new(
+            StatusCode::BAD_REQUEST,
+            "Query parameter reset=true is required",
+        ));
     }
     let presented = credential(req).ok_or_else(unauthorized)?;
     let caller = svc
-        .authenticate(Endpoint::GuestReset, presented, &[KeyKind::Employee], Permission::GuestsEdit, source_ip(req))
+        .authenticate(
+            Endpoint::GuestReset,
+            presented,
+            &[KeyKind::Employee],
+            Permission::GuestsEdit,
+            source_ip(req),
+        )
         .await
         .map_err(|e| match e {
             AuthError::Unauthorized => unauthorized(),
             AuthError::RateLimited(limited) => limited.into(),
-            AuthError::Unexpected(cause) => resetkit::service::GuestResetError::Unexpected(cause).into(),
+            AuthError::Unexpected(cause) => {
+                resetkit::service::GuestResetError::Unexpected(cause).into()
+            }
         })?;
     let body: GuestResetBody = read_body(req, Accepts::JsonOnly)?;
     let command = body.try_into_command(svc.settings().fields.default_country())?;
     let issued = svc.guest_reset(&caller, command).await?;
-    Ok(GuestResetResponse::issued(issued, svc.settings().staff_code_in_response))
+    Ok(GuestResetResponse::issued(
+        issued,
+        svc.settings().staff_code_in_response,
+    ))
 }
 
 /// `Authorization: apikey <key>` or `Authorization: bearer <token>` (scheme case-insensitive).
@@ -64,5 +87,8 @@ fn credential(req: &Request) -> Option<&str> {
 }
 
 fn unauthorized() -> Failure {
-    Failure::new(StatusCode::UNAUTHORIZED, "Unauthorized: an employee key with permission to edit guests is required")
+    Failure::new(
+        StatusCode::UNAUTHORIZED,
+        "Unauthorized: an employee key with permission to edit guests is required",
+    )
 }

@@ -8,8 +8,17 @@ use serde_json::{json, Value};
 const PATH: &str = "/v1/guests/password?reset=true";
 
 async fn post(kit: &TestKit, auth: &str, body: &str) -> (u16, Value) {
-    let req = http_request("POST", PATH, &[("authorization", auth), ("content-type", "application/json")], body);
-    let (status, _, json) = read_response(handle(&kit.service, req).await.expect("handler never errs"));
+    let req = http_request(
+        "POST",
+        PATH,
+        &[
+            ("authorization", auth),
+            ("content-type", "application/json"),
+        ],
+        body,
+    );
+    let (status, _, json) =
+        read_response(handle(&kit.service, req).await.expect("handler never errs"));
     (status, json)
 }
 
@@ -19,9 +28,15 @@ fn staff(kit: &TestKit) -> String {
 
 fn assert_code_and_ids(body: &Value) {
     let code = body["verification_code"].as_str().expect("code");
-    assert!(code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()), "{code}");
+    assert!(
+        code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()),
+        "{code}"
+    );
     let vid = body["verification_id"].as_str().expect("verification_id");
-    assert!(vid.len() == 32 && vid.bytes().all(|b| b.is_ascii_hexdigit()), "{vid}");
+    assert!(
+        vid.len() == 32 && vid.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{vid}"
+    );
 }
 
 fn error(code: u16, message: &str, user_count: u64, matched_with: u64) -> Value {
@@ -40,25 +55,48 @@ async fn reset_by_email_returns_the_code_and_emails_it() {
     assert_code_and_ids(&body);
     let mut expected = body.clone();
     expected["success"] = json!(true);
-    assert_eq!(body, json!({
-        "success": true, "user_id": ANA, "user_count": 1, "matched_with": 2,
-        "verification_code": body["verification_code"], "verification_id": body["verification_id"], "error": null
-    }));
+    assert_eq!(
+        body,
+        json!({
+            "success": true, "user_id": ANA, "user_count": 1, "matched_with": 2,
+            "verification_code": body["verification_code"], "verification_id": body["verification_id"], "error": null
+        })
+    );
     let sent = kit.outbox.sent();
     assert_eq!(sent.len(), 1);
     assert!(matches!(&sent[0].to, Destination::Email(e) if e.as_ref() == "ana@example.com"));
-    assert!(sent[0].text.contains(body["verification_code"].as_str().unwrap()));
+    assert!(sent[0]
+        .text
+        .contains(body["verification_code"].as_str().unwrap()));
 }
 
 #[tokio::test]
 async fn username_wins_over_email_and_mobile_matches_in_national_form() {
     let kit = TestKit::new().await;
-    let (_, body) = post(&kit, &staff(&kit), r#"{"username":"ANA.silva","email":"nobody@example.com"}"#).await;
-    assert_eq!((body["matched_with"].clone(), body["user_id"].clone()), (json!(1), json!(ANA)));
+    let (_, body) = post(
+        &kit,
+        &staff(&kit),
+        r#"{"username":"ANA.silva","email":"nobody@example.com"}"#,
+    )
+    .await;
+    assert_eq!(
+        (body["matched_with"].clone(), body["user_id"].clone()),
+        (json!(1), json!(ANA))
+    );
 
-    let (status, body) = post(&kit, &staff(&kit), r#"{"mobile":"(415) 741-5569","country_code":"US"}"#).await;
+    let (status, body) = post(
+        &kit,
+        &staff(&kit),
+        r#"{"mobile":"(415) 741-5569","country_code":"US"}"#,
+    )
+    .await;
     assert_eq!((status, body["matched_with"].clone()), (200, json!(3)));
-    let (status, body) = post(&kit, &staff(&kit), r#"{"mobile":"4157415569","country_code":1}"#).await;
+    let (status, body) = post(
+        &kit,
+        &staff(&kit),
+        r#"{"mobile":"4157415569","country_code":1}"#,
+    )
+    .await;
     assert_eq!((status, body["user_id"].clone()), (200, json!(ANA)));
 }
 
@@ -76,12 +114,28 @@ async fn several_matches_are_400_with_count_and_source_then_first_name_narrows()
     let kit = TestKit::new().await;
     let (status, body) = post(&kit, &staff(&kit), r#"{"email":"family@example.com"}"#).await;
     assert_eq!(status, 400);
-    assert_eq!(body, error(400, "2 guests match; add first_name to choose one", 2, 2));
-    assert!(kit.outbox.sent().is_empty(), "nothing is sent unless exactly one matches");
+    assert_eq!(
+        body,
+        error(400, "2 guests match; add first_name to choose one", 2, 2)
+    );
+    assert!(
+        kit.outbox.sent().is_empty(),
+        "nothing is sent unless exactly one matches"
+    );
 
-    let (status, body) = post(&kit, &staff(&kit), r#"{"email":"family@example.com","first_name":"ZOE"}"#).await;
+    let (status, body) = post(
+        &kit,
+        &staff(&kit),
+        r#"{"email":"family@example.com","first_name":"ZOE"}"#,
+    )
+    .await;
     assert_eq!((status, body["user_id"].clone()), (200, json!(ZOE)));
-    let (status, body) = post(&kit, &staff(&kit), r#"{"email":"family@example.com","first_name":"Maria"}"#).await;
+    let (status, body) = post(
+        &kit,
+        &staff(&kit),
+        r#"{"email":"family@example.com","first_name":"Maria"}"#,
+    )
+    .await;
     assert_eq!(status, 404);
     assert_eq!(body, error(404, "User Not Found", 0, 2));
 }
@@ -89,15 +143,28 @@ async fn several_matches_are_400_with_count_and_source_then_first_name_narrows()
 #[tokio::test]
 async fn sms_is_used_when_asked_or_when_there_is_no_email() {
     let kit = TestKit::new().await;
-    let (status, _) = post(&kit, &staff(&kit), r#"{"username":"ana.silva","channel":"sms"}"#).await;
+    let (status, _) = post(
+        &kit,
+        &staff(&kit),
+        r#"{"username":"ana.silva","channel":"sms"}"#,
+    )
+    .await;
     assert_eq!(status, 200);
     let (status, body) = post(&kit, &staff(&kit), r#"{"username":"nuno"}"#).await;
     assert_eq!((status, body["user_id"].clone()), (200, json!(NOEMAIL)));
     let sent = kit.outbox.sent();
     assert!(matches!(&sent[0].to, Destination::Sms(p) if p.as_ref() == "+14157415569"));
     assert!(matches!(&sent[1].to, Destination::Sms(p) if p.as_ref() == "+442079460959"));
-    let (status, body) = post(&kit, &staff(&kit), r#"{"username":"zara.k","channel":"sms"}"#).await;
-    assert_eq!((status, body["error"]["message"].clone()), (400, json!("The guest has no sms on file")));
+    let (status, body) = post(
+        &kit,
+        &staff(&kit),
+        r#"{"username":"zara.k","channel":"sms"}"#,
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["message"].clone()),
+        (400, json!("The guest has no sms on file"))
+    );
 }
 
 #[tokio::test]
@@ -126,10 +193,18 @@ async fn only_employees_with_guests_edit_may_call() {
     let doubled = http_request(
         "POST",
         PATH,
-        &[("authorization", &staff(&kit)), ("authorization", &staff(&kit)), ("content-type", "application/json")],
+        &[
+            ("authorization", &staff(&kit)),
+            ("authorization", &staff(&kit)),
+            ("content-type", "application/json"),
+        ],
         body,
     );
-    assert_eq!(handle(&kit.service, doubled).await.unwrap().status(), 401, "a doubled header is refused");
+    assert_eq!(
+        handle(&kit.service, doubled).await.unwrap().status(),
+        401,
+        "a doubled header is refused"
+    );
 }
 
 #[tokio::test]
@@ -147,19 +222,42 @@ async fn bad_input_gets_a_400_that_says_what_is_wrong() {
     ];
     for (body, status, message) in cases {
         let (got, json) = post(&kit, &staff(&kit), body).await;
-        assert_eq!((got, json["error"]["message"].as_str().unwrap()), (*status, *message), "{body}");
+        assert_eq!(
+            (got, json["error"]["message"].as_str().unwrap()),
+            (*status, *message),
+            "{body}"
+        );
         assert_eq!(json["error"]["code"], *status);
     }
-    let big = format!(r#"{{"email":"ana@example.com","x":"{}"}}"#, "a".repeat(17 * 1024));
+    let big = format!(
+        r#"{{"email":"ana@example.com","x":"{}"}}"#,
+        "a".repeat(17 * 1024)
+    );
     assert_eq!(post(&kit, &staff(&kit), &big).await.0, 413);
 
-    let xml = http_request("POST", PATH, &[("authorization", &staff(&kit)), ("content-type", "text/xml")], "<a/>");
+    let xml = http_request(
+        "POST",
+        PATH,
+        &[
+            ("authorization", &staff(&kit)),
+            ("content-type", "text/xml"),
+        ],
+        "<a/>",
+    );
     let (status, _, json) = read_response(handle(&kit.service, xml).await.unwrap());
     assert_eq!((status, json["error"]["code"].clone()), (415, json!(415)));
 
-    let no_flag = http_request("POST", "/v1/guests/password", &[("authorization", &staff(&kit))], "{}");
+    let no_flag = http_request(
+        "POST",
+        "/v1/guests/password",
+        &[("authorization", &staff(&kit))],
+        "{}",
+    );
     let (status, _, json) = read_response(handle(&kit.service, no_flag).await.unwrap());
-    assert_eq!((status, json["error"]["message"].clone()), (400, json!("Query parameter reset=true is required")));
+    assert_eq!(
+        (status, json["error"]["message"].clone()),
+        (400, json!("Query parameter reset=true is required"))
+    );
     assert!(kit.outbox.sent().is_empty());
 }
 
@@ -169,7 +267,10 @@ async fn a_stage_can_keep_the_code_out_of_the_response() {
     s.staff_code_in_response = false;
     let kit = TestKit::with_settings(s).await;
     let (status, body) = post(&kit, &staff(&kit), r#"{"email":"ana@example.com"}"#).await;
-    assert_eq!((status, body["verification_code"].clone()), (200, Value::Null));
+    assert_eq!(
+        (status, body["verification_code"].clone()),
+        (200, Value::Null)
+    );
     assert!(body["verification_id"].is_string());
 }
 
@@ -179,29 +280,61 @@ async fn a_failed_delivery_is_reported_and_the_code_is_revoked() {
     kit.outbox.fail_deliveries(true);
     let (status, body) = post(&kit, &staff(&kit), r#"{"email":"ana@example.com"}"#).await;
     assert_eq!(status, 500);
-    assert_eq!(body["error"]["message"], "The code could not be delivered; no code was issued");
-    let ana = resetkit::ports::UserDirectory::get_user(&kit.store, &resetkit::domain::UserId::parse(ANA).unwrap())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(ana.latest_verification, None, "the unsent code is no longer active");
+    assert_eq!(
+        body["error"]["message"],
+        "The code could not be delivered; no code was issued"
+    );
+    let ana = resetkit::ports::UserDirectory::get_user(
+        &kit.store,
+        &resetkit::domain::UserId::parse(ANA).unwrap(),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(
+        ana.latest_verification, None,
+        "the unsent code is no longer active"
+    );
 }
 
 #[tokio::test]
 async fn the_shipped_events_get_their_documented_answers() {
     let kit = TestKit::new().await;
     let events = [
-        (include_str!("../../../events/guest-reset-success.json"), 200),
-        (include_str!("../../../events/guest-reset-narrowed.json"), 200),
-        (include_str!("../../../events/guest-reset-ambiguous.json"), 400),
-        (include_str!("../../../events/guest-reset-no-match.json"), 404),
-        (include_str!("../../../events/guest-reset-bad-input.json"), 400),
-        (include_str!("../../../events/guest-reset-guest-token.json"), 401),
+        (
+            include_str!("../../../events/guest-reset-success.json"),
+            200,
+        ),
+        (
+            include_str!("../../../events/guest-reset-narrowed.json"),
+            200,
+        ),
+        (
+            include_str!("../../../events/guest-reset-ambiguous.json"),
+            400,
+        ),
+        (
+            include_str!("../../../events/guest-reset-no-match.json"),
+            404,
+        ),
+        (
+            include_str!("../../../events/guest-reset-bad-input.json"),
+            400,
+        ),
+        (
+            include_str!("../../../events/guest-reset-guest-token.json"),
+            401,
+        ),
     ];
     for (event, status) in events {
         let req = lambda_http::request::from_str(event).expect("an API Gateway v2 event");
         assert_eq!(handle(&kit.service, req).await.unwrap().status(), status);
     }
     let audit = kit.store.audit_events();
-    assert!(audit.iter().all(|e| e.source_ip.as_deref() == Some("203.0.113.10")), "source IP comes from the request context");
+    assert!(
+        audit
+            .iter()
+            .all(|e| e.source_ip.as_deref() == Some("203.0.113.10")),
+        "source IP comes from the request context"
+    );
 }

@@ -4,9 +4,11 @@ use lambda_http::http::StatusCode;
 use resetkit::domain::password::NewPassword;
 use resetkit::domain::{EmailAddress, Location, ResetSecret, UserId, VerificationId};
 use resetkit::http::{BodyError, UNAVAILABLE_RETRY_AFTER_SECS};
-use resetkit::ports::StoreError;
 use resetkit::idempotency::Refusal;
-use resetkit::service::{ConfirmCommand, ConfirmError, ConfirmSubject, RateLimited, UnexpectedConfirm};
+use resetkit::ports::StoreError;
+use resetkit::service::{
+    ConfirmCommand, ConfirmError, ConfirmSubject, RateLimited, UnexpectedConfirm,
+};
 use serde::{Deserialize, Serialize};
 
 /// The request, from JSON or a form. Every field is optional here so that a missing one
@@ -69,7 +71,12 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(code: &str, field: &str, message: impl Into<String>) -> Self {
-        Self { error_code: code.into(), field_name: field.into(), message: message.into(), meta: None }
+        Self {
+            error_code: code.into(),
+            field_name: field.into(),
+            message: message.into(),
+            meta: None,
+        }
     }
 }
 
@@ -79,7 +86,12 @@ pub const INVALID_CODE: &str = "InvalidOrExpiredCode";
 pub struct Failure(pub StatusCode, pub ConfirmResponse);
 
 impl Failure {
-    pub fn new(status: StatusCode, code: &str, message: impl Into<String>, errors: Vec<FieldError>) -> Self {
+    pub fn new(
+        status: StatusCode,
+        code: &str,
+        message: impl Into<String>,
+        errors: Vec<FieldError>,
+    ) -> Self {
         let message = message.into();
         Failure(
             status,
@@ -88,7 +100,13 @@ impl Failure {
                 description: message.clone(),
                 heading: "Password not reset",
                 was_successful: false,
-                response_status: Some(ResponseStatus { error_code: code.into(), message, stack_trace: None, errors, meta: None }),
+                response_status: Some(ResponseStatus {
+                    error_code: code.into(),
+                    message,
+                    stack_trace: None,
+                    errors,
+                    meta: None,
+                }),
                 retry_after: None,
             },
         )
@@ -96,25 +114,44 @@ impl Failure {
 
     /// ServiceStack's validation answer: the first error names the whole response.
     pub fn fields(errors: Vec<FieldError>) -> Self {
-        let (code, message) = errors.first().map_or(("ValidationException".into(), String::new()), |e| (e.error_code.clone(), e.message.clone()));
+        let (code, message) = errors
+            .first()
+            .map_or(("ValidationException".into(), String::new()), |e| {
+                (e.error_code.clone(), e.message.clone())
+            });
         Failure::new(StatusCode::BAD_REQUEST, &code, message, errors)
     }
 
     /// 503 with `Retry-After`: a dependency failed before anything was decided.
     pub fn unavailable() -> Self {
-        let mut f = Failure::new(StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable", "Service temporarily unavailable; retry later", vec![]);
+        let mut f = Failure::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ServiceUnavailable",
+            "Service temporarily unavailable; retry later",
+            vec![],
+        );
         f.1.retry_after = Some(UNAVAILABLE_RETRY_AFTER_SECS);
         f
     }
 
     pub fn unexpected() -> Self {
-        Failure::new(StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", "An unexpected error occurred", vec![])
+        Failure::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalServerError",
+            "An unexpected error occurred",
+            vec![],
+        )
     }
 }
 
 impl From<RateLimited> for Failure {
     fn from(limited: RateLimited) -> Self {
-        let mut f = Failure::new(StatusCode::TOO_MANY_REQUESTS, "TooManyRequests", limited.to_string(), vec![]);
+        let mut f = Failure::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "TooManyRequests",
+            limited.to_string(),
+            vec![],
+        );
         if let Some(status) = f.1.response_status.as_mut() {
             status.meta = Some([("Reason", limited.reason.as_str())].into());
         }
@@ -154,8 +191,12 @@ impl From<BodyError> for Failure {
 impl From<ConfirmError> for Failure {
     fn from(e: ConfirmError) -> Self {
         match e {
-            ConfirmError::CodeRejected => Failure::new(StatusCode::BAD_REQUEST, INVALID_CODE, e.to_string(), vec![]),
-            ConfirmError::Policy(p) => Failure::fields(vec![FieldError::new(p.code(), "Password", p.to_string())]),
+            ConfirmError::CodeRejected => {
+                Failure::new(StatusCode::BAD_REQUEST, INVALID_CODE, e.to_string(), vec![])
+            }
+            ConfirmError::Policy(p) => {
+                Failure::fields(vec![FieldError::new(p.code(), "Password", p.to_string())])
+            }
             ConfirmError::Unexpected(UnexpectedConfirm::Store(StoreError::Unavailable(cause))) => {
                 tracing::warn!(error = %cause, "storage unavailable");
                 Failure::unavailable()
@@ -192,19 +233,29 @@ impl ConfirmBody {
     /// Password length is checked here, before any hashing.
     pub fn validate(self) -> Result<Validated, Failure> {
         let mut errors = Vec::new();
-        let mut required = |value: Option<String>, field: &str| match value.filter(|v| !v.trim().is_empty()) {
-            Some(v) => Some(v),
-            None => {
-                errors.push(FieldError::new("NotEmpty", field, format!("'{field}' must not be empty.")));
-                None
-            }
-        };
+        let mut required =
+            |value: Option<String>, field: &str| match value.filter(|v| !v.trim().is_empty()) {
+                Some(v) => Some(v),
+                None => {
+                    errors.push(FieldError::new(
+                        "NotEmpty",
+                        field,
+                        format!("'{field}' must not be empty."),
+                    ));
+                    None
+                }
+            };
         let api_key = required(self.api_key, "ApiKey");
         let secret = required(self.temporary_password, "TemporaryPassword");
         let password = required(self.password, "Password");
         let confirm = required(self.password_confirm, "PasswordConfirm");
 
-        let subject = subject(self.email_address, self.lead_id, self.verification_id, &mut errors);
+        let subject = subject(
+            self.email_address,
+            self.lead_id,
+            self.verification_id,
+            &mut errors,
+        );
         let password = password.and_then(|p| match NewPassword::parse(&p) {
             Ok(p) => Some(p),
             Err(e) => {
@@ -214,7 +265,11 @@ impl ConfirmBody {
         });
         if let (Some(p), Some(c)) = (&password, &confirm) {
             if !NewPassword::parse(c).is_ok_and(|c| c.same_as(p)) {
-                errors.push(FieldError::new("NotEqual", "PasswordConfirm", "'PasswordConfirm' must be equal to 'Password'."));
+                errors.push(FieldError::new(
+                    "NotEqual",
+                    "PasswordConfirm",
+                    "'PasswordConfirm' must be equal to 'Password'.",
+                ));
             }
         }
         let location = match (coordinate(self.latitude), coordinate(self.longitude)) {
@@ -223,14 +278,23 @@ impl ConfirmBody {
                 None
             }),
             _ => {
-                errors.push(FieldError::new("InvalidNumber", "Latitude", "Latitude and Longitude must be numbers"));
+                errors.push(FieldError::new(
+                    "InvalidNumber",
+                    "Latitude",
+                    "Latitude and Longitude must be numbers",
+                ));
                 None
             }
         };
         match (api_key, secret, subject, password, errors.is_empty()) {
             (Some(api_key), Some(secret), Some(subject), Some(password), true) => Ok(Validated {
                 api_key,
-                command: ConfirmCommand { subject, secret: ResetSecret::from_presented(&secret), password, location },
+                command: ConfirmCommand {
+                    subject,
+                    secret: ResetSecret::from_presented(&secret),
+                    password,
+                    location,
+                },
             }),
             _ => Err(Failure::fields(errors)),
         }
@@ -246,23 +310,41 @@ fn subject(
     let present = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
     let mut given = Vec::new();
     if let Some(e) = present(email) {
-        given.push(EmailAddress::parse(&e).map(ConfirmSubject::Email).map_err(|e| ("EmailAddress", "Email", e.to_string())));
+        given.push(
+            EmailAddress::parse(&e)
+                .map(ConfirmSubject::Email)
+                .map_err(|e| ("EmailAddress", "Email", e.to_string())),
+        );
     }
     if let Some(l) = present(lead) {
-        given.push(UserId::parse(&l).map(ConfirmSubject::Lead).map_err(|e| ("LeadId", "InvalidFormat", e.to_string())));
+        given.push(
+            UserId::parse(&l)
+                .map(ConfirmSubject::Lead)
+                .map_err(|e| ("LeadId", "InvalidFormat", e.to_string())),
+        );
     }
     if let Some(v) = present(verification) {
         given.push(
-            VerificationId::parse(&v).map(ConfirmSubject::Verification).map_err(|e| ("VerificationId", "InvalidFormat", e.to_string())),
+            VerificationId::parse(&v)
+                .map(ConfirmSubject::Verification)
+                .map_err(|e| ("VerificationId", "InvalidFormat", e.to_string())),
         );
     }
     match given.len() {
-        0 => errors.push(FieldError::new("NotEmpty", "EmailAddress", "'EmailAddress' (or LeadId, or VerificationId) must not be empty.")),
+        0 => errors.push(FieldError::new(
+            "NotEmpty",
+            "EmailAddress",
+            "'EmailAddress' (or LeadId, or VerificationId) must not be empty.",
+        )),
         1 => match given.remove(0) {
             Ok(s) => return Some(s),
             Err((field, code, message)) => errors.push(FieldError::new(code, field, message)),
         },
-        _ => errors.push(FieldError::new("Exclusive", "EmailAddress", "Send only one of EmailAddress, LeadId or VerificationId.")),
+        _ => errors.push(FieldError::new(
+            "Exclusive",
+            "EmailAddress",
+            "Send only one of EmailAddress, LeadId or VerificationId.",
+        )),
     }
     None
 }
@@ -272,6 +354,12 @@ fn coordinate(c: Option<Coordinate>) -> Result<Option<f64>, ()> {
         None => Ok(None),
         Some(Coordinate::Number(n)) => Ok(Some(n)),
         Some(Coordinate::Text(t)) if t.trim().is_empty() => Ok(None),
-        Some(Coordinate::Text(t)) => t.trim().parse::<f64>().ok().filter(|n| n.is_finite()).map(Some).ok_or(()),
+        Some(Coordinate::Text(t)) => t
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|n| n.is_finite())
+            .map(Some)
+            .ok_or(()),
     }
 }

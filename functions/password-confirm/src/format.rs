@@ -30,8 +30,12 @@ impl FormatError {
     pub fn message(&self) -> &'static str {
         match self {
             FormatError::UnknownFormat => "Only format=json is supported",
-            FormatError::NotAcceptable => "This endpoint answers application/json or application/javascript",
-            FormatError::BadCallback => "callback must be a plain JavaScript identifier (letters, digits, _ and $, dotted)",
+            FormatError::NotAcceptable => {
+                "This endpoint answers application/json or application/javascript"
+            }
+            FormatError::BadCallback => {
+                "callback must be a plain JavaScript identifier (letters, digits, _ and $, dotted)"
+            }
         }
     }
 }
@@ -39,7 +43,9 @@ impl FormatError {
 /// Is `path` the confirm endpoint, with or without the `.json` suffix (a POST of [`crate::ROUTES`])?
 pub fn is_route(path: &str) -> bool {
     let path = path.trim_end_matches('/');
-    crate::ROUTES.iter().any(|&(method, route)| method == "POST" && route == path)
+    crate::ROUTES
+        .iter()
+        .any(|&(method, route)| method == "POST" && route == path)
 }
 
 pub fn negotiate(req: &Request) -> Result<Format, FormatError> {
@@ -48,11 +54,24 @@ pub fn negotiate(req: &Request) -> Result<Format, FormatError> {
             return Err(FormatError::UnknownFormat);
         }
     }
-    if let Some(accept) = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()) {
-        let ok = accept.split(',').map(|m| m.split(';').next().unwrap_or("").trim()).any(|m| {
-            matches!(m, "" | "*/*" | "application/*" | "application/json" | "text/json" | "application/javascript")
-                || m.starts_with("text/html") // a browser's form post; it gets JSON
-        });
+    if let Some(accept) = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+    {
+        let ok = accept
+            .split(',')
+            .map(|m| m.split(';').next().unwrap_or("").trim())
+            .any(|m| {
+                matches!(
+                    m,
+                    "" | "*/*"
+                        | "application/*"
+                        | "application/json"
+                        | "text/json"
+                        | "application/javascript"
+                ) || m.starts_with("text/html") // a browser's form post; it gets JSON
+            });
         if !ok {
             return Err(FormatError::NotAcceptable);
         }
@@ -69,7 +88,9 @@ fn is_identifier_path(name: &str) -> bool {
     name.len() <= 64
         && name.split('.').all(|part| {
             let mut chars = part.chars();
-            chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '$')
+            chars
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '$')
                 && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
         })
 }
@@ -78,7 +99,11 @@ pub fn write(format: &Format, status: StatusCode, json: String) -> Response<Body
     match format {
         Format::Json => respond(status, "application/json; charset=utf-8", json),
         // The leading comment defeats content-sniffing attacks on JSONP (Rosetta Flash).
-        Format::Jsonp(cb) => respond(status, "application/javascript; charset=utf-8", format!("/**/{cb}({json});")),
+        Format::Jsonp(cb) => respond(
+            status,
+            "application/javascript; charset=utf-8",
+            format!("/**/{cb}({json});"),
+        ),
     }
 }
 
@@ -91,7 +116,19 @@ mod tests {
         for ok in ["cb", "jQuery_123", "$", "a.b.c", "_x$"] {
             assert!(is_identifier_path(ok), "{ok}");
         }
-        for bad in ["", "1a", "a..b", "alert(1)", "a;b", "a b", "a-b", "é", "a.", &"a".repeat(65), "a\u{2028}"] {
+        for bad in [
+            "",
+            "1a",
+            "a..b",
+            "alert(1)",
+            "a;b",
+            "a b",
+            "a-b",
+            "é",
+            "a.",
+            &"a".repeat(65),
+            "a\u{2028}",
+        ] {
             assert!(!is_identifier_path(bad), "{bad}");
         }
     }

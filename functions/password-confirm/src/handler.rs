@@ -2,8 +2,8 @@ use lambda_http::http::{Method, StatusCode};
 use lambda_http::{Body, Error, Request, Response};
 use resetkit::domain::{KeyKind, Permission};
 use resetkit::http::{read_body, source_ip, with_retry_after, Accepts};
-use resetkit::ports::{Clock, Notifier, RandomSource, Store};
 use resetkit::idempotency::Refusal;
+use resetkit::ports::{Clock, Notifier, RandomSource, Store};
 use resetkit::service::{AuthError, ConfirmError, Endpoint};
 use resetkit::Resetkit;
 
@@ -21,7 +21,12 @@ pub async fn handle<S: Store, N: Notifier, C: Clock, R: RandomSource>(
         return Ok(page::serve(svc, &req).await);
     }
     if !format::is_route(req.uri().path()) {
-        let f = Failure::new(StatusCode::NOT_FOUND, "NotFound", "No such endpoint", vec![]);
+        let f = Failure::new(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            "No such endpoint",
+            vec![],
+        );
         return Ok(reply(&Format::Json, f.0, &f.1));
     }
     let fmt = match format::negotiate(&req) {
@@ -39,7 +44,11 @@ pub async fn handle<S: Store, N: Notifier, C: Clock, R: RandomSource>(
         Err(Failure(status, body)) => reply(&fmt, status, &body),
     };
     let refuse = |r: Refusal| respond(Err(r.into()));
-    Ok(svc.idempotent(Endpoint::PasswordConfirm, &req, &scope, refuse, || async { respond(confirm(svc, &req).await) }).await)
+    Ok(svc
+        .idempotent(Endpoint::PasswordConfirm, &req, &scope, refuse, || async {
+            respond(confirm(svc, &req).await)
+        })
+        .await)
 }
 
 async fn confirm<S: Store, N: Notifier, C: Clock, R: RandomSource>(
@@ -47,7 +56,12 @@ async fn confirm<S: Store, N: Notifier, C: Clock, R: RandomSource>(
     req: &Request,
 ) -> Result<ConfirmResponse, Failure> {
     if req.method() != Method::POST {
-        return Err(Failure::new(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", "Use POST", vec![]));
+        return Err(Failure::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "MethodNotAllowed",
+            "Use POST",
+            vec![],
+        ));
     }
     let body: ConfirmBody = read_body(req, Accepts::JsonOrForm)?;
     let valid = body.validate()?;
@@ -61,7 +75,12 @@ async fn confirm<S: Store, N: Notifier, C: Clock, R: RandomSource>(
         )
         .await
         .map_err(|e| match e {
-            AuthError::Unauthorized => Failure::new(StatusCode::UNAUTHORIZED, "Unauthorized", "Invalid ApiKey", vec![]),
+            AuthError::Unauthorized => Failure::new(
+                StatusCode::UNAUTHORIZED,
+                "Unauthorized",
+                "Invalid ApiKey",
+                vec![],
+            ),
             AuthError::RateLimited(limited) => limited.into(),
             AuthError::Unexpected(cause) => ConfirmError::from(cause).into(),
         })?;

@@ -40,7 +40,10 @@ pub fn is_route(path: &str) -> bool {
 
 /// The page or one of its assets, or an error in contract C's shape; all with the page's
 /// security headers.
-pub async fn serve<S: Store, N: Notifier, C: Clock, R: RandomSource>(svc: &Resetkit<S, N, C, R>, req: &Request) -> Response<Body> {
+pub async fn serve<S: Store, N: Notifier, C: Clock, R: RandomSource>(
+    svc: &Resetkit<S, N, C, R>,
+    req: &Request,
+) -> Response<Body> {
     let mut res = match asset(svc, req).await {
         Ok(res) => res,
         Err(Failure(status, body)) => {
@@ -53,12 +56,22 @@ pub async fn serve<S: Store, N: Notifier, C: Clock, R: RandomSource>(svc: &Reset
         }
     };
     let h = res.headers_mut();
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
+    h.insert(
+        "cross-origin-opener-policy",
+        HeaderValue::from_static("same-origin"),
+    );
     if res.status() == StatusCode::METHOD_NOT_ALLOWED {
-        res.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET"));
+        res.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET"));
     }
     res
 }
@@ -68,16 +81,41 @@ async fn asset<S: Store, N: Notifier, C: Clock, R: RandomSource>(
     req: &Request,
 ) -> Result<Response<Body>, Failure> {
     if req.method() != Method::GET {
-        return Err(Failure::new(StatusCode::METHOD_NOT_ALLOWED, "MethodNotAllowed", "Use GET", vec![]));
+        return Err(Failure::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "MethodNotAllowed",
+            "Use GET",
+            vec![],
+        ));
     }
     let Some(key) = svc.settings().browser_confirm_key.as_deref() else {
-        return Err(Failure::new(StatusCode::NOT_FOUND, "NotFound", "The reset page is not enabled on this stage", vec![]));
+        return Err(Failure::new(
+            StatusCode::NOT_FOUND,
+            "NotFound",
+            "The reset page is not enabled on this stage",
+            vec![],
+        ));
     };
     Ok(match query_param(req, "asset").as_deref() {
-        None => respond(StatusCode::OK, "text/html; charset=utf-8", render(checked(svc, key).await?)),
+        None => respond(
+            StatusCode::OK,
+            "text/html; charset=utf-8",
+            render(checked(svc, key).await?),
+        ),
         Some("reset.css") => respond(StatusCode::OK, "text/css; charset=utf-8", CSS.to_owned()),
-        Some("reset.js") => respond(StatusCode::OK, "text/javascript; charset=utf-8", JS.to_owned()),
-        Some(_) => return Err(Failure::new(StatusCode::NOT_FOUND, "NotFound", "No such asset", vec![])),
+        Some("reset.js") => respond(
+            StatusCode::OK,
+            "text/javascript; charset=utf-8",
+            JS.to_owned(),
+        ),
+        Some(_) => {
+            return Err(Failure::new(
+                StatusCode::NOT_FOUND,
+                "NotFound",
+                "No such asset",
+                vec![],
+            ))
+        }
     })
 }
 
@@ -89,14 +127,25 @@ async fn checked<'k, S: Store, N: Notifier, C: Clock, R: RandomSource>(
     key: &'k str,
 ) -> Result<&'k str, Failure> {
     match svc.store().find_key(&PresentedKey(key).hash()).await {
-        Ok(Some(k)) if k.kind == KeyKind::Browser && k.active && k.permissions.iter().eq(&[Permission::PasswordConfirm]) => Ok(key),
+        Ok(Some(k))
+            if k.kind == KeyKind::Browser
+                && k.active
+                && k.permissions.iter().eq(&[Permission::PasswordConfirm]) =>
+        {
+            Ok(key)
+        }
         Ok(other) => {
             tracing::error!(
                 key_id = other.as_ref().map(|k| k.key_id.as_str()),
                 "{} is not an active browser key with password:confirm only; the reset page is withheld",
                 resetkit::config::BROWSER_CONFIRM_KEY
             );
-            Err(Failure::new(StatusCode::SERVICE_UNAVAILABLE, "PageUnavailable", "The reset page is not available", vec![]))
+            Err(Failure::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "PageUnavailable",
+                "The reset page is not available",
+                vec![],
+            ))
         }
         Err(e) => Err(ConfirmError::from(e).into()),
     }
@@ -113,11 +162,25 @@ mod tests {
     #[test]
     fn the_page_has_no_inline_script_or_style() {
         let html = HTML.to_ascii_lowercase();
-        assert_eq!(html.matches("<script").count(), html.matches("<script src=").count(), "every script has a src");
-        for inline in ["<style", " style=", " onclick=", " onload=", " onsubmit=", "javascript:"] {
+        assert_eq!(
+            html.matches("<script").count(),
+            html.matches("<script src=").count(),
+            "every script has a src"
+        );
+        for inline in [
+            "<style",
+            " style=",
+            " onclick=",
+            " onload=",
+            " onsubmit=",
+            "javascript:",
+        ] {
             assert!(!html.contains(inline), "{inline}");
         }
-        assert_eq!(html.matches(KEY_SLOT.to_ascii_lowercase().as_str()).count(), 1);
+        assert_eq!(
+            html.matches(KEY_SLOT.to_ascii_lowercase().as_str()).count(),
+            1
+        );
     }
 
     #[test]
@@ -128,7 +191,14 @@ mod tests {
 
     #[test]
     fn the_script_builds_no_html_from_strings() {
-        for sink in ["innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(", "new Function"] {
+        for sink in [
+            "innerHTML",
+            "outerHTML",
+            "insertAdjacentHTML",
+            "document.write",
+            "eval(",
+            "new Function",
+        ] {
             assert!(!JS.contains(sink), "{sink}");
         }
     }
@@ -136,7 +206,13 @@ mod tests {
     #[test]
     fn only_the_exact_path_is_the_page() {
         assert!(is_route("/reset"));
-        for other in ["/reset/", "/reset.css", "/resets", "/", "/user/password/reset"] {
+        for other in [
+            "/reset/",
+            "/reset.css",
+            "/resets",
+            "/",
+            "/user/password/reset",
+        ] {
             assert!(!is_route(other), "{other}");
         }
     }

@@ -14,7 +14,13 @@ const NEW_PASSWORD: &str = "correct horse battery staple";
 async fn staff_code(kit: &TestKit) -> (String, String) {
     let caller = kit
         .service
-        .authenticate(resetkit::service::Endpoint::GuestReset, &kit.keys.staff, &[resetkit::domain::KeyKind::Employee], resetkit::domain::Permission::GuestsEdit, None)
+        .authenticate(
+            resetkit::service::Endpoint::GuestReset,
+            &kit.keys.staff,
+            &[resetkit::domain::KeyKind::Employee],
+            resetkit::domain::Permission::GuestsEdit,
+            None,
+        )
         .await
         .expect("staff key");
     let cmd = GuestResetCommand {
@@ -23,7 +29,10 @@ async fn staff_code(kit: &TestKit) -> (String, String) {
         ..Default::default()
     };
     let issued = kit.service.guest_reset(&caller, cmd).await.expect("issued");
-    (issued.verification_id.to_string(), issued.code.expose().to_owned())
+    (
+        issued.verification_id.to_string(),
+        issued.code.expose().to_owned(),
+    )
 }
 
 fn body(kit: &TestKit, vid: &str, code: &str) -> Value {
@@ -34,8 +43,14 @@ fn body(kit: &TestKit, vid: &str, code: &str) -> Value {
 }
 
 async fn post_json(kit: &TestKit, uri: &str, body: &Value) -> (u16, Value) {
-    let req = http_request("POST", uri, &[("content-type", "application/json")], body.to_string());
-    let (status, _, json) = read_response(handle(&kit.service, req).await.expect("handler never errs"));
+    let req = http_request(
+        "POST",
+        uri,
+        &[("content-type", "application/json")],
+        body.to_string(),
+    );
+    let (status, _, json) =
+        read_response(handle(&kit.service, req).await.expect("handler never errs"));
     (status, json)
 }
 
@@ -58,7 +73,11 @@ fn success() -> Value {
 }
 
 async fn ana(kit: &TestKit) -> resetkit::domain::User {
-    kit.store.get_user(&UserId::parse(ANA).unwrap()).await.unwrap().unwrap()
+    kit.store
+        .get_user(&UserId::parse(ANA).unwrap())
+        .await
+        .unwrap()
+        .unwrap()
 }
 
 #[tokio::test]
@@ -72,24 +91,45 @@ async fn the_staff_code_resets_the_password_once() {
     let notice = kit.outbox.sent().pop().unwrap();
     assert_eq!(notice.subject, "Your password was changed");
 
-    assert_eq!(post(&kit, &body(&kit, &vid, &code)).await, (400, rejected()), "reused code");
+    assert_eq!(
+        post(&kit, &body(&kit, &vid, &code)).await,
+        (400, rejected()),
+        "reused code"
+    );
     assert_eq!(ana(&kit).await.credential_version, 1);
 }
 
 #[tokio::test]
 async fn the_link_secret_works_with_lead_id_or_email() {
     let kit = TestKit::new().await;
-    for subject in [json!({"LeadId": ANA}), json!({"EmailAddress": "ana@example.com"})] {
+    for subject in [
+        json!({"LeadId": ANA}),
+        json!({"EmailAddress": "ana@example.com"}),
+    ] {
         let caller = kit
             .service
-            .authenticate(resetkit::service::Endpoint::ForgotPassword, &kit.keys.server, &[resetkit::domain::KeyKind::Server], resetkit::domain::Permission::ForgotPassword, None)
+            .authenticate(
+                resetkit::service::Endpoint::ForgotPassword,
+                &kit.keys.server,
+                &[resetkit::domain::KeyKind::Server],
+                resetkit::domain::Permission::ForgotPassword,
+                None,
+            )
             .await
             .unwrap();
         let cmd = forgot_for_ana(&kit);
-        let (_, token) = kit.service.forgot_password(&caller, cmd).await.unwrap().revealed.unwrap();
+        let (_, token) = kit
+            .service
+            .forgot_password(&caller, cmd)
+            .await
+            .unwrap()
+            .revealed
+            .unwrap();
         let mut b = json!({"TemporaryPassword": token.expose(), "Password": NEW_PASSWORD,
                            "PasswordConfirm": NEW_PASSWORD, "ApiKey": kit.keys.browser});
-        b.as_object_mut().unwrap().extend(subject.as_object().unwrap().clone());
+        b.as_object_mut()
+            .unwrap()
+            .extend(subject.as_object().unwrap().clone());
         assert_eq!(post(&kit, &b).await, (200, success()), "{subject}");
     }
     assert_eq!(ana(&kit).await.credential_version, 2);
@@ -99,7 +139,10 @@ fn forgot_for_ana(kit: &TestKit) -> resetkit::service::ForgotPasswordCommand {
     let catalog = &kit.service.settings().fields;
     let spec = catalog.lookup_field("EmailAddress").unwrap();
     let value = catalog.parse_value(spec, "ana@example.com").unwrap();
-    resetkit::service::ForgotPasswordCommand { search: resetkit::domain::LookupKey::new("EmailAddress", &value), recipient: None }
+    resetkit::service::ForgotPasswordCommand {
+        search: resetkit::domain::LookupKey::new("EmailAddress", &value),
+        recipient: None,
+    }
 }
 
 #[tokio::test]
@@ -107,9 +150,16 @@ async fn a_wrong_code_and_an_expired_code_get_the_same_answer() {
     let kit = TestKit::new().await;
     let (vid, code) = staff_code(&kit).await;
     let wrong = if code == "000000" { "000001" } else { "000000" };
-    assert_eq!(post(&kit, &body(&kit, &vid, wrong)).await, (400, rejected()));
+    assert_eq!(
+        post(&kit, &body(&kit, &vid, wrong)).await,
+        (400, rejected())
+    );
     kit.clock.advance(601);
-    assert_eq!(post(&kit, &body(&kit, &vid, &code)).await, (400, rejected()), "expired");
+    assert_eq!(
+        post(&kit, &body(&kit, &vid, &code)).await,
+        (400, rejected()),
+        "expired"
+    );
     assert_eq!(ana(&kit).await.password_hash, None);
 }
 
@@ -119,10 +169,21 @@ async fn the_sixth_attempt_finds_the_code_burned() {
     let (vid, code) = staff_code(&kit).await;
     let wrong = if code == "000000" { "000001" } else { "000000" };
     for _ in 0..5 {
-        assert_eq!(post(&kit, &body(&kit, &vid, wrong)).await, (400, rejected()));
+        assert_eq!(
+            post(&kit, &body(&kit, &vid, wrong)).await,
+            (400, rejected())
+        );
     }
-    assert_eq!(post(&kit, &body(&kit, &vid, &code)).await, (400, rejected()), "right code, but burned");
-    assert!(kit.store.audit_events().iter().any(|e| e.action == resetkit::domain::AuditAction::CodeBurned));
+    assert_eq!(
+        post(&kit, &body(&kit, &vid, &code)).await,
+        (400, rejected()),
+        "right code, but burned"
+    );
+    assert!(kit
+        .store
+        .audit_events()
+        .iter()
+        .any(|e| e.action == resetkit::domain::AuditAction::CodeBurned));
 }
 
 #[tokio::test]
@@ -130,8 +191,14 @@ async fn only_the_latest_code_works() {
     let kit = TestKit::new().await;
     let (old_vid, old_code) = staff_code(&kit).await;
     let (new_vid, new_code) = staff_code(&kit).await;
-    assert_eq!(post(&kit, &body(&kit, &old_vid, &old_code)).await, (400, rejected()));
-    assert_eq!(post(&kit, &body(&kit, &new_vid, &new_code)).await, (200, success()));
+    assert_eq!(
+        post(&kit, &body(&kit, &old_vid, &old_code)).await,
+        (400, rejected())
+    );
+    assert_eq!(
+        post(&kit, &body(&kit, &new_vid, &new_code)).await,
+        (200, success())
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -163,17 +230,27 @@ async fn a_weak_password_is_a_field_error_and_the_code_stays_usable() {
     let (status, json) = post(&kit, &b).await;
     assert_eq!(status, 400);
     assert_eq!(json["ResponseStatus"]["Errors"][0]["FieldName"], "Password");
-    assert_eq!(json["ResponseStatus"]["Errors"][0]["ErrorCode"], "PasswordTooWeak");
+    assert_eq!(
+        json["ResponseStatus"]["Errors"][0]["ErrorCode"],
+        "PasswordTooWeak"
+    );
     b["Password"] = json!("Ana.Silva-2024!");
     b["PasswordConfirm"] = json!("Ana.Silva-2024!");
-    assert_eq!(post(&kit, &b).await.1["ResponseStatus"]["Errors"][0]["ErrorCode"], "PasswordTooPersonal");
+    assert_eq!(
+        post(&kit, &b).await.1["ResponseStatus"]["Errors"][0]["ErrorCode"],
+        "PasswordTooPersonal"
+    );
     assert_eq!(post(&kit, &body(&kit, &vid, &code)).await, (200, success()));
 }
 
 #[tokio::test]
 async fn field_errors_name_every_field_at_once() {
     let kit = TestKit::new().await;
-    let (status, json) = post(&kit, &json!({"Password": "correct horse", "PasswordConfirm": "correct horsf"})).await;
+    let (status, json) = post(
+        &kit,
+        &json!({"Password": "correct horse", "PasswordConfirm": "correct horsf"}),
+    )
+    .await;
     assert_eq!(status, 400);
     assert_eq!(json["WasSuccessful"], false);
     assert_eq!(json["ResponseStatus"]["ErrorCode"], "NotEmpty");
@@ -182,9 +259,19 @@ async fn field_errors_name_every_field_at_once() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| (e["FieldName"].as_str().unwrap().into(), e["ErrorCode"].as_str().unwrap().into()))
+        .map(|e| {
+            (
+                e["FieldName"].as_str().unwrap().into(),
+                e["ErrorCode"].as_str().unwrap().into(),
+            )
+        })
         .collect();
-    let want = [("ApiKey", "NotEmpty"), ("TemporaryPassword", "NotEmpty"), ("EmailAddress", "NotEmpty"), ("PasswordConfirm", "NotEqual")];
+    let want = [
+        ("ApiKey", "NotEmpty"),
+        ("TemporaryPassword", "NotEmpty"),
+        ("EmailAddress", "NotEmpty"),
+        ("PasswordConfirm", "NotEqual"),
+    ];
     assert_eq!(fields, want.map(|(a, b)| (a.to_owned(), b.to_owned())));
 }
 
@@ -195,43 +282,101 @@ async fn bad_input_is_a_4xx_in_servicestack_shape() {
     let long = "x".repeat(129);
     let huge = "y".repeat(5_000);
     let mut cases: Vec<(Value, &str, &str)> = vec![
-        (json!({"Password": long, "PasswordConfirm": long}), "Password", "MaximumLength"),
-        (json!({"Password": huge, "PasswordConfirm": huge}), "Password", "MaximumLength"),
-        (json!({"Password": "short", "PasswordConfirm": "short"}), "Password", "MinimumLength"),
+        (
+            json!({"Password": long, "PasswordConfirm": long}),
+            "Password",
+            "MaximumLength",
+        ),
+        (
+            json!({"Password": huge, "PasswordConfirm": huge}),
+            "Password",
+            "MaximumLength",
+        ),
+        (
+            json!({"Password": "short", "PasswordConfirm": "short"}),
+            "Password",
+            "MinimumLength",
+        ),
         (json!({"EmailAddress": "nope"}), "EmailAddress", "Email"),
-        (json!({"VerificationId": "xyz"}), "VerificationId", "InvalidFormat"),
-        (json!({"EmailAddress": "ana@example.com", "LeadId": ANA}), "EmailAddress", "Exclusive"),
-        (json!({"Latitude": 91, "Longitude": 0}), "Latitude", "InclusiveBetween"),
+        (
+            json!({"VerificationId": "xyz"}),
+            "VerificationId",
+            "InvalidFormat",
+        ),
+        (
+            json!({"EmailAddress": "ana@example.com", "LeadId": ANA}),
+            "EmailAddress",
+            "Exclusive",
+        ),
+        (
+            json!({"Latitude": 91, "Longitude": 0}),
+            "Latitude",
+            "InclusiveBetween",
+        ),
         (json!({"Latitude": 10}), "Latitude", "InclusiveBetween"),
-        (json!({"Latitude": "north", "Longitude": "1"}), "Latitude", "InvalidNumber"),
+        (
+            json!({"Latitude": "north", "Longitude": "1"}),
+            "Latitude",
+            "InvalidNumber",
+        ),
     ];
     for (patch, field, code_name) in cases.drain(..) {
         let mut b = body(&kit, &vid, &code);
         if patch.get("EmailAddress").is_some() || patch.get("VerificationId").is_some() {
             b.as_object_mut().unwrap().remove("VerificationId");
         }
-        b.as_object_mut().unwrap().extend(patch.as_object().unwrap().clone());
+        b.as_object_mut()
+            .unwrap()
+            .extend(patch.as_object().unwrap().clone());
         let (status, json) = post(&kit, &b).await;
         assert_eq!(status, 400, "{field} {code_name}");
         let errors = json["ResponseStatus"]["Errors"].as_array().unwrap();
-        assert!(errors.iter().any(|e| e["FieldName"] == field && e["ErrorCode"] == code_name), "{field} {code_name}: {}", json["ResponseStatus"]);
+        assert!(
+            errors
+                .iter()
+                .any(|e| e["FieldName"] == field && e["ErrorCode"] == code_name),
+            "{field} {code_name}: {}",
+            json["ResponseStatus"]
+        );
     }
     let raw = |b: &str, ct: &str| http_request("POST", PATH, &[("content-type", ct)], b.to_owned());
     for (req, status, code_name) in [
         (raw("{", "application/json"), 400, "SerializationException"),
-        (raw(r#"{"Latitude": 1e400}"#, "application/json"), 400, "SerializationException"),
-        (raw(r#"{"Password": 12345678}"#, "application/json"), 400, "SerializationException"),
+        (
+            raw(r#"{"Latitude": 1e400}"#, "application/json"),
+            400,
+            "SerializationException",
+        ),
+        (
+            raw(r#"{"Password": 12345678}"#, "application/json"),
+            400,
+            "SerializationException",
+        ),
         (raw("<x/>", "application/xml"), 415, "UnsupportedMediaType"),
-        (raw(&"a".repeat(17 * 1024), "application/json"), 413, "RequestTooLarge"),
+        (
+            raw(&"a".repeat(17 * 1024), "application/json"),
+            413,
+            "RequestTooLarge",
+        ),
     ] {
         let (got, _, json) = read_response(handle(&kit.service, req).await.unwrap());
-        assert_eq!((got, json["ResponseStatus"]["ErrorCode"].as_str().unwrap()), (status, code_name));
+        assert_eq!(
+            (got, json["ResponseStatus"]["ErrorCode"].as_str().unwrap()),
+            (status, code_name)
+        );
     }
-    for key in ["nope".to_owned(), kit.keys.guest.clone(), kit.keys.portal.clone()] {
+    for key in [
+        "nope".to_owned(),
+        kit.keys.guest.clone(),
+        kit.keys.portal.clone(),
+    ] {
         let mut b = body(&kit, &vid, &code);
         b["ApiKey"] = json!(key);
         let (status, json) = post(&kit, &b).await;
-        assert_eq!((status, json["ResponseStatus"]["ErrorCode"].clone()), (401, json!("Unauthorized")));
+        assert_eq!(
+            (status, json["ResponseStatus"]["ErrorCode"].clone()),
+            (401, json!("Unauthorized"))
+        );
     }
     assert_eq!(ana(&kit).await.password_hash, None, "nothing was changed");
 }
@@ -244,11 +389,24 @@ async fn a_form_post_works_like_json() {
         "VerificationId={vid}&TemporaryPassword={code}&Password=correct+horse+battery+staple&PasswordConfirm=correct+horse+battery+staple&ApiKey={}&Latitude=41.15&Longitude=-8.61",
         kit.keys.browser
     );
-    let req = http_request("POST", PATH, &[("content-type", "application/x-www-form-urlencoded")], form);
+    let req = http_request(
+        "POST",
+        PATH,
+        &[("content-type", "application/x-www-form-urlencoded")],
+        form,
+    );
     let (status, _, json) = read_response(handle(&kit.service, req).await.unwrap());
     assert_eq!((status, json), (200, success()));
-    let changed = kit.store.audit_events().into_iter().find(|e| e.action == resetkit::domain::AuditAction::PasswordChanged).unwrap();
-    assert_eq!(changed.location.map(|l| (l.latitude, l.longitude)), Some((41.15, -8.61)));
+    let changed = kit
+        .store
+        .audit_events()
+        .into_iter()
+        .find(|e| e.action == resetkit::domain::AuditAction::PasswordChanged)
+        .unwrap();
+    assert_eq!(
+        changed.location.map(|l| (l.latitude, l.longitude)),
+        Some((41.15, -8.61))
+    );
 }
 
 #[tokio::test]
@@ -257,23 +415,55 @@ async fn format_switches_and_jsonp() {
     let b = json!({"ApiKey": "x"});
     for uri in [format!("{PATH}.json"), format!("{PATH}?format=json")] {
         let (status, json) = post_json(&kit, &uri, &b).await;
-        assert_eq!((status, json["WasSuccessful"].clone()), (400, json!(false)), "{uri}");
+        assert_eq!(
+            (status, json["WasSuccessful"].clone()),
+            (400, json!(false)),
+            "{uri}"
+        );
     }
     let (status, json) = post_json(&kit, &format!("{PATH}?format=xml"), &b).await;
-    assert_eq!((status, json["ResponseStatus"]["ErrorCode"].clone()), (400, json!("InvalidFormat")));
+    assert_eq!(
+        (status, json["ResponseStatus"]["ErrorCode"].clone()),
+        (400, json!("InvalidFormat"))
+    );
 
-    let req = http_request("POST", &format!("{PATH}?callback=app.done"), &[("content-type", "application/json")], b.to_string());
+    let req = http_request(
+        "POST",
+        &format!("{PATH}?callback=app.done"),
+        &[("content-type", "application/json")],
+        b.to_string(),
+    );
     let res = handle(&kit.service, req).await.unwrap();
-    assert_eq!(res.headers()["content-type"], "application/javascript; charset=utf-8");
+    assert_eq!(
+        res.headers()["content-type"],
+        "application/javascript; charset=utf-8"
+    );
     let text = String::from_utf8(res.body().as_ref().to_vec()).unwrap();
-    assert!(text.starts_with("/**/app.done({") && text.ends_with("});"), "{text}");
+    assert!(
+        text.starts_with("/**/app.done({") && text.ends_with("});"),
+        "{text}"
+    );
 
     for cb in ["alert(1)", "a%3Bb", "x%0Ay", "%3Cscript%3E"] {
-        let req = http_request("POST", &format!("{PATH}?callback={cb}"), &[("content-type", "application/json")], b.to_string());
+        let req = http_request(
+            "POST",
+            &format!("{PATH}?callback={cb}"),
+            &[("content-type", "application/json")],
+            b.to_string(),
+        );
         let (status, _, json) = read_response(handle(&kit.service, req).await.unwrap());
-        assert_eq!((status, json["ResponseStatus"]["ErrorCode"].clone()), (400, json!("InvalidFormat")), "{cb}");
+        assert_eq!(
+            (status, json["ResponseStatus"]["ErrorCode"].clone()),
+            (400, json!("InvalidFormat")),
+            "{cb}"
+        );
     }
-    let req = http_request("POST", PATH, &[("accept", "application/xml")], b.to_string());
+    let req = http_request(
+        "POST",
+        PATH,
+        &[("accept", "application/xml")],
+        b.to_string(),
+    );
     assert_eq!(handle(&kit.service, req).await.unwrap().status(), 406);
 }
 
@@ -287,11 +477,19 @@ async fn no_code_or_password_is_stored_in_clear() {
     let dump = kit.store.dump();
     assert!(dump.contains("$argon2id$"), "the dump shows stored hashes");
     // Whole tokens only: a six-digit code may occur by chance inside a hex hash.
-    let tokens: Vec<&str> = dump.split(|c: char| !c.is_ascii_alphanumeric() && c != '_').collect();
+    let tokens: Vec<&str> = dump
+        .split(|c: char| !c.is_ascii_alphanumeric() && c != '_')
+        .collect();
     for secret in [code.as_str(), wrong, kit.keys.browser.as_str()] {
-        assert!(!tokens.contains(&secret), "{secret} found in a stored record");
+        assert!(
+            !tokens.contains(&secret),
+            "{secret} found in a stored record"
+        );
     }
-    assert!(!dump.contains(NEW_PASSWORD) && !dump.contains("horse"), "the password is stored in clear");
+    assert!(
+        !dump.contains(NEW_PASSWORD) && !dump.contains("horse"),
+        "the password is stored in clear"
+    );
 }
 
 #[tokio::test]
@@ -302,8 +500,14 @@ async fn the_shipped_events_get_their_documented_answers() {
         .replace("REPLACE_WITH_verification_id", &vid)
         .replace("REPLACE_WITH_verification_code", &code);
     let events = [
-        (include_str!("../../../events/password-confirm-wrong-code.json").to_owned(), 400),
-        (include_str!("../../../events/password-confirm-bad-input.json").to_owned(), 400),
+        (
+            include_str!("../../../events/password-confirm-wrong-code.json").to_owned(),
+            400,
+        ),
+        (
+            include_str!("../../../events/password-confirm-bad-input.json").to_owned(),
+            400,
+        ),
         (success, 200),
     ];
     for (event, status) in events {

@@ -23,13 +23,18 @@ pub type AwsResetkit = Resetkit<DynamoStore, AwsNotifier, SystemClock, OsRandom>
 pub async fn init() -> Result<AwsResetkit, Box<dyn std::error::Error + Send + Sync>> {
     tracing_subscriber::fmt()
         .json()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
         .with_current_span(false)
         .without_time() // CloudWatch stamps every line already
         .with_target(false)
         .init();
     let config = Config::from_env()?;
-    let sdk = aws_config::defaults(BehaviorVersion::latest()).http_client(https_client()).load().await;
+    let sdk = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https_client())
+        .load()
+        .await;
     Ok(build(&sdk, config))
 }
 
@@ -39,8 +44,13 @@ pub async fn init() -> Result<AwsResetkit, Box<dyn std::error::Error + Send + Sy
 /// trust CAs no AWS endpoint uses.
 pub fn https_client() -> aws_sdk_dynamodb::config::SharedHttpClient {
     use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode, TlsContext, TrustStore};
-    let trust = TrustStore::empty().with_native_roots(false).with_pem_certificate(AWS_ROOT_CAS);
-    let context = TlsContext::builder().with_trust_store(trust).build().expect("a TLS context from static parts");
+    let trust = TrustStore::empty()
+        .with_native_roots(false)
+        .with_pem_certificate(AWS_ROOT_CAS);
+    let context = TlsContext::builder()
+        .with_trust_store(trust)
+        .build()
+        .expect("a TLS context from static parts");
     aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
         .tls_context(context)
@@ -69,15 +79,31 @@ pub struct Budgets {
 }
 
 pub const PRODUCTION_BUDGETS: Budgets = Budgets {
-    dynamodb: Budget { attempt: Duration::from_secs(2), operation: Duration::from_secs(5), max_attempts: 3 },
-    delivery: Budget { attempt: Duration::from_secs(3), operation: Duration::from_secs(7), max_attempts: 2 },
+    dynamodb: Budget {
+        attempt: Duration::from_secs(2),
+        operation: Duration::from_secs(5),
+        max_attempts: 3,
+    },
+    delivery: Budget {
+        attempt: Duration::from_secs(3),
+        operation: Duration::from_secs(7),
+        max_attempts: 2,
+    },
 };
 
 /// For tests on one shared, single-threaded emulator under a loaded run: slowness there is
 /// not a failure to answer. The fault tests use `PRODUCTION_BUDGETS`.
 pub const EMULATOR_BUDGETS: Budgets = Budgets {
-    dynamodb: Budget { attempt: Duration::from_secs(30), operation: Duration::from_secs(90), max_attempts: 3 },
-    delivery: Budget { attempt: Duration::from_secs(30), operation: Duration::from_secs(90), max_attempts: 2 },
+    dynamodb: Budget {
+        attempt: Duration::from_secs(30),
+        operation: Duration::from_secs(90),
+        max_attempts: 3,
+    },
+    delivery: Budget {
+        attempt: Duration::from_secs(30),
+        operation: Duration::from_secs(90),
+        max_attempts: 2,
+    },
 };
 
 impl Budget {
@@ -105,10 +131,19 @@ pub fn build(sdk: &aws_config::SdkConfig, config: Config) -> AwsResetkit {
 /// `build` with other time budgets (the integration tests on the emulator).
 pub fn build_with(sdk: &aws_config::SdkConfig, config: Config, budgets: &Budgets) -> AwsResetkit {
     let (d, m) = (&budgets.dynamodb, &budgets.delivery);
-    let dynamodb = aws_sdk_dynamodb::config::Builder::from(sdk).timeout_config(d.timeouts()).retry_config(d.retries());
-    let ses = aws_sdk_sesv2::config::Builder::from(sdk).timeout_config(m.timeouts()).retry_config(m.retries());
-    let sns = aws_sdk_sns::config::Builder::from(sdk).timeout_config(m.timeouts()).retry_config(m.retries());
-    let store = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(dynamodb.build()), &config.aws.table_prefix);
+    let dynamodb = aws_sdk_dynamodb::config::Builder::from(sdk)
+        .timeout_config(d.timeouts())
+        .retry_config(d.retries());
+    let ses = aws_sdk_sesv2::config::Builder::from(sdk)
+        .timeout_config(m.timeouts())
+        .retry_config(m.retries());
+    let sns = aws_sdk_sns::config::Builder::from(sdk)
+        .timeout_config(m.timeouts())
+        .retry_config(m.retries());
+    let store = DynamoStore::new(
+        aws_sdk_dynamodb::Client::from_conf(dynamodb.build()),
+        &config.aws.table_prefix,
+    );
     let notifier = AwsNotifier::new(
         aws_sdk_sesv2::Client::from_conf(ses.build()),
         aws_sdk_sns::Client::from_conf(sns.build()),
@@ -124,7 +159,12 @@ mod tls_tests {
 
     #[test]
     fn a_client_builds_its_tls_connector_from_the_aws_roots_alone() {
-        assert_eq!(String::from_utf8_lossy(super::AWS_ROOT_CAS).matches("-----BEGIN CERTIFICATE-----").count(), 5);
+        assert_eq!(
+            String::from_utf8_lossy(super::AWS_ROOT_CAS)
+                .matches("-----BEGIN CERTIFICATE-----")
+                .count(),
+            5
+        );
         let sdk = SdkConfig::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new("us-east-1"))

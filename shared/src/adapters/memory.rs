@@ -5,15 +5,19 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use crate::domain::message::OutgoingMessage;
 use crate::domain::audit::ChainedEvent;
-use crate::domain::idempotency::{Fingerprint, IdempotencyKey, IdempotencyRecord, IdempotencyState, StoredResponse};
+use crate::domain::idempotency::{
+    Fingerprint, IdempotencyKey, IdempotencyRecord, IdempotencyState, StoredResponse,
+};
+use crate::domain::message::OutgoingMessage;
 use crate::domain::{
-    ApiKeyHash, ApiKeyRecord, AuditEvent, LookupKey, Timestamp, User, UserId, VerificationId, VerificationRecord,
+    ApiKeyHash, ApiKeyRecord, AuditEvent, LookupKey, Timestamp, User, UserId, VerificationId,
+    VerificationRecord,
 };
 use crate::ports::{
-    ApiKeyStore, AttemptCount, AuditLog, Claim, Clock, CompletedReset, ConsumeError, DeliveryError, IdempotencyStore,
-    Notifier, RateDecision, RateLimit, RateLimiter, StoreError, UserDirectory, VerificationStore,
+    ApiKeyStore, AttemptCount, AuditLog, Claim, Clock, CompletedReset, ConsumeError, DeliveryError,
+    IdempotencyStore, Notifier, RateDecision, RateLimit, RateLimiter, StoreError, UserDirectory,
+    VerificationStore,
 };
 
 #[derive(Default)]
@@ -53,7 +57,10 @@ impl MemoryStore {
         let s = self.state();
         let mut out = String::new();
         for u in s.users.values() {
-            out.push_str(&format!("{u:?} {}\n", u.password_hash.as_ref().map_or("", |h| h.as_phc())));
+            out.push_str(&format!(
+                "{u:?} {}\n",
+                u.password_hash.as_ref().map_or("", |h| h.as_phc())
+            ));
         }
         for v in s.verifications.values() {
             out.push_str(&format!("{v:?} {}\n", hex::encode(v.code_hash.as_bytes())));
@@ -70,7 +77,12 @@ impl MemoryStore {
 
 impl UserDirectory for MemoryStore {
     async fn find_by(&self, key: &LookupKey) -> Result<Vec<UserId>, StoreError> {
-        Ok(self.state().index.get(&key.storage_key()).map(|s| s.iter().cloned().collect()).unwrap_or_default())
+        Ok(self
+            .state()
+            .index
+            .get(&key.storage_key())
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default())
     }
 
     async fn get_user(&self, id: &UserId) -> Result<Option<User>, StoreError> {
@@ -84,7 +96,10 @@ impl UserDirectory for MemoryStore {
         }
         s.users.insert(user.id.clone(), user.clone());
         for k in keys {
-            s.index.entry(k.storage_key()).or_default().insert(user.id.clone());
+            s.index
+                .entry(k.storage_key())
+                .or_default()
+                .insert(user.id.clone());
         }
         Ok(())
     }
@@ -93,24 +108,43 @@ impl UserDirectory for MemoryStore {
 impl VerificationStore for MemoryStore {
     async fn issue(&self, record: &VerificationRecord) -> Result<(), StoreError> {
         let mut s = self.state();
-        let user = s.users.get_mut(&record.user_id).ok_or_else(|| StoreError::Missing(record.user_id.to_string()))?;
+        let user = s
+            .users
+            .get_mut(&record.user_id)
+            .ok_or_else(|| StoreError::Missing(record.user_id.to_string()))?;
         user.latest_verification = Some(record.id.clone());
         s.verifications.insert(record.id.clone(), record.clone());
         Ok(())
     }
 
-    async fn get_verification(&self, id: &VerificationId, now: Timestamp) -> Result<Option<VerificationRecord>, StoreError> {
-        Ok(self.state().verifications.get(id).filter(|r| r.expires_at > now).cloned())
+    async fn get_verification(
+        &self,
+        id: &VerificationId,
+        now: Timestamp,
+    ) -> Result<Option<VerificationRecord>, StoreError> {
+        Ok(self
+            .state()
+            .verifications
+            .get(id)
+            .filter(|r| r.expires_at > now)
+            .cloned())
     }
 
-    async fn record_failure(&self, id: &VerificationId, now: Timestamp) -> Result<AttemptCount, ConsumeError> {
+    async fn record_failure(
+        &self,
+        id: &VerificationId,
+        now: Timestamp,
+    ) -> Result<AttemptCount, ConsumeError> {
         let mut s = self.state();
         let r = s.verifications.get_mut(id).ok_or(ConsumeError::Rejected)?;
         if r.consumed || r.expires_at <= now || r.attempts >= r.max_attempts {
             return Err(ConsumeError::Rejected);
         }
         r.attempts += 1;
-        Ok(AttemptCount { attempts: r.attempts, burned: r.attempts >= r.max_attempts })
+        Ok(AttemptCount {
+            attempts: r.attempts,
+            burned: r.attempts >= r.max_attempts,
+        })
     }
 
     async fn revoke(&self, id: &VerificationId, user: &UserId) -> Result<(), StoreError> {
@@ -129,7 +163,10 @@ impl VerificationStore for MemoryStore {
     async fn complete_reset(&self, reset: &CompletedReset) -> Result<(), ConsumeError> {
         let mut guard = self.state();
         let s = &mut *guard;
-        let (Some(r), Some(u)) = (s.verifications.get_mut(&reset.verification), s.users.get_mut(&reset.user)) else {
+        let (Some(r), Some(u)) = (
+            s.verifications.get_mut(&reset.verification),
+            s.users.get_mut(&reset.user),
+        ) else {
             return Err(ConsumeError::Rejected);
         };
         let usable = !r.consumed
@@ -166,20 +203,38 @@ impl ApiKeyStore for MemoryStore {
 
 impl AuditLog for MemoryStore {
     async fn audit_head(&self, stream: &str) -> Result<Option<ChainedEvent>, StoreError> {
-        Ok(self.state().audit.iter().filter(|l| l.stream == stream).max_by_key(|l| l.seq).cloned())
+        Ok(self
+            .state()
+            .audit
+            .iter()
+            .filter(|l| l.stream == stream)
+            .max_by_key(|l| l.seq)
+            .cloned())
     }
 
     async fn append_link(&self, link: &ChainedEvent) -> Result<(), StoreError> {
         let mut s = self.state();
-        if s.audit.iter().any(|l| l.stream == link.stream && l.seq == link.seq) {
-            return Err(StoreError::Duplicate(format!("{}#{}", link.stream, link.seq)));
+        if s.audit
+            .iter()
+            .any(|l| l.stream == link.stream && l.seq == link.seq)
+        {
+            return Err(StoreError::Duplicate(format!(
+                "{}#{}",
+                link.stream, link.seq
+            )));
         }
         s.audit.push(link.clone());
         Ok(())
     }
 
     async fn read_stream(&self, stream: &str) -> Result<Vec<ChainedEvent>, StoreError> {
-        let mut links: Vec<ChainedEvent> = self.state().audit.iter().filter(|l| l.stream == stream).cloned().collect();
+        let mut links: Vec<ChainedEvent> = self
+            .state()
+            .audit
+            .iter()
+            .filter(|l| l.stream == stream)
+            .cloned()
+            .collect();
         links.sort_by_key(|l| l.seq);
         Ok(links)
     }
@@ -230,7 +285,10 @@ impl IdempotencyStore for MemoryStore {
 
     async fn release(&self, key: &IdempotencyKey, owner: &str) -> Result<(), StoreError> {
         let mut s = self.state();
-        if s.idempotency.get(key.as_ref()).is_some_and(|r| r.owner == owner) {
+        if s.idempotency
+            .get(key.as_ref())
+            .is_some_and(|r| r.owner == owner)
+        {
             s.idempotency.remove(key.as_ref());
         }
         Ok(())
@@ -238,7 +296,12 @@ impl IdempotencyStore for MemoryStore {
 }
 
 impl RateLimiter for MemoryStore {
-    async fn hit(&self, bucket: &str, limit: RateLimit, now: Timestamp) -> Result<RateDecision, StoreError> {
+    async fn hit(
+        &self,
+        bucket: &str,
+        limit: RateLimit,
+        now: Timestamp,
+    ) -> Result<RateDecision, StoreError> {
         let window = limit.window_secs.max(1);
         let start = now.unix_seconds() - now.unix_seconds() % window;
         let mut s = self.state();
@@ -247,7 +310,9 @@ impl RateLimiter for MemoryStore {
             *slot = (start, 0);
         }
         if slot.1 >= limit.max {
-            return Ok(RateDecision::Limited { retry_after_secs: (start + window).saturating_sub(now.unix_seconds()).max(1) });
+            return Ok(RateDecision::Limited {
+                retry_after_secs: (start + window).saturating_sub(now.unix_seconds()).max(1),
+            });
         }
         slot.1 += 1;
         Ok(RateDecision::Allowed)
@@ -280,7 +345,10 @@ impl Notifier for MemoryOutbox {
         if self.failing.load(Ordering::SeqCst) {
             return Err(DeliveryError::Rejected("delivery disabled by test".into()));
         }
-        self.sent.lock().unwrap_or_else(|p| p.into_inner()).push(message.clone());
+        self.sent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(message.clone());
         Ok(())
     }
 }

@@ -47,16 +47,30 @@ impl AwsNotifier {
         sender: String,
         configuration_set: Option<String>,
     ) -> Self {
-        Self { ses, sns, sender, configuration_set }
+        Self {
+            ses,
+            sns,
+            sender,
+            configuration_set,
+        }
     }
 
     async fn send_email(&self, to: &str, message: &OutgoingMessage) -> Result<(), DeliveryError> {
         let text = |data: &str| {
-            Content::builder().data(data).charset("UTF-8").build().map_err(|e| DeliveryError::Unavailable(Box::new(e)))
+            Content::builder()
+                .data(data)
+                .charset("UTF-8")
+                .build()
+                .map_err(|e| DeliveryError::Unavailable(Box::new(e)))
         };
         let simple = Message::builder()
             .subject(text(&message.subject)?)
-            .body(Body::builder().text(text(&message.text)?).html(text(&message.html)?).build())
+            .body(
+                Body::builder()
+                    .text(text(&message.text)?)
+                    .html(text(&message.html)?)
+                    .build(),
+            )
             .build();
         self.ses
             .send_email()
@@ -108,7 +122,8 @@ fn delivery_error<E: ProvideErrorMetadata>(
 ) -> DeliveryError {
     if let SdkError::ServiceError(ctx) = &err {
         let code = ctx.err().code();
-        let transient = ctx.raw().status().as_u16() >= 500 || code.is_some_and(|c| TRANSIENT.contains(&c));
+        let transient =
+            ctx.raw().status().as_u16() >= 500 || code.is_some_and(|c| TRANSIENT.contains(&c));
         if !transient {
             return DeliveryError::Rejected(code.unwrap_or("unknown provider error").to_owned());
         }

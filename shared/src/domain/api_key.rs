@@ -56,9 +56,15 @@ impl KeyKind {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [KeyKind::Employee, KeyKind::Guest, KeyKind::PortalPublic, KeyKind::Server, KeyKind::Browser]
-            .into_iter()
-            .find(|k| k.as_str() == s)
+        [
+            KeyKind::Employee,
+            KeyKind::Guest,
+            KeyKind::PortalPublic,
+            KeyKind::Server,
+            KeyKind::Browser,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == s)
     }
 }
 
@@ -86,9 +92,14 @@ impl Permission {
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        [Permission::GuestsEdit, Permission::ForgotPassword, Permission::RevealResetSecret, Permission::PasswordConfirm]
-            .into_iter()
-            .find(|p| p.as_str() == s)
+        [
+            Permission::GuestsEdit,
+            Permission::ForgotPassword,
+            Permission::RevealResetSecret,
+            Permission::PasswordConfirm,
+        ]
+        .into_iter()
+        .find(|p| p.as_str() == s)
     }
 }
 
@@ -110,7 +121,11 @@ impl ApiKeyRecord {
 }
 
 /// Mints a new key: 256 random bits as the secret, shown once, and the record to store.
-pub fn mint(kind: KeyKind, permissions: BTreeSet<Permission>, mut random: impl FnMut(&mut [u8])) -> (String, ApiKeyRecord) {
+pub fn mint(
+    kind: KeyKind,
+    permissions: BTreeSet<Permission>,
+    mut random: impl FnMut(&mut [u8]),
+) -> (String, ApiKeyRecord) {
     let mut secret = [0u8; 32];
     random(&mut secret);
     let secret = format!("rk_{}", hex::encode(secret));

@@ -43,9 +43,19 @@ impl AuditAction {
 
     pub fn parse(s: &str) -> Option<Self> {
         use AuditAction::*;
-        [ResetRequested, CodeSent, SendFailed, SendSuppressed, AttemptFailed, CodeBurned, PasswordChanged, CallerRefused, RateLimited]
-            .into_iter()
-            .find(|a| a.as_str() == s)
+        [
+            ResetRequested,
+            CodeSent,
+            SendFailed,
+            SendSuppressed,
+            AttemptFailed,
+            CodeBurned,
+            PasswordChanged,
+            CallerRefused,
+            RateLimited,
+        ]
+        .into_iter()
+        .find(|a| a.as_str() == s)
     }
 }
 
@@ -58,11 +68,19 @@ pub struct Location {
 
 impl Location {
     /// Both present, finite and in range, or no location at all.
-    pub fn parse(latitude: Option<f64>, longitude: Option<f64>) -> Result<Option<Self>, &'static str> {
+    pub fn parse(
+        latitude: Option<f64>,
+        longitude: Option<f64>,
+    ) -> Result<Option<Self>, &'static str> {
         match (latitude, longitude) {
             (None, None) => Ok(None),
-            (Some(la), Some(lo)) if (-90.0..=90.0).contains(&la) && (-180.0..=180.0).contains(&lo) => {
-                Ok(Some(Self { latitude: la, longitude: lo }))
+            (Some(la), Some(lo))
+                if (-90.0..=90.0).contains(&la) && (-180.0..=180.0).contains(&lo) =>
+            {
+                Ok(Some(Self {
+                    latitude: la,
+                    longitude: lo,
+                }))
             }
             (Some(_), Some(_)) => Err("Latitude must be within ±90 and Longitude within ±180"),
             _ => Err("Latitude and Longitude go together"),
@@ -172,9 +190,16 @@ impl ChainedEvent {
     /// The link that follows `head` (the stream's last link, if any) with `event`.
     pub fn next(head: Option<&ChainedEvent>, event: AuditEvent) -> Self {
         let stream = event.stream();
-        let (seq, prev_hash) = head.map_or((1, GENESIS.to_owned()), |h| (h.seq + 1, h.hash.clone()));
+        let (seq, prev_hash) =
+            head.map_or((1, GENESIS.to_owned()), |h| (h.seq + 1, h.hash.clone()));
         let hash = link_hash(&stream, seq, &prev_hash, &event);
-        Self { stream, seq, prev_hash, hash, event }
+        Self {
+            stream,
+            seq,
+            prev_hash,
+            hash,
+            event,
+        }
     }
 }
 
@@ -206,7 +231,10 @@ pub fn verify_chain(links: &[ChainedEvent]) -> Result<usize, ChainBreak> {
     for link in links {
         let expected = prev.map_or(1, |p| p.seq + 1);
         if link.seq != expected {
-            return Err(ChainBreak::Gap { seq: link.seq, expected });
+            return Err(ChainBreak::Gap {
+                seq: link.seq,
+                expected,
+            });
         }
         if link.prev_hash != prev.map_or(GENESIS, |p| p.hash.as_str()) {
             return Err(ChainBreak::Unlinked { seq: link.seq });
@@ -230,7 +258,11 @@ mod chain_tests {
         let user = UserId::from_random([7; 16]);
         let mut links: Vec<ChainedEvent> = Vec::new();
         for i in 0..n {
-            let event = AuditEvent::new(Timestamp::from_unix_seconds(100 + i as u64), AuditAction::CodeSent).user(&user);
+            let event = AuditEvent::new(
+                Timestamp::from_unix_seconds(100 + i as u64),
+                AuditAction::CodeSent,
+            )
+            .user(&user);
             links.push(ChainedEvent::next(links.last(), event));
         }
         links
@@ -253,7 +285,13 @@ mod chain_tests {
     fn a_removed_or_reordered_link_is_found() {
         let mut links = chain(4);
         links.remove(1);
-        assert_eq!(verify_chain(&links), Err(ChainBreak::Gap { seq: 3, expected: 2 }));
+        assert_eq!(
+            verify_chain(&links),
+            Err(ChainBreak::Gap {
+                seq: 3,
+                expected: 2
+            })
+        );
         let mut links = chain(4);
         let removed = links.remove(1);
         links[1].seq = removed.seq; // renumbered to hide the gap
@@ -264,7 +302,12 @@ mod chain_tests {
     fn a_rehashed_edit_still_breaks_the_next_link() {
         let mut links = chain(3);
         links[1].event.action = AuditAction::PasswordChanged;
-        links[1].hash = link_hash(&links[1].stream, 2, &links[1].prev_hash.clone(), &links[1].event);
+        links[1].hash = link_hash(
+            &links[1].stream,
+            2,
+            &links[1].prev_hash.clone(),
+            &links[1].event,
+        );
         assert_eq!(verify_chain(&links), Err(ChainBreak::Unlinked { seq: 3 }));
     }
 }

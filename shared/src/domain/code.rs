@@ -107,7 +107,9 @@ impl CodeKeys {
     pub fn verify(&self, code: &ResetSecret, stored: &CodeHash) -> bool {
         self.0
             .iter()
-            .fold(subtle::Choice::from(0), |acc, k| acc | Self::mac(k.expose_secret(), code).0.ct_eq(&stored.0))
+            .fold(subtle::Choice::from(0), |acc, k| {
+                acc | Self::mac(k.expose_secret(), code).0.ct_eq(&stored.0)
+            })
             .into()
     }
 
@@ -121,7 +123,8 @@ impl CodeKeys {
     /// digest of request content (which may hold a password) that cannot be brute-forced
     /// from a stolen table.
     pub fn digest(&self, purpose: &str, parts: &[&[u8]]) -> [u8; 32] {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.0[0].expose_secret()).unwrap_or_else(|_| unreachable!());
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.0[0].expose_secret())
+            .unwrap_or_else(|_| unreachable!());
         mac.update(purpose.as_bytes());
         for part in parts {
             mac.update(&(part.len() as u64).to_be_bytes());
@@ -137,18 +140,25 @@ impl CodeKeys {
         random(&mut nonce);
         let cipher = Self::cipher(self.0[0].expose_secret());
         // Encryption only fails for inputs beyond 256 GiB.
-        let sealed = cipher.encrypt(XNonce::from_slice(&nonce), plain).unwrap_or_default();
+        let sealed = cipher
+            .encrypt(XNonce::from_slice(&nonce), plain)
+            .unwrap_or_default();
         [nonce.as_slice(), &sealed].concat()
     }
 
     /// Decrypts what `seal` made under any configured secret; `None` if none opens it.
     pub fn open(&self, sealed: &[u8]) -> Option<Vec<u8>> {
         let (nonce, body) = (sealed.get(..24)?, sealed.get(24..)?);
-        self.0.iter().find_map(|k| Self::cipher(k.expose_secret()).decrypt(XNonce::from_slice(nonce), body).ok())
+        self.0.iter().find_map(|k| {
+            Self::cipher(k.expose_secret())
+                .decrypt(XNonce::from_slice(nonce), body)
+                .ok()
+        })
     }
 
     fn cipher(secret: &[u8]) -> XChaCha20Poly1305 {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret).unwrap_or_else(|_| unreachable!());
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(secret).unwrap_or_else(|_| unreachable!());
         mac.update(b"resetkit stored-response key");
         XChaCha20Poly1305::new(&mac.finalize().into_bytes())
     }
@@ -182,7 +192,10 @@ mod tests {
     fn link_tokens_carry_256_bits_url_safe() {
         let t = ResetSecret::link_token(os);
         assert_eq!(t.expose().len(), 43);
-        assert!(t.expose().bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        assert!(t
+            .expose()
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
     }
 
     #[test]
@@ -193,13 +206,18 @@ mod tests {
         let stored = old.hash(&code);
         assert!(rotated.verify(&code, &stored));
         assert!(!rotated.verify(&ResetSecret::from_presented("123457"), &stored));
-        assert!(!CodeKeys::new(vec![vec![3; 32]]).unwrap().verify(&code, &stored));
+        assert!(!CodeKeys::new(vec![vec![3; 32]])
+            .unwrap()
+            .verify(&code, &stored));
     }
 
     #[test]
     fn short_secrets_are_refused() {
         assert_eq!(CodeKeys::new(vec![]).err(), Some(CodeKeysError::Missing));
-        assert_eq!(CodeKeys::new(vec![vec![0; 31]]).err(), Some(CodeKeysError::TooShort(1)));
+        assert_eq!(
+            CodeKeys::new(vec![vec![0; 31]]).err(),
+            Some(CodeKeysError::TooShort(1))
+        );
     }
 
     #[test]

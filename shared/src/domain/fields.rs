@@ -58,7 +58,10 @@ pub struct LookupKey {
 
 impl LookupKey {
     pub fn new(field: &str, value: &FieldValue) -> Self {
-        Self { field: field.to_owned(), normalized: value.as_str().to_owned() }
+        Self {
+            field: field.to_owned(),
+            normalized: value.as_str().to_owned(),
+        }
     }
 
     pub fn field(&self) -> &str {
@@ -98,12 +101,31 @@ impl FieldCatalog {
     /// The built-in fields plus `extra`; `default_country` parses national phone numbers.
     pub fn new(extra: impl IntoIterator<Item = FieldSpec>, default_country: &str) -> Self {
         let builtin = [
-            FieldSpec { name: USERNAME.into(), kind: FieldKind::Text, unique: true },
-            FieldSpec { name: EMAIL.into(), kind: FieldKind::Email, unique: true },
-            FieldSpec { name: MOBILE.into(), kind: FieldKind::Phone, unique: true },
+            FieldSpec {
+                name: USERNAME.into(),
+                kind: FieldKind::Text,
+                unique: true,
+            },
+            FieldSpec {
+                name: EMAIL.into(),
+                kind: FieldKind::Email,
+                unique: true,
+            },
+            FieldSpec {
+                name: MOBILE.into(),
+                kind: FieldKind::Phone,
+                unique: true,
+            },
         ];
-        let fields = builtin.into_iter().chain(extra).map(|f| (f.name.clone(), f)).collect();
-        Self { fields, default_country: default_country.to_owned() }
+        let fields = builtin
+            .into_iter()
+            .chain(extra)
+            .map(|f| (f.name.clone(), f))
+            .collect();
+        Self {
+            fields,
+            default_country: default_country.to_owned(),
+        }
     }
 
     /// Parses `FIELD:KIND[:unique]` entries separated by commas, e.g.
@@ -128,7 +150,11 @@ impl FieldCatalog {
                 if parts.len() > 3 || parts[0].is_empty() {
                     return Err(format!("'{entry}' is not FIELD:KIND[:unique]"));
                 }
-                Ok(FieldSpec { name: parts[0].to_owned(), kind, unique })
+                Ok(FieldSpec {
+                    name: parts[0].to_owned(),
+                    kind,
+                    unique,
+                })
             })
             .collect()
     }
@@ -141,7 +167,11 @@ impl FieldCatalog {
         // Schema names are matched exactly first, then ignoring case, as LeadSquared does.
         self.fields
             .get(name)
-            .or_else(|| self.fields.values().find(|f| f.name.eq_ignore_ascii_case(name)))
+            .or_else(|| {
+                self.fields
+                    .values()
+                    .find(|f| f.name.eq_ignore_ascii_case(name))
+            })
             .ok_or_else(|| FieldError::Unknown(super::identifiers::printable(name)))
     }
 
@@ -166,13 +196,18 @@ impl FieldCatalog {
 
     /// Parses `raw` as a value of `spec`.
     pub fn parse_value(&self, spec: &FieldSpec, raw: &str) -> Result<FieldValue, FieldError> {
-        let invalid = |reason: String| FieldError::InvalidValue { field: spec.name.clone(), reason };
+        let invalid = |reason: String| FieldError::InvalidValue {
+            field: spec.name.clone(),
+            reason,
+        };
         match spec.kind {
             FieldKind::Text => fold_text(raw, 256)
                 .and_then(|_| Username::parse(raw))
                 .map(FieldValue::Text)
                 .map_err(|e| invalid(e.to_string())),
-            FieldKind::Email => EmailAddress::parse(raw).map(FieldValue::Email).map_err(|e| invalid(e.to_string())),
+            FieldKind::Email => EmailAddress::parse(raw)
+                .map(FieldValue::Email)
+                .map_err(|e| invalid(e.to_string())),
             FieldKind::Phone => PhoneE164::parse(raw, Some(&self.default_country))
                 .map(FieldValue::Phone)
                 .map_err(|e| invalid(e.to_string())),
@@ -180,7 +215,10 @@ impl FieldCatalog {
     }
 
     /// The index keys for a set of field values: one per unique field that has a value.
-    pub fn index_keys<'a>(&'a self, values: &'a BTreeMap<FieldName, FieldValue>) -> impl Iterator<Item = LookupKey> + 'a {
+    pub fn index_keys<'a>(
+        &'a self,
+        values: &'a BTreeMap<FieldName, FieldValue>,
+    ) -> impl Iterator<Item = LookupKey> + 'a {
         values
             .iter()
             .filter(|(name, _)| self.fields.get(*name).is_some_and(|f| f.unique))
@@ -193,22 +231,35 @@ mod tests {
     use super::*;
 
     fn catalog() -> FieldCatalog {
-        FieldCatalog::new(FieldCatalog::parse_extra("Phone:phone:unique, mx_Alt_Email:email, mx_City:text").unwrap(), "US")
+        FieldCatalog::new(
+            FieldCatalog::parse_extra("Phone:phone:unique, mx_Alt_Email:email, mx_City:text")
+                .unwrap(),
+            "US",
+        )
     }
 
     #[test]
     fn lookup_fields_must_be_known_and_unique() {
         let c = catalog();
         assert_eq!(c.lookup_field("phone").unwrap().name, "Phone");
-        assert_eq!(c.lookup_field("mx_Alt_Email"), Err(FieldError::NotUnique("mx_Alt_Email".into())));
-        assert_eq!(c.lookup_field("Nope"), Err(FieldError::Unknown("Nope".into())));
+        assert_eq!(
+            c.lookup_field("mx_Alt_Email"),
+            Err(FieldError::NotUnique("mx_Alt_Email".into()))
+        );
+        assert_eq!(
+            c.lookup_field("Nope"),
+            Err(FieldError::Unknown("Nope".into()))
+        );
     }
 
     #[test]
     fn recipients_must_be_phone_or_email() {
         let c = catalog();
         assert!(c.recipient_field("mx_Alt_Email").is_ok());
-        assert_eq!(c.recipient_field("mx_City"), Err(FieldError::NotDeliverable("mx_City".into())));
+        assert_eq!(
+            c.recipient_field("mx_City"),
+            Err(FieldError::NotDeliverable("mx_City".into()))
+        );
     }
 
     #[test]

@@ -27,7 +27,9 @@ pub struct IdempotencyKey(String);
 impl IdempotencyKey {
     /// Parses the header value and scopes it to `endpoint` and the presented `credential`.
     pub fn parse(raw: &str, endpoint: &str, credential: &str) -> Result<Self, IdempotencyKeyError> {
-        let valid = !raw.is_empty() && raw.len() <= MAX_KEY_LEN && raw.bytes().all(|b| b.is_ascii_graphic());
+        let valid = !raw.is_empty()
+            && raw.len() <= MAX_KEY_LEN
+            && raw.bytes().all(|b| b.is_ascii_graphic());
         if !valid {
             return Err(IdempotencyKeyError::Malformed);
         }
@@ -115,13 +117,27 @@ impl Replay {
     /// The one rule deciding between replay, wait and refusal.
     /// `owner` is this request's token: a record it made itself (an earlier attempt whose
     /// answer was lost) is its own to run.
-    pub fn decide(existing: Option<IdempotencyRecord>, fingerprint: &Fingerprint, owner: &str) -> Self {
+    pub fn decide(
+        existing: Option<IdempotencyRecord>,
+        fingerprint: &Fingerprint,
+        owner: &str,
+    ) -> Self {
         match existing {
             None => Replay::Run,
             Some(r) if &r.fingerprint != fingerprint => Replay::Mismatch,
-            Some(IdempotencyRecord { state: IdempotencyState::InFlight, owner: ref o, .. }) if o == owner => Replay::Run,
-            Some(IdempotencyRecord { state: IdempotencyState::InFlight, .. }) => Replay::InFlight,
-            Some(IdempotencyRecord { state: IdempotencyState::Completed(res), .. }) => Replay::Stored(res),
+            Some(IdempotencyRecord {
+                state: IdempotencyState::InFlight,
+                owner: ref o,
+                ..
+            }) if o == owner => Replay::Run,
+            Some(IdempotencyRecord {
+                state: IdempotencyState::InFlight,
+                ..
+            }) => Replay::InFlight,
+            Some(IdempotencyRecord {
+                state: IdempotencyState::Completed(res),
+                ..
+            }) => Replay::Stored(res),
         }
     }
 }
@@ -148,7 +164,11 @@ mod tests {
     #[test]
     fn malformed_keys_are_refused() {
         for bad in ["", " ", "a b", "é", &"x".repeat(256), "a\r\nb"] {
-            assert_eq!(IdempotencyKey::parse(bad, "e", "c"), Err(IdempotencyKeyError::Malformed), "{bad:?}");
+            assert_eq!(
+                IdempotencyKey::parse(bad, "e", "c"),
+                Err(IdempotencyKeyError::Malformed),
+                "{bad:?}"
+            );
         }
     }
 
@@ -157,13 +177,44 @@ mod tests {
         let keys = CodeKeys::new(vec![vec![7; 32]]).unwrap();
         let fp = Fingerprint::of(&keys, &[b"a"]);
         let other = Fingerprint::of(&keys, &[b"b"]);
-        let res = StoredResponse { status: 200, content_type: "application/json".into(), body: b"{}".to_vec() };
-        let rec = |state| IdempotencyRecord { fingerprint: fp.clone(), owner: "first".into(), state, expires_at: Timestamp::from_unix_seconds(9) };
+        let res = StoredResponse {
+            status: 200,
+            content_type: "application/json".into(),
+            body: b"{}".to_vec(),
+        };
+        let rec = |state| IdempotencyRecord {
+            fingerprint: fp.clone(),
+            owner: "first".into(),
+            state,
+            expires_at: Timestamp::from_unix_seconds(9),
+        };
         assert_eq!(Replay::decide(None, &fp, "me"), Replay::Run);
-        assert_eq!(Replay::decide(Some(rec(IdempotencyState::InFlight)), &fp, "me"), Replay::InFlight);
-        assert_eq!(Replay::decide(Some(rec(IdempotencyState::InFlight)), &fp, "first"), Replay::Run, "its own lost write");
-        assert_eq!(Replay::decide(Some(rec(IdempotencyState::Completed(res.clone()))), &fp, "me"), Replay::Stored(res));
-        assert_eq!(Replay::decide(Some(rec(IdempotencyState::InFlight)), &other, "me"), Replay::Mismatch);
-        assert!(worth_replaying(400) && worth_replaying(200) && !worth_replaying(429) && !worth_replaying(503));
+        assert_eq!(
+            Replay::decide(Some(rec(IdempotencyState::InFlight)), &fp, "me"),
+            Replay::InFlight
+        );
+        assert_eq!(
+            Replay::decide(Some(rec(IdempotencyState::InFlight)), &fp, "first"),
+            Replay::Run,
+            "its own lost write"
+        );
+        assert_eq!(
+            Replay::decide(
+                Some(rec(IdempotencyState::Completed(res.clone()))),
+                &fp,
+                "me"
+            ),
+            Replay::Stored(res)
+        );
+        assert_eq!(
+            Replay::decide(Some(rec(IdempotencyState::InFlight)), &other, "me"),
+            Replay::Mismatch
+        );
+        assert!(
+            worth_replaying(400)
+                && worth_replaying(200)
+                && !worth_replaying(429)
+                && !worth_replaying(503)
+        );
     }
 }

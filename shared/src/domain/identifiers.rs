@@ -74,7 +74,10 @@ impl PhoneE164 {
             return Err(err());
         }
         let region = match country {
-            Some(c) => Some(phonenumber::country::Id::from_str(&c.trim().to_ascii_uppercase()).map_err(|_| err())?),
+            Some(c) => Some(
+                phonenumber::country::Id::from_str(&c.trim().to_ascii_uppercase())
+                    .map_err(|_| err())?,
+            ),
             None => None,
         };
         let number = phonenumber::parse(region, raw.trim()).map_err(|_| err())?;
@@ -260,7 +263,10 @@ pub(crate) fn is_invisible(c: char) -> bool {
 
 /// Echo of caller input for an error message: bounded and free of control and invisible characters.
 pub(crate) fn printable(raw: &str) -> String {
-    raw.chars().filter(|c| !c.is_control() && !is_invisible(*c)).take(64).collect()
+    raw.chars()
+        .filter(|c| !c.is_control() && !is_invisible(*c))
+        .take(64)
+        .collect()
 }
 
 #[cfg(test)]
@@ -285,26 +291,50 @@ mod tests {
         assert!(PhoneE164::parse("+78033331373", None).is_err());
         for region in ["RU", "KZ", "US"] {
             if let Ok(p) = PhoneE164::parse("+780EEEE137", Some(region)) {
-                assert_eq!(PhoneE164::parse(p.as_ref(), None), Ok(p.clone()), "{region}");
+                assert_eq!(
+                    PhoneE164::parse(p.as_ref(), None),
+                    Ok(p.clone()),
+                    "{region}"
+                );
             }
         }
-        assert_eq!(PhoneE164::parse("+1 415 741 5569", None).map(|p| p.as_ref().to_owned()), Ok("+14157415569".to_owned()));
+        assert_eq!(
+            PhoneE164::parse("+1 415 741 5569", None).map(|p| p.as_ref().to_owned()),
+            Ok("+14157415569".to_owned())
+        );
     }
 
     #[test]
     fn identifiers_refuse_invisible_and_bidi_characters() {
-        for bad in ["ana\u{200B}@example.com", "\u{202E}ana@example.com", "ana@example.com\u{FEFF}", "ana\u{2028}@example.com"] {
+        for bad in [
+            "ana\u{200B}@example.com",
+            "\u{202E}ana@example.com",
+            "ana@example.com\u{FEFF}",
+            "ana\u{2028}@example.com",
+        ] {
             assert!(EmailAddress::parse(bad).is_err(), "{bad:?}");
             assert!(!printable(bad).chars().any(is_invisible));
         }
-        assert_eq!(Username::parse("ana\u{200D}.silva"), Err(TextError::Control));
-        assert_eq!(FirstName::parse("Zo\u{202E}e").map(|f| f.folded().to_owned()), Err(TextError::Control));
-        assert!(EmailAddress::parse("josé@example.com").is_ok(), "letters of any script stay welcome");
+        assert_eq!(
+            Username::parse("ana\u{200D}.silva"),
+            Err(TextError::Control)
+        );
+        assert_eq!(
+            FirstName::parse("Zo\u{202E}e").map(|f| f.folded().to_owned()),
+            Err(TextError::Control)
+        );
+        assert!(
+            EmailAddress::parse("josé@example.com").is_ok(),
+            "letters of any script stay welcome"
+        );
     }
 
     #[test]
     fn email_is_lowercased_and_display_names_refused() {
-        assert_eq!(EmailAddress::parse(" Ana@Example.COM ").unwrap().as_ref(), "ana@example.com");
+        assert_eq!(
+            EmailAddress::parse(" Ana@Example.COM ").unwrap().as_ref(),
+            "ana@example.com"
+        );
         assert!(EmailAddress::parse("Ana <ana@example.com>").is_err());
         assert!(EmailAddress::parse("ana@example.com\r\nBcc: x@y.z").is_err());
         assert!(EmailAddress::parse("not-an-email").is_err());

@@ -34,18 +34,34 @@ pub enum ImportError {
 
 impl UserImport {
     /// The user and the index keys to store with it. `new_id` supplies an id when none is given.
-    pub fn into_user(self, catalog: &FieldCatalog, new_id: impl FnOnce() -> UserId) -> Result<(User, Vec<LookupKey>), ImportError> {
+    pub fn into_user(
+        self,
+        catalog: &FieldCatalog,
+        new_id: impl FnOnce() -> UserId,
+    ) -> Result<(User, Vec<LookupKey>), ImportError> {
         let id = match &self.id {
             Some(raw) => UserId::parse(raw)?,
             None => new_id(),
         };
         let mut user = User::new(id);
-        user.first_name = self.first_name.as_deref().map(FirstName::parse).transpose()?;
-        let builtin = [(USERNAME, self.username), (EMAIL, self.email), (MOBILE, self.mobile)];
-        let named = builtin.into_iter().filter_map(|(k, v)| v.map(|v| (k.to_owned(), v))).chain(self.fields);
+        user.first_name = self
+            .first_name
+            .as_deref()
+            .map(FirstName::parse)
+            .transpose()?;
+        let builtin = [
+            (USERNAME, self.username),
+            (EMAIL, self.email),
+            (MOBILE, self.mobile),
+        ];
+        let named = builtin
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v)))
+            .chain(self.fields);
         for (name, raw) in named {
             let spec = catalog.get(&name)?;
-            user.fields.insert(spec.name.clone(), catalog.parse_value(spec, &raw)?);
+            user.fields
+                .insert(spec.name.clone(), catalog.parse_value(spec, &raw)?);
         }
         let keys = catalog.index_keys(&user.fields).collect();
         Ok((user, keys))

@@ -38,14 +38,20 @@ mod tests {
 
     #[test]
     fn narrowing_ignores_case_and_accents() {
-        let left = narrow_by_first_name(vec![user(1, "Zoë"), user(2, "Zara")], Some(&FirstName::parse("zoe").unwrap()));
+        let left = narrow_by_first_name(
+            vec![user(1, "Zoë"), user(2, "Zara")],
+            Some(&FirstName::parse("zoe").unwrap()),
+        );
         assert_eq!(left.len(), 1);
         assert_eq!(left[0].id, UserId::from_random([1; 16]));
     }
 
     #[test]
     fn a_single_candidate_is_not_narrowed_away() {
-        let left = narrow_by_first_name(vec![user(1, "Zoë")], Some(&FirstName::parse("Ana").unwrap()));
+        let left = narrow_by_first_name(
+            vec![user(1, "Zoë")],
+            Some(&FirstName::parse("Ana").unwrap()),
+        );
         assert_eq!(left.len(), 1);
     }
 }

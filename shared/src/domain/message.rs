@@ -1,8 +1,8 @@
 //! The messages a person receives, composed here so every channel says the same thing.
 //! Names are escaped for HTML; control characters never reach a header (see `FirstName`).
 
-use super::identifiers::{EmailAddress, FirstName, PhoneE164, UserId};
 use super::code::ResetSecret;
+use super::identifiers::{EmailAddress, FirstName, PhoneE164, UserId};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Destination {
@@ -38,7 +38,10 @@ pub struct OutgoingMessage {
 
 impl std::fmt::Debug for OutgoingMessage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OutgoingMessage").field("to", &self.to.masked()).field("subject", &self.subject).finish()
+        f.debug_struct("OutgoingMessage")
+            .field("to", &self.to.masked())
+            .field("subject", &self.subject)
+            .finish()
     }
 }
 
@@ -59,7 +62,9 @@ impl LinkTemplate {
 
     /// Both values are URL-safe by construction (hex and base64url), so no encoding is needed.
     pub fn render(&self, lead: &UserId, secret: &ResetSecret) -> String {
-        self.0.replace("{LeadId}", lead.as_ref()).replace("{TemporaryPassword}", secret.expose())
+        self.0
+            .replace("{LeadId}", lead.as_ref())
+            .replace("{TemporaryPassword}", secret.expose())
     }
 }
 
@@ -67,7 +72,13 @@ fn greeting(first_name: Option<&FirstName>) -> String {
     first_name.map_or_else(|| "Hello,".to_owned(), |n| format!("Hello {},", n.as_ref()))
 }
 
-fn compose(to: Destination, subject: &str, first_name: Option<&FirstName>, body: &str, sms: &str) -> OutgoingMessage {
+fn compose(
+    to: Destination,
+    subject: &str,
+    first_name: Option<&FirstName>,
+    body: &str,
+    sms: &str,
+) -> OutgoingMessage {
     let hello = greeting(first_name);
     let text = match to {
         Destination::Sms(_) => sms.to_owned(),
@@ -76,12 +87,24 @@ fn compose(to: Destination, subject: &str, first_name: Option<&FirstName>, body:
     let html = format!(
         "<!doctype html><html><body><p>{}</p>{}</body></html>",
         html_escape::encode_text(&hello),
-        body.split("\n\n").map(|p| format!("<p>{}</p>", html_escape::encode_text(p))).collect::<String>()
+        body.split("\n\n")
+            .map(|p| format!("<p>{}</p>", html_escape::encode_text(p)))
+            .collect::<String>()
     );
-    OutgoingMessage { to, subject: subject.to_owned(), text, html }
+    OutgoingMessage {
+        to,
+        subject: subject.to_owned(),
+        text,
+        html,
+    }
 }
 
-pub fn staff_code(to: Destination, first_name: Option<&FirstName>, code: &ResetSecret, minutes: u64) -> OutgoingMessage {
+pub fn staff_code(
+    to: Destination,
+    first_name: Option<&FirstName>,
+    code: &ResetSecret,
+    minutes: u64,
+) -> OutgoingMessage {
     compose(
         to,
         "Your password reset code",
@@ -94,7 +117,12 @@ pub fn staff_code(to: Destination, first_name: Option<&FirstName>, code: &ResetS
     )
 }
 
-pub fn reset_link(to: Destination, first_name: Option<&FirstName>, link: &str, minutes: u64) -> OutgoingMessage {
+pub fn reset_link(
+    to: Destination,
+    first_name: Option<&FirstName>,
+    link: &str,
+    minutes: u64,
+) -> OutgoingMessage {
     compose(
         to,
         "Reset your password",
@@ -133,9 +161,15 @@ mod tests {
     fn link_template_needs_both_placeholders() {
         assert!(LinkTemplate::parse("https://x/reset#LeadId={LeadId}").is_err());
         assert!(LinkTemplate::parse("javascript:{LeadId}{TemporaryPassword}").is_err());
-        let t = LinkTemplate::parse("https://x/reset#LeadId={LeadId}&TemporaryPassword={TemporaryPassword}").unwrap();
+        let t = LinkTemplate::parse(
+            "https://x/reset#LeadId={LeadId}&TemporaryPassword={TemporaryPassword}",
+        )
+        .unwrap();
         let id = UserId::from_random([0xab; 16]);
         let link = t.render(&id, &ResetSecret::from_presented("tok"));
-        assert_eq!(link, format!("https://x/reset#LeadId={id}&TemporaryPassword=tok"));
+        assert_eq!(
+            link,
+            format!("https://x/reset#LeadId={id}&TemporaryPassword=tok")
+        );
     }
 }

@@ -63,7 +63,10 @@ impl NewPassword {
 
     /// Applies the strength rules: refuse common and guessable passwords and those built
     /// from the person's own identifiers (`personal_words`).
-    pub fn accept(self, personal_words: &[String]) -> Result<AcceptedPassword, PasswordPolicyError> {
+    pub fn accept(
+        self,
+        personal_words: &[String],
+    ) -> Result<AcceptedPassword, PasswordPolicyError> {
         let pw = self.0.expose_secret();
         let folded = pw.to_lowercase();
         let personal = personal_words
@@ -77,7 +80,10 @@ impl NewPassword {
         let inputs: Vec<&str> = personal_words.iter().map(String::as_str).collect();
         let estimate = zxcvbn::zxcvbn(pw, &inputs);
         if (estimate.score() as u8) < 3 {
-            let hint = estimate.feedback().and_then(|f| f.warning()).map(|w| w.to_string());
+            let hint = estimate
+                .feedback()
+                .and_then(|f| f.warning())
+                .map(|w| w.to_string());
             return Err(PasswordPolicyError::TooWeak { hint });
         }
         Ok(AcceptedPassword(self.0))
@@ -117,7 +123,11 @@ pub struct HashParams {
 
 impl Default for HashParams {
     fn default() -> Self {
-        Self { memory_kib: 19_456, iterations: 2, parallelism: 1 }
+        Self {
+            memory_kib: 19_456,
+            iterations: 2,
+            parallelism: 1,
+        }
     }
 }
 
@@ -129,7 +139,11 @@ impl HashParams {
     }
 
     /// CPU- and memory-heavy: call from a blocking thread.
-    pub fn hash(&self, password: &AcceptedPassword, salt: [u8; 16]) -> Result<PasswordHash, HashError> {
+    pub fn hash(
+        &self,
+        password: &AcceptedPassword,
+        salt: [u8; 16],
+    ) -> Result<PasswordHash, HashError> {
         let salt = SaltString::encode_b64(&salt).map_err(|e| HashError::Hash(e.to_string()))?;
         self.argon2()?
             .hash_password(password.0.expose_secret().as_bytes(), &salt)
@@ -152,7 +166,11 @@ impl PasswordHash {
     pub fn verifies(&self, candidate: &str) -> bool {
         let normalized: String = candidate.nfkc().collect();
         argon2::PasswordHash::new(&self.0)
-            .map(|parsed| Argon2::default().verify_password(normalized.as_bytes(), &parsed).is_ok())
+            .map(|parsed| {
+                Argon2::default()
+                    .verify_password(normalized.as_bytes(), &parsed)
+                    .is_ok()
+            })
             .unwrap_or(false)
     }
 }
@@ -166,23 +184,40 @@ mod tests {
     fn length_is_counted_after_nfkc() {
         // "ﬁ" (one ligature character) becomes "fi": 7 ligatures are 14 characters.
         assert!(NewPassword::parse(&"ﬁ".repeat(7)).is_ok());
-        assert_eq!(NewPassword::parse("short").err(), Some(PasswordPolicyError::TooShort));
-        assert_eq!(NewPassword::parse(&"a".repeat(129)).err(), Some(PasswordPolicyError::TooLong));
-        assert_eq!(NewPassword::parse(&"a".repeat(10_000)).err(), Some(PasswordPolicyError::TooLong));
+        assert_eq!(
+            NewPassword::parse("short").err(),
+            Some(PasswordPolicyError::TooShort)
+        );
+        assert_eq!(
+            NewPassword::parse(&"a".repeat(129)).err(),
+            Some(PasswordPolicyError::TooLong)
+        );
+        assert_eq!(
+            NewPassword::parse(&"a".repeat(10_000)).err(),
+            Some(PasswordPolicyError::TooLong)
+        );
     }
 
     #[test]
     fn common_and_personal_passwords_are_refused() {
         let weak = NewPassword::parse("password123").unwrap().accept(&[]);
         assert!(matches!(weak, Err(PasswordPolicyError::TooWeak { .. })));
-        let personal = NewPassword::parse("Anabela-1987!").unwrap().accept(&["anabela".into()]);
+        let personal = NewPassword::parse("Anabela-1987!")
+            .unwrap()
+            .accept(&["anabela".into()]);
         assert_eq!(personal.err(), Some(PasswordPolicyError::Personal));
-        assert!(NewPassword::parse("correct horse battery staple").unwrap().accept(&[]).is_ok());
+        assert!(NewPassword::parse("correct horse battery staple")
+            .unwrap()
+            .accept(&[])
+            .is_ok());
     }
 
     #[test]
     fn hashes_are_argon2id_phc_at_owasp_parameters_and_verify() {
-        let pw = NewPassword::parse("correct horse battery staple").unwrap().accept(&[]).unwrap();
+        let pw = NewPassword::parse("correct horse battery staple")
+            .unwrap()
+            .accept(&[])
+            .unwrap();
         let h = HashParams::default().hash(&pw, [7; 16]).unwrap();
         assert!(h.as_phc().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         assert!(h.verifies("correct horse battery staple"));

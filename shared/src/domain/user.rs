@@ -61,7 +61,11 @@ impl User {
 
     /// Strings a new password must not resemble: the person's own identifiers.
     pub fn personal_words(&self) -> Vec<String> {
-        let mut words: Vec<String> = self.fields.values().map(|v| v.as_str().to_owned()).collect();
+        let mut words: Vec<String> = self
+            .fields
+            .values()
+            .map(|v| v.as_str().to_owned())
+            .collect();
         if let Some(e) = self.email() {
             words.push(e.local_part().to_owned());
         }

@@ -3,15 +3,17 @@
 use thiserror::Error;
 
 use super::{Caller, Endpoint, Resetkit};
-use crate::metrics::{self, Metric};
 use crate::domain::fields::EMAIL;
 use crate::domain::message::{self, Destination};
 use crate::domain::password::{HashError, NewPassword};
 use crate::domain::{
-    AuditAction, CheckFailure, EmailAddress, FieldValue, Location, LookupKey, PasswordPolicyError, ResetSecret, User,
-    UserId, VerificationId, VerificationRecord,
+    AuditAction, CheckFailure, EmailAddress, FieldValue, Location, LookupKey, PasswordPolicyError,
+    ResetSecret, User, UserId, VerificationId, VerificationRecord,
 };
-use crate::ports::{Clock, CompletedReset, ConsumeError, Notifier, RandomSource, Store, StoreError};
+use crate::metrics::{self, Metric};
+use crate::ports::{
+    Clock, CompletedReset, ConsumeError, Notifier, RandomSource, Store, StoreError,
+};
 
 /// How the person is identified alongside the secret.
 #[derive(Debug, Clone)]
@@ -63,12 +65,21 @@ impl From<StoreError> for ConfirmError {
 }
 
 impl<S: Store, N: Notifier, C: Clock, R: RandomSource> Resetkit<S, N, C, R> {
-    pub async fn confirm(&self, caller: &Caller, cmd: ConfirmCommand) -> Result<Confirmed, ConfirmError> {
+    pub async fn confirm(
+        &self,
+        caller: &Caller,
+        cmd: ConfirmCommand,
+    ) -> Result<Confirmed, ConfirmError> {
         let now = self.clock.now();
         let Some((user, record)) = self.resolve(&cmd.subject).await? else {
             // Spend the same HMAC work as a real check.
-            let _ = self.settings.code_keys.verify(&cmd.secret, &crate::domain::CodeHash::from_bytes([0; 32]));
-            let mut event = self.audit_event(caller, AuditAction::AttemptFailed, None).detail("no_active_code");
+            let _ = self
+                .settings
+                .code_keys
+                .verify(&cmd.secret, &crate::domain::CodeHash::from_bytes([0; 32]));
+            let mut event = self
+                .audit_event(caller, AuditAction::AttemptFailed, None)
+                .detail("no_active_code");
             event.location = cmd.location;
             self.audit(event).await;
             return Err(ConfirmError::CodeRejected);
@@ -77,7 +88,12 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource> Resetkit<S, N, C, R> {
         event.location = cmd.location;
         event.channel = Some(record.channel);
 
-        match record.check(&cmd.secret, &self.settings.code_keys, user.latest_verification.as_ref(), now) {
+        match record.check(
+            &cmd.secret,
+            &self.settings.code_keys,
+            user.latest_verification.as_ref(),
+            now,
+        ) {
             Ok(()) => {}
             Err(CheckFailure::WrongCode) => {
                 let burned = match self.store.record_failure(&record.id, now).await {
@@ -130,17 +146,27 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource> Resetkit<S, N, C, R> {
     }
 
     /// The user and their verification record for `subject`, if there is an active one.
-    async fn resolve(&self, subject: &ConfirmSubject) -> Result<Option<(User, VerificationRecord)>, StoreError> {
+    async fn resolve(
+        &self,
+        subject: &ConfirmSubject,
+    ) -> Result<Option<(User, VerificationRecord)>, StoreError> {
         let now = self.clock.now();
         let (user, verification_id) = match subject {
             ConfirmSubject::Verification(vid) => {
-                let Some(record) = self.store.get_verification(vid, now).await? else { return Ok(None) };
-                let Some(user) = self.store.get_user(&record.user_id).await? else { return Ok(None) };
+                let Some(record) = self.store.get_verification(vid, now).await? else {
+                    return Ok(None);
+                };
+                let Some(user) = self.store.get_user(&record.user_id).await? else {
+                    return Ok(None);
+                };
                 return Ok(Some((user, record)));
             }
             ConfirmSubject::Lead(id) => (self.store.get_user(id).await?, None),
             ConfirmSubject::Email(email) => {
-                let ids = self.store.find_by(&LookupKey::new(EMAIL, &FieldValue::Email(email.clone()))).await?;
+                let ids = self
+                    .store
+                    .find_by(&LookupKey::new(EMAIL, &FieldValue::Email(email.clone())))
+                    .await?;
                 let mut users = self.load_users(&ids).await?;
                 if users.len() == 1 {
                     (Some(users.remove(0)), None)
@@ -150,8 +176,14 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource> Resetkit<S, N, C, R> {
             }
         };
         let Some(user) = user else { return Ok(None) };
-        let Some(vid) = verification_id.or_else(|| user.latest_verification.clone()) else { return Ok(None) };
-        Ok(self.store.get_verification(&vid, now).await?.map(|r| (user, r)))
+        let Some(vid) = verification_id.or_else(|| user.latest_verification.clone()) else {
+            return Ok(None);
+        };
+        Ok(self
+            .store
+            .get_verification(&vid, now)
+            .await?
+            .map(|r| (user, r)))
     }
 
     /// "Your password was changed", when the stage wants it. Best effort: the change stands.
@@ -159,9 +191,17 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource> Resetkit<S, N, C, R> {
         if !self.settings.notify_password_changed {
             return;
         }
-        let to = user.email().cloned().map(Destination::Email).or_else(|| user.mobile().cloned().map(Destination::Sms));
+        let to = user
+            .email()
+            .cloned()
+            .map(Destination::Email)
+            .or_else(|| user.mobile().cloned().map(Destination::Sms));
         let Some(to) = to else { return };
-        if let Err(e) = self.notifier.send(&message::password_changed(to, user.first_name.as_ref())).await {
+        if let Err(e) = self
+            .notifier
+            .send(&message::password_changed(to, user.first_name.as_ref()))
+            .await
+        {
             tracing::warn!(error = %e, "password-changed notice not delivered");
             let event = self.audit_event(caller, AuditAction::SendFailed, Some(&user.id));
             self.audit(event.detail("password_changed_notice")).await;

@@ -5,7 +5,10 @@ use thiserror::Error;
 use super::{Caller, Endpoint, Resetkit};
 use crate::domain::fields::{FieldKind, FieldSpec, EMAIL, MOBILE};
 use crate::domain::message::{self, Destination};
-use crate::domain::{AuditAction, Flow, KeyKind, LookupKey, Permission, ResetSecret, User, UserId, VerificationRecord};
+use crate::domain::{
+    AuditAction, Flow, KeyKind, LookupKey, Permission, ResetSecret, User, UserId,
+    VerificationRecord,
+};
 use crate::metrics::{self, Metric};
 use crate::ports::{Clock, Notifier, RandomSource, Store, StoreError};
 
@@ -54,8 +57,16 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource> Resetkit<S, N, C, R> {
         let mut users = self.load_users(&ids).await?;
         // Several people under a "unique" value: sending to any of them would be a guess.
         if users.len() != 1 {
-            let detail = if users.is_empty() { "no_match" } else { "not_unique" };
-            self.audit(self.audit_event(caller, AuditAction::ResetRequested, None).detail(detail)).await;
+            let detail = if users.is_empty() {
+                "no_match"
+            } else {
+                "not_unique"
+            };
+            self.audit(
+                self.audit_event(caller, AuditAction::ResetRequested, None)
+                    .detail(detail),
+            )
+            .await;
             return Ok(ForgotPasswordOutcome::default());
         }
         let user = users.remove(0);
@@ -95,7 +106,9 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource> Resetkit<S, N, C, R> {
         if caller.key.kind == KeyKind::Server && caller.key.allows(Permission::RevealResetSecret) {
             let event = self.audit_event(caller, AuditAction::ResetRequested, Some(&user.id));
             self.audit(event.detail("revealed_to_server_key")).await;
-            return Ok(ForgotPasswordOutcome { revealed: Some((user.id, token)) });
+            return Ok(ForgotPasswordOutcome {
+                revealed: Some((user.id, token)),
+            });
         }
 
         let mut event = self.audit_event(caller, AuditAction::CodeSent, Some(&user.id));
@@ -103,7 +116,12 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource> Resetkit<S, N, C, R> {
         event.destination = Some(to.masked());
         let channel = to.channel();
         let link = self.settings.link_template.render(&user.id, &token);
-        let msg = message::reset_link(to, user.first_name.as_ref(), &link, self.settings.link_ttl.as_secs() / 60);
+        let msg = message::reset_link(
+            to,
+            user.first_name.as_ref(),
+            &link,
+            self.settings.link_ttl.as_secs() / 60,
+        );
         match self.notifier.send(&msg).await {
             Ok(()) => metrics::emit(Endpoint::ForgotPassword, Metric::Sent(channel)),
             Err(e) => {
@@ -130,10 +148,15 @@ fn destination(user: &User, cmd: &ForgotPasswordCommand) -> Option<Destination> 
     };
     match &cmd.recipient {
         Some(spec) => match spec.kind {
-            FieldKind::Email => user.email_field(&spec.name).cloned().map(Destination::Email),
+            FieldKind::Email => user
+                .email_field(&spec.name)
+                .cloned()
+                .map(Destination::Email),
             FieldKind::Phone => user.phone_field(&spec.name).cloned().map(Destination::Sms),
             FieldKind::Text => None,
         },
-        None => of(cmd.search.field()).or_else(|| of(EMAIL)).or_else(|| of(MOBILE)),
+        None => of(cmd.search.field())
+            .or_else(|| of(EMAIL))
+            .or_else(|| of(MOBILE)),
     }
 }

@@ -6,8 +6,9 @@ use super::{Caller, Endpoint, RateLimited, Resetkit};
 use crate::domain::fields::{EMAIL, MOBILE, USERNAME};
 use crate::domain::message::{self, Destination};
 use crate::domain::{
-    narrow_by_first_name, AuditAction, Channel, EmailAddress, FieldValue, FirstName, Flow, LookupKey, MatchedWith,
-    PhoneE164, ResetSecret, User, UserId, Username, VerificationId, VerificationRecord,
+    narrow_by_first_name, AuditAction, Channel, EmailAddress, FieldValue, FirstName, Flow,
+    LookupKey, MatchedWith, PhoneE164, ResetSecret, User, UserId, Username, VerificationId,
+    VerificationRecord,
 };
 use crate::metrics::{self, Metric};
 use crate::ports::{Clock, DeliveryError, Notifier, RandomSource, Store, StoreError};
@@ -37,7 +38,10 @@ pub enum GuestResetError {
     #[error("User Not Found")]
     NotFound { matched_with: MatchedWith },
     #[error("{count} guests match; add first_name to choose one")]
-    Ambiguous { count: usize, matched_with: MatchedWith },
+    Ambiguous {
+        count: usize,
+        matched_with: MatchedWith,
+    },
     #[error("The guest has no {} on file", .0.as_str())]
     NoDestination(Channel),
     #[error("{0}")]
@@ -49,18 +53,33 @@ pub enum GuestResetError {
 }
 
 impl<S: Store, N: Notifier, C: Clock, R: RandomSource> Resetkit<S, N, C, R> {
-    pub async fn guest_reset(&self, caller: &Caller, cmd: GuestResetCommand) -> Result<GuestResetIssued, GuestResetError> {
+    pub async fn guest_reset(
+        &self,
+        caller: &Caller,
+        cmd: GuestResetCommand,
+    ) -> Result<GuestResetIssued, GuestResetError> {
         let (candidates, matched_with) = self.find_guests(&cmd).await?;
         let mut matches = narrow_by_first_name(candidates, cmd.first_name.as_ref());
         let user = match matches.len() {
             0 => {
-                self.audit(self.audit_event(caller, AuditAction::ResetRequested, None).detail("no_match")).await;
+                self.audit(
+                    self.audit_event(caller, AuditAction::ResetRequested, None)
+                        .detail("no_match"),
+                )
+                .await;
                 return Err(GuestResetError::NotFound { matched_with });
             }
             1 => matches.remove(0),
             count => {
-                self.audit(self.audit_event(caller, AuditAction::ResetRequested, None).detail("not_unique")).await;
-                return Err(GuestResetError::Ambiguous { count, matched_with });
+                self.audit(
+                    self.audit_event(caller, AuditAction::ResetRequested, None)
+                        .detail("not_unique"),
+                )
+                .await;
+                return Err(GuestResetError::Ambiguous {
+                    count,
+                    matched_with,
+                });
             }
         };
         let to = pick_destination(&user, cmd.channel)?;
@@ -90,7 +109,12 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource> Resetkit<S, N, C, R> {
         self.store.issue(&record).await?;
 
         let masked = to.masked();
-        let msg = message::staff_code(to, user.first_name.as_ref(), &code, self.settings.code_ttl.as_secs() / 60);
+        let msg = message::staff_code(
+            to,
+            user.first_name.as_ref(),
+            &code,
+            self.settings.code_ttl.as_secs() / 60,
+        );
         let mut event = self.audit_event(caller, AuditAction::CodeSent, Some(&user.id));
         event.channel = Some(channel);
         event.destination = Some(masked);
@@ -104,15 +128,36 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource> Resetkit<S, N, C, R> {
         }
         metrics::emit(Endpoint::GuestReset, Metric::Sent(channel));
         self.audit(event).await;
-        Ok(GuestResetIssued { user_id: user.id, matched_with, verification_id: record.id, code, channel })
+        Ok(GuestResetIssued {
+            user_id: user.id,
+            matched_with,
+            verification_id: record.id,
+            code,
+            channel,
+        })
     }
 
     /// Username, then email, then mobile: the first identifier that finds anyone decides.
-    async fn find_guests(&self, cmd: &GuestResetCommand) -> Result<(Vec<User>, MatchedWith), StoreError> {
+    async fn find_guests(
+        &self,
+        cmd: &GuestResetCommand,
+    ) -> Result<(Vec<User>, MatchedWith), StoreError> {
         let lookups = [
-            (USERNAME, cmd.username.clone().map(FieldValue::Text), MatchedWith::Username),
-            (EMAIL, cmd.email.clone().map(FieldValue::Email), MatchedWith::Email),
-            (MOBILE, cmd.mobile.clone().map(FieldValue::Phone), MatchedWith::Mobile),
+            (
+                USERNAME,
+                cmd.username.clone().map(FieldValue::Text),
+                MatchedWith::Username,
+            ),
+            (
+                EMAIL,
+                cmd.email.clone().map(FieldValue::Email),
+                MatchedWith::Email,
+            ),
+            (
+                MOBILE,
+                cmd.mobile.clone().map(FieldValue::Phone),
+                MatchedWith::Mobile,
+            ),
         ];
         for (field, value, matched_with) in lookups {
             let Some(value) = value else { continue };
@@ -143,6 +188,8 @@ fn pick_destination(user: &User, asked: Option<Channel>) -> Result<Destination, 
     match asked {
         Some(Channel::Email) => email.ok_or(GuestResetError::NoDestination(Channel::Email)),
         Some(Channel::Sms) => sms.ok_or(GuestResetError::NoDestination(Channel::Sms)),
-        None => email.or(sms).ok_or(GuestResetError::NoDestination(Channel::Email)),
+        None => email
+            .or(sms)
+            .ok_or(GuestResetError::NoDestination(Channel::Email)),
     }
 }

@@ -74,7 +74,11 @@ impl fmt::Display for RateLimited {
             LimitReason::SourceIp => "this address",
             LimitReason::Recipient => "this recipient",
         };
-        write!(f, "Too many requests for {what}; retry after {} s", self.retry_after_secs)
+        write!(
+            f,
+            "Too many requests for {what}; retry after {} s",
+            self.retry_after_secs
+        )
     }
 }
 
@@ -91,23 +95,36 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource> Resetkit<S, N, C, R> {
             RateDecision::Allowed => Ok(Ok(())),
             RateDecision::Limited { retry_after_secs } => {
                 metrics::emit(endpoint, Metric::LimitHit(reason));
-                Ok(Err(RateLimited { reason, retry_after_secs }))
+                Ok(Err(RateLimited {
+                    reason,
+                    retry_after_secs,
+                }))
             }
         }
     }
 
     /// The recipient limits before a send to `to`. The bucket names the recipient only by
     /// a keyed hash, so the guards table holds no address.
-    pub(super) async fn recipient_limit(&self, endpoint: Endpoint, to: &Destination) -> Result<Result<(), RateLimited>, StoreError> {
+    pub(super) async fn recipient_limit(
+        &self,
+        endpoint: Endpoint,
+        to: &Destination,
+    ) -> Result<Result<(), RateLimited>, StoreError> {
         let address = match to {
             Destination::Email(e) => e.as_ref().to_owned(),
             Destination::Sms(p) => p.as_ref().to_owned(),
         };
         let tag = self.settings.code_keys.pseudonym("recipient", &address);
         let limits = self.settings.limits;
-        for (suffix, limit) in [("cooldown", limits.recipient_cooldown), ("hourly", limits.recipient_hourly)] {
+        for (suffix, limit) in [
+            ("cooldown", limits.recipient_cooldown),
+            ("hourly", limits.recipient_hourly),
+        ] {
             let bucket = format!("to#{tag}#{suffix}");
-            if let Err(limited) = self.limit(endpoint, LimitReason::Recipient, &bucket, limit).await? {
+            if let Err(limited) = self
+                .limit(endpoint, LimitReason::Recipient, &bucket, limit)
+                .await?
+            {
                 return Ok(Err(limited));
             }
         }

@@ -14,12 +14,13 @@ pub use forgot_password::{ForgotPasswordCommand, ForgotPasswordError, ForgotPass
 pub use guest_reset::{GuestResetCommand, GuestResetError, GuestResetIssued};
 pub use limits::{Endpoint, LimitReason, Limits, RateLimited};
 
+use crate::domain::audit::ChainedEvent;
 use crate::domain::code::CodeKeys;
 use crate::domain::message::LinkTemplate;
 use crate::domain::password::HashParams;
-use crate::domain::audit::ChainedEvent;
 use crate::domain::{
-    ApiKeyRecord, AuditAction, AuditEvent, FieldCatalog, KeyKind, Permission, PresentedKey, UserId, VerificationId,
+    ApiKeyRecord, AuditAction, AuditEvent, FieldCatalog, KeyKind, Permission, PresentedKey, UserId,
+    VerificationId,
 };
 use crate::ports::{Clock, Notifier, OsRandom, RandomSource, Store, StoreError, SystemClock};
 
@@ -75,7 +76,13 @@ pub struct Resetkit<S, N, C = SystemClock, R = OsRandom> {
 
 impl<S: Store, N: Notifier, C: Clock, R: RandomSource> Resetkit<S, N, C, R> {
     pub fn new(store: S, notifier: N, clock: C, random: R, settings: Settings) -> Self {
-        Self { store, notifier, clock, random, settings }
+        Self {
+            store,
+            notifier,
+            clock,
+            random,
+            settings,
+        }
     }
 
     pub fn settings(&self) -> &Settings {
@@ -98,11 +105,15 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource> Resetkit<S, N, C, R> {
         source_ip: Option<String>,
     ) -> Result<Caller, AuthError> {
         let limits = self.settings.limits;
-        let mut event = AuditEvent::new(self.clock.now(), AuditAction::CallerRefused).detail(needed.as_str());
+        let mut event =
+            AuditEvent::new(self.clock.now(), AuditAction::CallerRefused).detail(needed.as_str());
         event.source_ip = source_ip.clone();
         if let Some(ip) = &source_ip {
             let bucket = format!("ip#{}#{ip}", endpoint.as_str());
-            if let Err(limited) = self.limit(endpoint, LimitReason::SourceIp, &bucket, limits.per_ip).await? {
+            if let Err(limited) = self
+                .limit(endpoint, LimitReason::SourceIp, &bucket, limits.per_ip)
+                .await?
+            {
                 self.audit_limited(event, limited).await;
                 return Err(AuthError::RateLimited(limited));
             }
@@ -120,9 +131,16 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource> Resetkit<S, N, C, R> {
                 return Err(AuthError::Unauthorized);
             }
         };
-        let per_key = if endpoint == Endpoint::ForgotPassword { limits.forgot_per_key } else { limits.per_key };
+        let per_key = if endpoint == Endpoint::ForgotPassword {
+            limits.forgot_per_key
+        } else {
+            limits.per_key
+        };
         let bucket = format!("key#{}#{}", endpoint.as_str(), key.key_id);
-        if let Err(limited) = self.limit(endpoint, LimitReason::ApiKey, &bucket, per_key).await? {
+        if let Err(limited) = self
+            .limit(endpoint, LimitReason::ApiKey, &bucket, per_key)
+            .await?
+        {
             event.actor = Some(key.key_id.clone());
             self.audit_limited(event, limited).await;
             return Err(AuthError::RateLimited(limited));
@@ -140,15 +158,26 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource> Resetkit<S, N, C, R> {
         for _ in 0..TRIES {
             let head = match self.store.audit_head(&stream).await {
                 Ok(head) => head,
-                Err(e) => return tracing::error!(error = %e, action = event.action.as_str(), "audit head read failed"),
+                Err(e) => {
+                    return tracing::error!(error = %e, action = event.action.as_str(), "audit head read failed")
+                }
             };
-            match self.store.append_link(&ChainedEvent::next(head.as_ref(), event.clone())).await {
+            match self
+                .store
+                .append_link(&ChainedEvent::next(head.as_ref(), event.clone()))
+                .await
+            {
                 Ok(()) => return,
                 Err(StoreError::Duplicate(_)) => continue,
-                Err(e) => return tracing::error!(error = %e, action = event.action.as_str(), "audit append failed"),
+                Err(e) => {
+                    return tracing::error!(error = %e, action = event.action.as_str(), "audit append failed")
+                }
             }
         }
-        tracing::error!(action = event.action.as_str(), "audit append lost {TRIES} races in a row");
+        tracing::error!(
+            action = event.action.as_str(),
+            "audit append lost {TRIES} races in a row"
+        );
     }
 
     /// The clock the service runs on, for the inbound side's idempotency records.
@@ -156,7 +185,12 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource> Resetkit<S, N, C, R> {
         self.clock.now()
     }
 
-    fn audit_event(&self, caller: &Caller, action: AuditAction, user: Option<&UserId>) -> AuditEvent {
+    fn audit_event(
+        &self,
+        caller: &Caller,
+        action: AuditAction,
+        user: Option<&UserId>,
+    ) -> AuditEvent {
         let mut e = AuditEvent::new(self.clock.now(), action);
         e.actor = Some(caller.key.key_id.clone());
         e.user_id = user.cloned();

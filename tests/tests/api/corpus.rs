@@ -39,7 +39,9 @@ struct Fill {
 impl Case {
     fn body(&self) -> Vec<u8> {
         if let Some(b) = &self.body_b64 {
-            return base64::engine::general_purpose::STANDARD.decode(b).expect("body_b64 is base64");
+            return base64::engine::general_purpose::STANDARD
+                .decode(b)
+                .expect("body_b64 is base64");
         }
         if let Some(f) = &self.fill {
             return format!("{}{}{}", f.prefix, f.repeat.repeat(f.times), f.suffix).into_bytes();
@@ -69,10 +71,31 @@ async fn handle(app: &TestApp, endpoint: &str, req: lambda_http::Request) -> Res
 /// The demo people as stored: what no hostile request may change.
 async fn demo_people(app: &TestApp) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
-    for id in [resetkit::demo::ANA, resetkit::demo::ZOE, resetkit::demo::ZARA, resetkit::demo::NUNO] {
+    for id in [
+        resetkit::demo::ANA,
+        resetkit::demo::ZOE,
+        resetkit::demo::ZARA,
+        resetkit::demo::NUNO,
+    ] {
         let id = resetkit::domain::UserId::parse(id).expect("a demo id");
-        let user = app.stack.store.get_user(&id).await.expect("get_user").expect("a demo person");
-        out.insert(id.to_string(), format!("{:?}", (user.credential_version, user.password_hash.map(|h| h.as_phc().to_owned()), user.latest_verification)));
+        let user = app
+            .stack
+            .store
+            .get_user(&id)
+            .await
+            .expect("get_user")
+            .expect("a demo person");
+        out.insert(
+            id.to_string(),
+            format!(
+                "{:?}",
+                (
+                    user.credential_version,
+                    user.password_hash.map(|h| h.as_phc().to_owned()),
+                    user.latest_verification
+                )
+            ),
+        );
     }
     out
 }
@@ -80,11 +103,23 @@ async fn demo_people(app: &TestApp) -> BTreeMap<String, String> {
 async fn run_corpus(endpoint: &str) {
     // Arrange: the production wiring on fresh tables, its SDK calls recorded.
     let plan = FaultPlan::default();
-    let app = spawn_app_on(&[(resetkit::config::FORGOT_RATE_LIMIT, "100000/1")], |sdk| sdk.to_builder().http_client(plan.http_client()).build(), &resetkit::adapters::aws::EMULATOR_BUDGETS).await;
+    let app = spawn_app_on(
+        &[(resetkit::config::FORGOT_RATE_LIMIT, "100000/1")],
+        |sdk| sdk.to_builder().http_client(plan.http_client()).build(),
+        &resetkit::adapters::aws::EMULATOR_BUDGETS,
+    )
+    .await;
     let path = format!("{}/corpus/{endpoint}.jsonl", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let cases: Vec<Case> = text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{path}: {e}: {l}"))).collect();
-    assert!(cases.len() >= 100, "{path}: at least 100 cases, found {}", cases.len());
+    let cases: Vec<Case> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{path}: {e}: {l}")))
+        .collect();
+    assert!(
+        cases.len() >= 100,
+        "{path}: at least 100 cases, found {}",
+        cases.len()
+    );
     let people_before = demo_people(&app).await;
     let mark = plan.mark();
 
@@ -92,14 +127,21 @@ async fn run_corpus(endpoint: &str) {
     let mut failures = Vec::new();
     let mut limited = 0;
     for case in &cases {
-        let mut builder = lambda_http::http::Request::builder().method(case.method.as_str()).uri(case.uri.as_str());
+        let mut builder = lambda_http::http::Request::builder()
+            .method(case.method.as_str())
+            .uri(case.uri.as_str());
         for (k, v) in &case.headers {
             builder = builder.header(k.as_str(), v.as_str());
         }
-        let req = builder.body(Body::from(case.body())).unwrap_or_else(|e| panic!("{}: not a valid HTTP request: {e}", case.name));
+        let req = builder
+            .body(Body::from(case.body()))
+            .unwrap_or_else(|e| panic!("{}: not a valid HTTP request: {e}", case.name));
         let res = handle(&app, endpoint, req).await;
         let status = res.status().as_u16();
-        let text = String::from_utf8_lossy(res.body().as_ref()).chars().take(300).collect::<String>();
+        let text = String::from_utf8_lossy(res.body().as_ref())
+            .chars()
+            .take(300)
+            .collect::<String>();
         let expected = match &case.expect {
             Value::Number(n) => status == n.as_u64().unwrap_or(0) as u16,
             _ => (400..500).contains(&status),
@@ -108,28 +150,63 @@ async fn run_corpus(endpoint: &str) {
         let ok = expected || (status == 429 && case.expect != json!(200));
         limited += usize::from(status == 429 && !expected);
         if !ok {
-            failures.push(format!("{}: expected {}, got {status}: {text}", case.name, case.expect));
+            failures.push(format!(
+                "{}: expected {}, got {status}: {text}",
+                case.name, case.expect
+            ));
             continue;
         }
         if let Err(e) = crate::openapi::check("POST", route(endpoint), &res) {
             failures.push(format!("{}: {e}", case.name));
         }
-        if case.generic && res.body().as_ref() != br#"{"Status":"Success","Message":"Reset link sent successfully"}"# {
+        if case.generic
+            && res.body().as_ref()
+                != br#"{"Status":"Success","Message":"Reset link sent successfully"}"#
+        {
             failures.push(format!("{}: not the generic answer: {text}", case.name));
         }
     }
 
     // Assert: every answer as expected, and nothing stored or sent.
-    assert!(failures.is_empty(), "{endpoint}: {} of {} cases failed:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{endpoint}: {} of {} cases failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
     let ops = plan.operations_since(mark);
     let writes: Vec<&String> = ops
         .iter()
-        .filter(|op| !matches!(op.as_str(), "dynamodb:GetItem" | "dynamodb:Query" | "dynamodb:PutItem" | "dynamodb:UpdateItem"))
+        .filter(|op| {
+            !matches!(
+                op.as_str(),
+                "dynamodb:GetItem" | "dynamodb:Query" | "dynamodb:PutItem" | "dynamodb:UpdateItem"
+            )
+        })
         .collect();
-    assert!(writes.is_empty(), "{endpoint}: the corpus caused {writes:?}");
-    let verifications = app.stack.dynamodb.scan().table_name(&app.stack.store.tables().verifications).send().await.expect("scan");
-    assert_eq!(verifications.count(), 0, "{endpoint}: verifications were stored");
-    assert_eq!(demo_people(&app).await, people_before, "{endpoint}: a demo person changed");
+    assert!(
+        writes.is_empty(),
+        "{endpoint}: the corpus caused {writes:?}"
+    );
+    let verifications = app
+        .stack
+        .dynamodb
+        .scan()
+        .table_name(&app.stack.store.tables().verifications)
+        .send()
+        .await
+        .expect("scan");
+    assert_eq!(
+        verifications.count(),
+        0,
+        "{endpoint}: verifications were stored"
+    );
+    assert_eq!(
+        demo_people(&app).await,
+        people_before,
+        "{endpoint}: a demo person changed"
+    );
     crate::report::record(
         "corpus",
         &format!("{endpoint} bad-input cases: all 4xx in shape, nothing stored or sent ({limited} answered 429)"),

@@ -7,12 +7,13 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use resetkit::domain::fields::EMAIL;
 use resetkit::domain::password::NewPassword;
 use resetkit::domain::{
-    ApiKeyRecord, Channel, CodeHash, EmailAddress, FieldValue, FirstName, Flow, KeyKind, Location, LookupKey,
-    Permission, PresentedKey, ResetSecret, Timestamp, User, UserId, VerificationId, VerificationRecord,
+    ApiKeyRecord, Channel, CodeHash, EmailAddress, FieldValue, FirstName, Flow, KeyKind, Location,
+    LookupKey, Permission, PresentedKey, ResetSecret, Timestamp, User, UserId, VerificationId,
+    VerificationRecord,
 };
 use resetkit::ports::{
-    ApiKeyStore, Clock, CompletedReset, ConsumeError, OsRandom, StoreError, SystemClock, UserDirectory,
-    VerificationStore,
+    ApiKeyStore, Clock, CompletedReset, ConsumeError, OsRandom, StoreError, SystemClock,
+    UserDirectory, VerificationStore,
 };
 use resetkit::service::{ConfirmCommand, ConfirmError, ConfirmSubject, GuestResetCommand};
 use resetkit::Resetkit;
@@ -50,13 +51,25 @@ async fn no_table_holds_a_clear_code_password_or_key_after_a_reset() {
     };
     stack.store.put_key(&staff).await.expect("put_key");
     let caller = service
-        .authenticate(resetkit::service::Endpoint::GuestReset, &staff_secret, &[KeyKind::Employee], Permission::GuestsEdit, Some("203.0.113.7".into()))
+        .authenticate(
+            resetkit::service::Endpoint::GuestReset,
+            &staff_secret,
+            &[KeyKind::Employee],
+            Permission::GuestsEdit,
+            Some("203.0.113.7".into()),
+        )
         .await
         .expect("staff key authenticates");
 
     // Act: staff reset, one wrong attempt, then the right code with a new password.
     let issued = service
-        .guest_reset(&caller, GuestResetCommand { email: Some(parse_email(&email)), ..Default::default() })
+        .guest_reset(
+            &caller,
+            GuestResetCommand {
+                email: Some(parse_email(&email)),
+                ..Default::default()
+            },
+        )
         .await
         .expect("guest_reset");
     let code = issued.code.expose().to_owned();
@@ -68,30 +81,68 @@ async fn no_table_holds_a_clear_code_password_or_key_after_a_reset() {
         location,
     };
     let refused = service.confirm(&caller, confirm(wrong, None)).await;
-    assert!(matches!(refused, Err(ConfirmError::CodeRejected)), "wrong code: {refused:?}");
+    assert!(
+        matches!(refused, Err(ConfirmError::CodeRejected)),
+        "wrong code: {refused:?}"
+    );
     let location = Location::parse(Some(38.72), Some(-9.14)).expect("location");
-    service.confirm(&caller, confirm(&code, location)).await.expect("right code resets the password");
+    service
+        .confirm(&caller, confirm(&code, location))
+        .await
+        .expect("right code resets the password");
 
     // Assert: the reset happened, the code went out by mail, and no table holds a secret.
-    let after = stack.store.get_user(&user.id).await.expect("get_user").expect("user");
+    let after = stack
+        .store
+        .get_user(&user.id)
+        .await
+        .expect("get_user")
+        .expect("user");
     assert_eq!(after.credential_version, 1);
-    assert!(after.password_hash.as_ref().is_some_and(|h| h.as_phc().starts_with("$argon2id$")));
+    assert!(after
+        .password_hash
+        .as_ref()
+        .is_some_and(|h| h.as_phc().starts_with("$argon2id$")));
     let mail = captured_messages(&stack.endpoint).await;
-    assert!(mail.emails_to(&email).iter().any(|m| m.body.contains(&code)), "the code was mailed to the guest");
+    assert!(
+        mail.emails_to(&email)
+            .iter()
+            .any(|m| m.body.contains(&code)),
+        "the code was mailed to the guest"
+    );
 
     let tables = scan_all(&stack).await;
-    assert!(tables["audit"].len() >= 3, "code sent, attempt failed, password changed: {:?}", tables["audit"]);
+    assert!(
+        tables["audit"].len() >= 3,
+        "code sent, attempt failed, password changed: {:?}",
+        tables["audit"]
+    );
     for (table, items) in &tables {
         for item in items {
             let tokens: Vec<&str> = item.split(|c: char| !c.is_ascii_alphanumeric()).collect();
-            assert!(!tokens.contains(&code.as_str()), "{table} holds the clear code: {item}");
-            assert!(!item.contains(PASSWORD), "{table} holds the clear password: {item}");
-            assert!(!item.contains(&staff_secret), "{table} holds the clear API key: {item}");
+            assert!(
+                !tokens.contains(&code.as_str()),
+                "{table} holds the clear code: {item}"
+            );
+            assert!(
+                !item.contains(PASSWORD),
+                "{table} holds the clear password: {item}"
+            );
+            assert!(
+                !item.contains(&staff_secret),
+                "{table} holds the clear API key: {item}"
+            );
         }
     }
     let audit = tables["audit"].join("\n");
-    assert!(!audit.contains(&email), "the audit log holds a full address: {audit}");
-    assert!(audit.contains("g***@example.com"), "the audit log names the masked destination: {audit}");
+    assert!(
+        !audit.contains(&email),
+        "the audit log holds a full address: {audit}"
+    );
+    assert!(
+        audit.contains("g***@example.com"),
+        "the audit log names the masked destination: {audit}"
+    );
     assert!(audit.contains("38.72"), "the location is recorded: {audit}");
 }
 
@@ -125,7 +176,11 @@ async fn an_expired_record_still_in_the_table_reads_as_none() {
     assert!(raw.item.is_some(), "the expired item is still in the table");
 
     // Act
-    let read = stack.store.get_verification(&record.id, now).await.expect("get_verification");
+    let read = stack
+        .store
+        .get_verification(&record.id, now)
+        .await
+        .expect("get_verification");
     let used = stack
         .store
         .complete_reset(&CompletedReset {
@@ -139,7 +194,10 @@ async fn an_expired_record_still_in_the_table_reads_as_none() {
 
     // Assert
     assert_eq!(read, None, "an expired record MUST read as None");
-    assert!(matches!(used, Err(ConsumeError::Rejected)), "an expired record MUST NOT be used: {used:?}");
+    assert!(
+        matches!(used, Err(ConsumeError::Rejected)),
+        "an expired record MUST NOT be used: {used:?}"
+    );
 }
 
 #[tokio::test]
@@ -148,9 +206,18 @@ async fn a_malformed_item_reads_as_corrupt_not_a_panic() {
     let stack = spawn_stack().await;
     let id = VerificationId::from_random(random_bytes());
     let item = HashMap::from([
-        ("verification_id".to_owned(), AttributeValue::S(id.to_string())),
-        ("user_id".to_owned(), AttributeValue::S(UserId::from_random(random_bytes()).to_string())),
-        ("code_hash".to_owned(), AttributeValue::B(vec![1, 2, 3].into())),
+        (
+            "verification_id".to_owned(),
+            AttributeValue::S(id.to_string()),
+        ),
+        (
+            "user_id".to_owned(),
+            AttributeValue::S(UserId::from_random(random_bytes()).to_string()),
+        ),
+        (
+            "code_hash".to_owned(),
+            AttributeValue::B(vec![1, 2, 3].into()),
+        ),
     ]);
     stack
         .dynamodb
@@ -178,7 +245,10 @@ async fn an_unreachable_table_is_unavailable_not_a_panic() {
     let read = store.get_user(&UserId::from_random(random_bytes())).await;
 
     // Assert
-    assert!(matches!(read, Err(StoreError::Unavailable(_))), "got {read:?}");
+    assert!(
+        matches!(read, Err(StoreError::Unavailable(_))),
+        "got {read:?}"
+    );
 }
 
 fn random_bytes() -> [u8; 16] {
@@ -194,9 +264,17 @@ fn parse_email(s: &str) -> EmailAddress {
 async fn new_user(stack: &TestStack, email: &str) -> User {
     let mut user = User::new(UserId::from_random(random_bytes()));
     user.first_name = Some(FirstName::parse("Gwen").expect("name"));
-    user.fields.insert(EMAIL.into(), FieldValue::Email(parse_email(email)));
-    let keys = [LookupKey::new(EMAIL, &FieldValue::Email(parse_email(email)))];
-    stack.store.create_user(&user, &keys).await.expect("create_user");
+    user.fields
+        .insert(EMAIL.into(), FieldValue::Email(parse_email(email)));
+    let keys = [LookupKey::new(
+        EMAIL,
+        &FieldValue::Email(parse_email(email)),
+    )];
+    stack
+        .store
+        .create_user(&user, &keys)
+        .await
+        .expect("create_user");
     user
 }
 
@@ -217,7 +295,10 @@ async fn scan_all(stack: &TestStack) -> HashMap<String, Vec<String>> {
                 .await
                 .unwrap_or_else(|e| panic!("scan {table}: {e:?}"));
             items.extend(page.items().iter().map(|item| {
-                let mut fields: Vec<String> = item.iter().map(|(k, v)| format!("{k}={}", render(v))).collect();
+                let mut fields: Vec<String> = item
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}", render(v)))
+                    .collect();
                 fields.sort();
                 fields.join(" ")
             }));
@@ -226,7 +307,13 @@ async fn scan_all(stack: &TestStack) -> HashMap<String, Vec<String>> {
                 _ => break,
             }
         }
-        out.insert(table.strip_prefix(&stack.prefix).unwrap_or(table).to_owned(), items);
+        out.insert(
+            table
+                .strip_prefix(&stack.prefix)
+                .unwrap_or(table)
+                .to_owned(),
+            items,
+        );
     }
     out
 }
@@ -234,11 +321,19 @@ async fn scan_all(stack: &TestStack) -> HashMap<String, Vec<String>> {
 fn render(v: &AttributeValue) -> String {
     match v {
         AttributeValue::S(s) | AttributeValue::N(s) => s.clone(),
-        AttributeValue::B(b) => format!("{} {}", hex::encode(b.as_ref()), String::from_utf8_lossy(b.as_ref())),
+        AttributeValue::B(b) => format!(
+            "{} {}",
+            hex::encode(b.as_ref()),
+            String::from_utf8_lossy(b.as_ref())
+        ),
         AttributeValue::Bool(b) => b.to_string(),
         AttributeValue::Ss(v) | AttributeValue::Ns(v) => v.join(","),
         AttributeValue::L(v) => v.iter().map(render).collect::<Vec<_>>().join(","),
-        AttributeValue::M(m) => m.iter().map(|(k, v)| format!("{k}:{}", render(v))).collect::<Vec<_>>().join(","),
+        AttributeValue::M(m) => m
+            .iter()
+            .map(|(k, v)| format!("{k}:{}", render(v)))
+            .collect::<Vec<_>>()
+            .join(","),
         other => format!("{other:?}"),
     }
 }

@@ -7,7 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_smithy_runtime_api::client::http::{
-    http_client_fn, HttpClient, HttpConnector, HttpConnectorFuture, SharedHttpClient, SharedHttpConnector,
+    http_client_fn, HttpClient, HttpConnector, HttpConnectorFuture, SharedHttpClient,
+    SharedHttpConnector,
 };
 use aws_smithy_runtime_api::client::orchestrator::{HttpRequest, HttpResponse};
 use aws_smithy_runtime_api::client::result::ConnectorError;
@@ -49,7 +50,10 @@ impl FaultPlan {
         let inner = aws_smithy_http_client::Builder::new().build_http();
         let plan = self.clone();
         http_client_fn(move |settings, components| {
-            SharedHttpConnector::new(FaultyConnector { inner: inner.http_connector(settings, components), plan: plan.clone() })
+            SharedHttpConnector::new(FaultyConnector {
+                inner: inner.http_connector(settings, components),
+                plan: plan.clone(),
+            })
         })
     }
 
@@ -74,7 +78,10 @@ impl FaultPlan {
 
     /// The operations seen after `mark`, e.g. `dynamodb:GetItem`, `ses:SendEmail`, `sns:Publish`.
     pub fn operations_since(&self, mark: usize) -> Vec<String> {
-        self.0.lock().unwrap().invocations[mark..].iter().map(|(_, op)| op.clone()).collect()
+        self.0.lock().unwrap().invocations[mark..]
+            .iter()
+            .map(|(_, op)| op.clone())
+            .collect()
     }
 }
 
@@ -87,10 +94,17 @@ struct FaultyConnector {
 impl HttpConnector for FaultyConnector {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
         let op = operation(&request);
-        let id = request.headers().get("amz-sdk-invocation-id").unwrap_or_default().to_owned();
+        let id = request
+            .headers()
+            .get("amz-sdk-invocation-id")
+            .unwrap_or_default()
+            .to_owned();
         let fault = {
             let mut s = self.plan.0.lock().unwrap();
-            let known = s.invocations.iter().position(|(i, _)| !id.is_empty() && *i == id);
+            let known = s
+                .invocations
+                .iter()
+                .position(|(i, _)| !id.is_empty() && *i == id);
             let index = known.unwrap_or_else(|| {
                 s.invocations.push((id, op.clone()));
                 s.invocations.len() - 1
@@ -107,7 +121,9 @@ impl HttpConnector for FaultyConnector {
             None => self.inner.call(request),
             Some(Fault::Timeout) => HttpConnectorFuture::new(async {
                 tokio::time::sleep(Duration::from_secs(60)).await;
-                Err(ConnectorError::timeout("the fault plan never answered".into()))
+                Err(ConnectorError::timeout(
+                    "the fault plan never answered".into(),
+                ))
             }),
             Some(fault) => HttpConnectorFuture::ready(Ok(error_response(&op, fault))),
         }
@@ -120,15 +136,32 @@ fn operation(request: &HttpRequest) -> String {
         return format!("dynamodb:{}", target.rsplit('.').next().unwrap_or(target));
     }
     let auth = request.headers().get("authorization").unwrap_or_default();
-    let service = auth.split("Credential=").nth(1).and_then(|c| c.split('/').nth(3)).unwrap_or("unknown").to_owned();
-    let body = request.body().bytes().map(String::from_utf8_lossy).unwrap_or_default();
+    let service = auth
+        .split("Credential=")
+        .nth(1)
+        .and_then(|c| c.split('/').nth(3))
+        .unwrap_or("unknown")
+        .to_owned();
+    let body = request
+        .body()
+        .bytes()
+        .map(String::from_utf8_lossy)
+        .unwrap_or_default();
     if let Some(action) = body.split('&').find_map(|kv| kv.strip_prefix("Action=")) {
         return format!("{service}:{action}");
     }
     if service == "ses" && request.uri().contains("/v2/email/outbound-emails") {
         return "ses:SendEmail".into();
     }
-    let path = request.uri().split('?').next().unwrap_or_default().rsplit('/').next().unwrap_or_default().to_owned();
+    let path = request
+        .uri()
+        .split('?')
+        .next()
+        .unwrap_or_default()
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
     format!("{service}:{} {path}", request.method())
 }
 
@@ -161,7 +194,10 @@ fn error_response(op: &str, fault: Fault) -> HttpResponse {
             "<ErrorResponse><Error><Type>Receiver</Type><Code>InternalError</Code><Message>Internal error</Message></Error><RequestId>fault</RequestId></ErrorResponse>",
         ),
     };
-    let mut res = HttpResponse::new(StatusCode::try_from(status).expect("a status"), SdkBody::from(body));
+    let mut res = HttpResponse::new(
+        StatusCode::try_from(status).expect("a status"),
+        SdkBody::from(body),
+    );
     for (k, v) in headers {
         res.headers_mut().insert(*k, *v);
     }

@@ -55,10 +55,13 @@ struct Arranged {
 impl Flow {
     fn route(self) -> (&'static str, &'static str) {
         match self {
-            Flow::GuestResetByEmail | Flow::GuestResetBySms => ("/v1/guests/password?reset=true", "/v1/guests/password"),
-            Flow::ForgotPasswordByEmail | Flow::ForgotPasswordBySms => {
-                ("/api/Authentication/ForgotPassword", "/api/Authentication/ForgotPassword")
+            Flow::GuestResetByEmail | Flow::GuestResetBySms => {
+                ("/v1/guests/password?reset=true", "/v1/guests/password")
             }
+            Flow::ForgotPasswordByEmail | Flow::ForgotPasswordBySms => (
+                "/api/Authentication/ForgotPassword",
+                "/api/Authentication/ForgotPassword",
+            ),
             Flow::ConfirmWithStaffCode => ("/user/password/reset", "/user/password/reset"),
         }
     }
@@ -69,7 +72,9 @@ impl Flow {
             // Production budgets on a busy emulator: a hiccup is a 503, and the caller retries.
             let mut tries = 0;
             let issued = loop {
-                let (status, issued) = app.post_guest_reset(STAFF_KEY, &json!({"email": person.email})).await;
+                let (status, issued) = app
+                    .post_guest_reset(STAFF_KEY, &json!({"email": person.email}))
+                    .await;
                 tries += 1;
                 match status {
                     200 => break issued,
@@ -90,18 +95,29 @@ impl Flow {
         let (uri, _) = self.route();
         let (auth, body) = match self {
             Flow::GuestResetByEmail => (Some(staff.as_str()), json!({"email": a.person.email})),
-            Flow::GuestResetBySms => (Some(staff.as_str()), json!({"mobile": a.person.mobile, "channel": "sms"})),
-            Flow::ForgotPasswordByEmail => (Some(PORTAL_KEY), json!({"EmailAddress": a.person.email})),
+            Flow::GuestResetBySms => (
+                Some(staff.as_str()),
+                json!({"mobile": a.person.mobile, "channel": "sms"}),
+            ),
+            Flow::ForgotPasswordByEmail => {
+                (Some(PORTAL_KEY), json!({"EmailAddress": a.person.email}))
+            }
             Flow::ForgotPasswordBySms => (
                 Some(PORTAL_KEY),
                 json!({"SearchKeyData": {"SchemaName": "mx_Member_Code", "Value": a.person.member_code}, "RecipientField": {"SchemaName": "Phone"}}),
             ),
             Flow::ConfirmWithStaffCode => {
                 let (vid, code) = a.code.clone().expect("a code");
-                (None, json!({"VerificationId": vid, "TemporaryPassword": code, "Password": NEW_PASSWORD, "PasswordConfirm": NEW_PASSWORD, "ApiKey": BROWSER_KEY}))
+                (
+                    None,
+                    json!({"VerificationId": vid, "TemporaryPassword": code, "Password": NEW_PASSWORD, "PasswordConfirm": NEW_PASSWORD, "ApiKey": BROWSER_KEY}),
+                )
             }
         };
-        let mut headers = vec![("content-type", "application/json"), ("idempotency-key", idempotency_key)];
+        let mut headers = vec![
+            ("content-type", "application/json"),
+            ("idempotency-key", idempotency_key),
+        ];
         if let Some(auth) = auth {
             headers.push(("authorization", auth));
         }
@@ -124,17 +140,35 @@ struct State {
 
 async fn state(app: &TestApp, a: &Arranged) -> State {
     let user = app.user(&a.person.id).await;
-    let password_changed = user.password_hash.as_ref().is_some_and(|h| h.verifies(NEW_PASSWORD));
+    let password_changed = user
+        .password_hash
+        .as_ref()
+        .is_some_and(|h| h.verifies(NEW_PASSWORD));
     let code_consumed = match &a.code {
         Some((vid, _)) => {
             let vid = VerificationId::parse(vid).expect("an id");
-            let now = Timestamp::from_unix_seconds(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs());
-            let record = app.stack.store.get_verification(&vid, now).await.expect("get_verification");
+            let now = Timestamp::from_unix_seconds(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_secs(),
+            );
+            let record = app
+                .stack
+                .store
+                .get_verification(&vid, now)
+                .await
+                .expect("get_verification");
             Some(record.expect("the code's record").consumed)
         }
         None => None,
     };
-    State { credential_version: user.credential_version, password_changed, latest: user.latest_verification, code_consumed }
+    State {
+        credential_version: user.credential_version,
+        password_changed,
+        latest: user.latest_verification,
+        code_consumed,
+    }
 }
 
 /// Counts of what the matrix saw, for the summary.
@@ -150,10 +184,18 @@ struct Tally {
 
 async fn run_matrix(flow: Flow) {
     // The functions' warnings (the cause of each 503) go with a failing case's output.
-    let _ = tracing_subscriber::fmt().with_test_writer().with_env_filter("warn").try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_test_writer()
+        .with_env_filter("warn")
+        .try_init();
     // Arrange: the production wiring, its SDK clients behind the fault plan.
     let plan = FaultPlan::default();
-    let app = spawn_app_on(&LIMITS, |sdk| sdk.to_builder().http_client(plan.http_client()).build(), &resetkit::adapters::aws::PRODUCTION_BUDGETS).await;
+    let app = spawn_app_on(
+        &LIMITS,
+        |sdk| sdk.to_builder().http_client(plan.http_client()).build(),
+        &resetkit::adapters::aws::PRODUCTION_BUDGETS,
+    )
+    .await;
     let (_, spec_path) = flow.route();
 
     // A dry run learns the flow's calls, in order.
@@ -169,15 +211,26 @@ async fn run_matrix(flow: Flow) {
         // Only learning the calls here: any miss is retried on a fresh arrangement. On the
         // shared single-threaded emulator a timed-out write can land and its SDK retry then
         // fail its condition (moto ignores ClientRequestToken; DynamoDB would not).
-        assert!(tries < 5, "{flow:?} without faults, 5 times: {}", String::from_utf8_lossy(res.body().as_ref()));
+        assert!(
+            tries < 5,
+            "{flow:?} without faults, 5 times: {}",
+            String::from_utf8_lossy(res.body().as_ref())
+        );
         tokio::time::sleep(Duration::from_secs(2)).await;
     };
-    assert!(calls.iter().any(|op| is_send(op)) && calls.iter().any(|op| op.starts_with("dynamodb:")), "{flow:?}: {calls:?}");
+    assert!(
+        calls.iter().any(|op| is_send(op)) && calls.iter().any(|op| op.starts_with("dynamodb:")),
+        "{flow:?}: {calls:?}"
+    );
     // Does this build honour Idempotency-Key yet (issue 6)? Then every retry must replay.
     let idempotent = {
         let (a, key) = (flow.arrange(&app).await, random_hex(8));
         flow.act(&app, &a, &key).await;
-        flow.act(&app, &a, &key).await.headers().get("idempotent-replayed").is_some_and(|v| v == "true")
+        flow.act(&app, &a, &key)
+            .await
+            .headers()
+            .get("idempotent-replayed")
+            .is_some_and(|v| v == "true")
     };
 
     let mut tally = Tally::default();
@@ -203,8 +256,15 @@ async fn run_matrix(flow: Flow) {
 
                 // Assert: answered in time, as success or a retryable 503, consistently.
                 assert!(elapsed < BOUND, "{label}: took {elapsed:?}");
-                assert!(status == 200 || status == 503, "{label}: answered {status}: {body}");
-                let sends_delivered = seen.iter().enumerate().filter(|(i, o)| is_send(o) && (*i != nth || faulted == 0)).count();
+                assert!(
+                    status == 200 || status == 503,
+                    "{label}: answered {status}: {body}"
+                );
+                let sends_delivered = seen
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, o)| is_send(o) && (*i != nth || faulted == 0))
+                    .count();
                 check_consistency(flow, &label, status, &body, &after, sends_delivered);
                 // The emulator, serving every test on one thread, is sometimes slower than a
                 // budget and a call fails before the fault's turn: same checks, then again.
@@ -213,20 +273,34 @@ async fn run_matrix(flow: Flow) {
                 }
                 tries += 1;
                 tally.spurious += 1;
-                assert!(tries < 3, "{label}: the fault never hit its call; calls were {seen:?}");
+                assert!(
+                    tries < 3,
+                    "{label}: the fault never hit its call; calls were {seen:?}"
+                );
             };
             let status = res.status().as_u16();
             if status == 503 {
-                assert!(res.headers().get("retry-after").is_some(), "{label}: 503 without Retry-After");
+                assert!(
+                    res.headers().get("retry-after").is_some(),
+                    "{label}: 503 without Retry-After"
+                );
                 tally.unavailable += 1;
             } else {
                 tally.succeeded += 1;
             }
-            let sends_delivered = seen.iter().enumerate().filter(|(i, o)| is_send(o) && *i != nth).count();
+            let sends_delivered = seen
+                .iter()
+                .enumerate()
+                .filter(|(i, o)| is_send(o) && *i != nth)
+                .count();
 
             // The client retries with the same Idempotency-Key, without faults, after the
             // Retry-After it was given.
-            if let Some(wait) = res.headers().get("retry-after").and_then(|v| v.to_str().ok()?.parse().ok()) {
+            if let Some(wait) = res
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok()?.parse().ok())
+            {
                 tokio::time::sleep(Duration::from_secs(wait)).await;
             }
             let mark = plan.mark();
@@ -240,13 +314,23 @@ async fn run_matrix(flow: Flow) {
                 tokio::time::sleep(Duration::from_secs(2)).await;
                 retry = conforming("POST", spec_path, flow.act(&app, &a, &key).await);
             }
-            let resent = plan.operations_since(mark).iter().filter(|o| is_send(o)).count();
-            let replayed = retry.headers().get("idempotent-replayed").is_some_and(|v| v == "true");
+            let resent = plan
+                .operations_since(mark)
+                .iter()
+                .filter(|o| is_send(o))
+                .count();
+            let replayed = retry
+                .headers()
+                .get("idempotent-replayed")
+                .is_some_and(|v| v == "true");
             if idempotent && retry.status().as_u16() == 409 {
                 // The key is still held: the answer could not be stored for replay (the faulted
                 // call was that write), or a claim whose first attempt timed out but landed
                 // met itself on the SDK's retry. The retry is told to wait, never run twice.
-                assert!(retry.headers().get("retry-after").is_some(), "{label}: 409 without Retry-After");
+                assert!(
+                    retry.headers().get("retry-after").is_some(),
+                    "{label}: 409 without Retry-After"
+                );
                 assert_eq!(resent, 0, "{label}: a held key sent again");
                 tally.held += 1;
                 tally.cases += 1;
@@ -255,7 +339,12 @@ async fn run_matrix(flow: Flow) {
             let spent = !idempotent && flow == Flow::ConfirmWithStaffCode && status == 200;
             if spent {
                 // Without idempotency the retry finds its code spent: the generic 400.
-                assert_eq!(retry.status().as_u16(), 400, "{label}: {}", body_json(&retry));
+                assert_eq!(
+                    retry.status().as_u16(),
+                    400,
+                    "{label}: {}",
+                    body_json(&retry)
+                );
                 tally.cases += 1;
                 continue;
             }
@@ -275,7 +364,14 @@ async fn run_matrix(flow: Flow) {
                 assert_eq!(resent, 0, "{label}: a replay sent again");
             }
             let retried = state(&app, &a).await;
-            check_consistency(flow, &format!("{label}, retried"), 200, &body_json(&retry), &retried, sends_delivered + resent);
+            check_consistency(
+                flow,
+                &format!("{label}, retried"),
+                200,
+                &body_json(&retry),
+                &retried,
+                sends_delivered + resent,
+            );
             tally.cases += 1;
         }
     }
@@ -301,17 +397,32 @@ async fn run_matrix(flow: Flow) {
 }
 
 /// The state rules after an answer `status` with `body`, given how many messages went out.
-fn check_consistency(flow: Flow, label: &str, status: u16, body: &Value, s: &State, sends_delivered: usize) {
+fn check_consistency(
+    flow: Flow,
+    label: &str,
+    status: u16,
+    body: &Value,
+    s: &State,
+    sends_delivered: usize,
+) {
     match flow {
         Flow::GuestResetByEmail | Flow::GuestResetBySms => {
             // No active code that was never sent.
             if s.latest.is_some() {
-                assert!(sends_delivered >= 1, "{label}: an active code was never sent: {s:?}");
+                assert!(
+                    sends_delivered >= 1,
+                    "{label}: an active code was never sent: {s:?}"
+                );
             }
             if status == 200 {
-                let vid = body["verification_id"].as_str().and_then(|v| VerificationId::parse(v).ok());
+                let vid = body["verification_id"]
+                    .as_str()
+                    .and_then(|v| VerificationId::parse(v).ok());
                 if sends_delivered >= 1 {
-                    assert_eq!(s.latest, vid, "{label}: the code staff got is not the active one");
+                    assert_eq!(
+                        s.latest, vid,
+                        "{label}: the code staff got is not the active one"
+                    );
                 }
             } else {
                 assert_eq!(s.latest, None, "{label}: a 503 left a code active");
@@ -319,21 +430,39 @@ fn check_consistency(flow: Flow, label: &str, status: u16, body: &Value, s: &Sta
         }
         Flow::ForgotPasswordByEmail | Flow::ForgotPasswordBySms => {
             if s.latest.is_some() {
-                assert!(sends_delivered >= 1, "{label}: an active link was never sent: {s:?}");
+                assert!(
+                    sends_delivered >= 1,
+                    "{label}: an active link was never sent: {s:?}"
+                );
             }
             if status == 200 {
-                assert_eq!(body, &json!({"Status": "Success", "Message": "Reset link sent successfully"}), "{label}");
+                assert_eq!(
+                    body,
+                    &json!({"Status": "Success", "Message": "Reset link sent successfully"}),
+                    "{label}"
+                );
             } else {
                 assert_eq!(s.latest, None, "{label}: a 503 left a link active");
             }
         }
         Flow::ConfirmWithStaffCode => {
             let consumed = s.code_consumed.expect("a code");
-            assert_eq!(s.password_changed, consumed, "{label}: password changed ≠ code consumed: {s:?}");
+            assert_eq!(
+                s.password_changed, consumed,
+                "{label}: password changed ≠ code consumed: {s:?}"
+            );
             assert_eq!(s.credential_version, u64::from(consumed), "{label}: {s:?}");
             if status == 200 {
                 assert!(consumed, "{label}: 200 without the change");
-                assert_eq!(body["SystemUserId"].as_str().map(UserId::parse).and_then(Result::ok).is_some(), true, "{label}: {body}");
+                assert_eq!(
+                    body["SystemUserId"]
+                        .as_str()
+                        .map(UserId::parse)
+                        .and_then(Result::ok)
+                        .is_some(),
+                    true,
+                    "{label}: {body}"
+                );
             } else {
                 assert!(!consumed, "{label}: a 503 after the change");
             }

@@ -83,10 +83,21 @@ impl TestStack {
     /// The production notifier, sending as `SENDER` (created as an SES identity first,
     /// since SES refuses mail from unknown identities).
     pub async fn notifier(&self) -> AwsNotifier {
-        let created = self.ses.create_email_identity().email_identity(SENDER).send().await;
+        let created = self
+            .ses
+            .create_email_identity()
+            .email_identity(SENDER)
+            .send()
+            .await;
         if let Err(e) = created {
-            let exists = e.as_service_error().is_some_and(|s| s.is_already_exists_exception());
-            assert!(exists, "create_email_identity: {}", aws_sdk_sesv2::error::DisplayErrorContext(e));
+            let exists = e
+                .as_service_error()
+                .is_some_and(|s| s.is_already_exists_exception());
+            assert!(
+                exists,
+                "create_email_identity: {}",
+                aws_sdk_sesv2::error::DisplayErrorContext(e)
+            );
         }
         AwsNotifier::new(self.ses.clone(), self.sns.clone(), SENDER.to_owned(), None)
     }
@@ -96,7 +107,12 @@ async fn create_tables(client: &aws_sdk_dynamodb::Client) -> (String, Vec<String
     let prefix = format!("t{}-", random_hex(6));
     let tables = resetctl::create_tables(client, TEMPLATE, &prefix)
         .await
-        .unwrap_or_else(|e| panic!("creating tables with prefix {prefix}: {e} ({:?})", std::error::Error::source(&e)));
+        .unwrap_or_else(|e| {
+            panic!(
+                "creating tables with prefix {prefix}: {e} ({:?})",
+                std::error::Error::source(&e)
+            )
+        });
     (prefix, tables)
 }
 
@@ -119,12 +135,15 @@ pub use resetctl::captured::Captured;
 /// Everything the emulator has captured so far, from every test sharing it: filter by
 /// recipient (each test uses its own).
 pub async fn captured_messages(endpoint: &str) -> Captured {
-    resetctl::captured::fetch(endpoint).await.unwrap_or_else(|e| panic!("reading captured messages: {e}"))
+    resetctl::captured::fetch(endpoint)
+        .await
+        .unwrap_or_else(|e| panic!("reading captured messages: {e}"))
 }
 
 /// Where flow-B links point in these tests; the tests read `LeadId` and
 /// `TemporaryPassword` back out of the link.
-pub const LINK_TEMPLATE: &str = "https://reset.example.com/reset#LeadId={LeadId}&TemporaryPassword={TemporaryPassword}";
+pub const LINK_TEMPLATE: &str =
+    "https://reset.example.com/reset#LeadId={LeadId}&TemporaryPassword={TemporaryPassword}";
 
 /// The whole bundle as a function's `main.rs` wires it (same `build`, same configuration
 /// parser), on the emulator: its tables, the demo keys, and the three handlers.
@@ -140,7 +159,12 @@ pub async fn spawn_app() -> TestApp {
 
 /// A stack whose functions read `overrides` on top of the settings a local stage uses.
 pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
-    spawn_app_on(overrides, SdkConfig::clone, &resetkit::adapters::aws::EMULATOR_BUDGETS).await
+    spawn_app_on(
+        overrides,
+        SdkConfig::clone,
+        &resetkit::adapters::aws::EMULATOR_BUDGETS,
+    )
+    .await
 }
 
 /// `spawn_app_with`, with the functions' AWS clients made from `sdk(&stack.sdk)` (another
@@ -154,19 +178,29 @@ pub async fn spawn_app_on(
     use resetkit::config;
     let stack = spawn_stack().await;
     stack.notifier().await; // creates the SES sender identity
-    resetctl::people::seed_demo(&stack.store).await.unwrap_or_else(|e| panic!("seeding demo keys: {e}"));
+    resetctl::people::seed_demo(&stack.store)
+        .await
+        .unwrap_or_else(|e| panic!("seeding demo keys: {e}"));
     let prefix = stack.prefix.clone();
     let base = [
         (config::TABLE_PREFIX, prefix.as_str()),
         (config::SENDER_EMAIL, SENDER),
-        (config::CODE_SECRETS, "integration-test-secret-integration-test-secret"),
+        (
+            config::CODE_SECRETS,
+            "integration-test-secret-integration-test-secret",
+        ),
         (config::RESET_LINK_TEMPLATE, LINK_TEMPLATE),
         (config::EXTRA_FIELDS, resetkit::demo::EXTRA_FIELDS),
     ];
     let lookup = |key: &str| {
-        overrides.iter().chain(base.iter()).find(|(k, _)| *k == key).map(|(_, v)| (*v).to_owned())
+        overrides
+            .iter()
+            .chain(base.iter())
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| (*v).to_owned())
     };
-    let config = config::Config::from_lookup(lookup).unwrap_or_else(|e| panic!("test configuration: {e}"));
+    let config =
+        config::Config::from_lookup(lookup).unwrap_or_else(|e| panic!("test configuration: {e}"));
     let service = resetkit::adapters::aws::build_with(&sdk(&stack.sdk), config, budgets);
     TestApp { stack, service }
 }
@@ -205,36 +239,69 @@ impl TestApp {
         )
         .await
         .unwrap_or_else(|e| panic!("import: {e}"));
-        assert_eq!((report.imported, report.rejected.len()), (1, 0), "import {line}: {report:?}");
+        assert_eq!(
+            (report.imported, report.rejected.len()),
+            (1, 0),
+            "import {line}: {report:?}"
+        );
         let email = line["email"].as_str().unwrap_or_default().to_owned();
         let key = resetkit::domain::LookupKey::new(
             resetkit::domain::fields::EMAIL,
-            &self.service.settings().fields.parse_value(
-                self.service.settings().fields.get(resetkit::domain::fields::EMAIL).expect("email field"),
-                &email,
-            )
-            .expect("email parses"),
+            &self
+                .service
+                .settings()
+                .fields
+                .parse_value(
+                    self.service
+                        .settings()
+                        .fields
+                        .get(resetkit::domain::fields::EMAIL)
+                        .expect("email field"),
+                    &email,
+                )
+                .expect("email parses"),
         );
-        let ids = resetkit::ports::UserDirectory::find_by(&self.stack.store, &key).await.expect("find_by");
+        let ids = resetkit::ports::UserDirectory::find_by(&self.stack.store, &key)
+            .await
+            .expect("find_by");
         assert_eq!(ids.len(), 1, "{email} is unique");
         Person {
             id: ids[0].clone(),
             email,
             mobile: line["mobile"].as_str().unwrap_or_default().to_owned(),
-            member_code: line["fields"]["mx_Member_Code"].as_str().unwrap_or_default().to_owned(),
-            phone: line["fields"]["Phone"].as_str().unwrap_or_default().to_owned(),
+            member_code: line["fields"]["mx_Member_Code"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            phone: line["fields"]["Phone"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
         }
     }
 
     pub async fn user(&self, id: &resetkit::domain::UserId) -> resetkit::domain::User {
-        resetkit::ports::UserDirectory::get_user(&self.stack.store, id).await.expect("get_user").expect("user exists")
+        resetkit::ports::UserDirectory::get_user(&self.stack.store, id)
+            .await
+            .expect("get_user")
+            .expect("user exists")
     }
 
     /// Contract A through its handler.
-    pub async fn post_guest_reset(&self, key: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
-        let req = request("/v1/guests/password?reset=true", &[("authorization", &format!("apikey {key}"))], body);
+    pub async fn post_guest_reset(
+        &self,
+        key: &str,
+        body: &serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let req = request(
+            "/v1/guests/password?reset=true",
+            &[("authorization", &format!("apikey {key}"))],
+            body,
+        );
         let (status, _, json) = resetkit::testing::read_response(
-            guest_reset::handle(&self.service, req).await.expect("the handler answers every request"),
+            guest_reset::handle(&self.service, req)
+                .await
+                .expect("the handler answers every request"),
         );
         (status, json)
     }
@@ -245,9 +312,19 @@ impl TestApp {
         key: &str,
         body: &serde_json::Value,
     ) -> (u16, lambda_http::http::HeaderMap, Vec<u8>) {
-        let req = request("/api/Authentication/ForgotPassword", &[("authorization", key)], body);
-        let res = forgot_password::handle(&self.service, req).await.expect("the handler answers every request");
-        (res.status().as_u16(), res.headers().clone(), res.body().as_ref().to_vec())
+        let req = request(
+            "/api/Authentication/ForgotPassword",
+            &[("authorization", key)],
+            body,
+        );
+        let res = forgot_password::handle(&self.service, req)
+            .await
+            .expect("the handler answers every request");
+        (
+            res.status().as_u16(),
+            res.headers().clone(),
+            res.body().as_ref().to_vec(),
+        )
     }
 
     /// Contract C through its handler, with the demo browser key added to `body`.
@@ -256,7 +333,9 @@ impl TestApp {
         body["ApiKey"] = resetkit::demo::BROWSER_KEY.into();
         let req = request("/user/password/reset", &[], &body);
         let (status, _, json) = resetkit::testing::read_response(
-            password_confirm::handle(&self.service, req).await.expect("the handler answers every request"),
+            password_confirm::handle(&self.service, req)
+                .await
+                .expect("the handler answers every request"),
         );
         (status, json)
     }
@@ -270,21 +349,39 @@ fn request(uri: &str, headers: &[(&str, &str)], body: &serde_json::Value) -> lam
 
 /// The value of `name=` in a reset link inside `text` (mail HTML escapes `&` as `&amp;`).
 pub fn link_param(text: &str, name: &str) -> String {
-    let start = text.find(&format!("{name}=")).unwrap_or_else(|| panic!("no {name} in: {text}")) + name.len() + 1;
-    text[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect()
+    let start = text
+        .find(&format!("{name}="))
+        .unwrap_or_else(|| panic!("no {name} in: {text}"))
+        + name.len()
+        + 1;
+    text[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect()
 }
 
 /// The 6-digit code in a staff-flow message.
 pub fn staff_code(text: &str) -> String {
-    let start = text.find("code is ").unwrap_or_else(|| panic!("no code in: {text}")) + "code is ".len();
-    let code: String = text[start..].chars().take_while(char::is_ascii_digit).collect();
+    let start = text
+        .find("code is ")
+        .unwrap_or_else(|| panic!("no code in: {text}"))
+        + "code is ".len();
+    let code: String = text[start..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
     assert_eq!(code.len(), 6, "a 6-digit code in: {text}");
     code
 }
 
 /// A handler request as API Gateway builds it: JSON body, the caller's source address in
 /// the request context, and `headers`.
-pub fn gateway_request(uri: &str, source_ip: &str, headers: &[(&str, &str)], body: &serde_json::Value) -> lambda_http::Request {
+pub fn gateway_request(
+    uri: &str,
+    source_ip: &str,
+    headers: &[(&str, &str)],
+    body: &serde_json::Value,
+) -> lambda_http::Request {
     use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
     use lambda_http::request::RequestContext;
     use lambda_http::RequestExt;
@@ -297,27 +394,49 @@ pub fn gateway_request(uri: &str, source_ip: &str, headers: &[(&str, &str)], bod
 pub type Answer = (u16, lambda_http::http::HeaderMap, Vec<u8>);
 
 pub fn answer(res: lambda_http::Response<lambda_http::Body>) -> Answer {
-    (res.status().as_u16(), res.headers().clone(), res.body().as_ref().to_vec())
+    (
+        res.status().as_u16(),
+        res.headers().clone(),
+        res.body().as_ref().to_vec(),
+    )
 }
 
 impl TestApp {
     pub async fn guest_reset(&self, req: lambda_http::Request) -> Answer {
-        answer(guest_reset::handle(&self.service, req).await.expect("the handler answers every request"))
+        answer(
+            guest_reset::handle(&self.service, req)
+                .await
+                .expect("the handler answers every request"),
+        )
     }
 
     pub async fn forgot_password(&self, req: lambda_http::Request) -> Answer {
-        answer(forgot_password::handle(&self.service, req).await.expect("the handler answers every request"))
+        answer(
+            forgot_password::handle(&self.service, req)
+                .await
+                .expect("the handler answers every request"),
+        )
     }
 
     pub async fn confirm(&self, req: lambda_http::Request) -> Answer {
-        answer(password_confirm::handle(&self.service, req).await.expect("the handler answers every request"))
+        answer(
+            password_confirm::handle(&self.service, req)
+                .await
+                .expect("the handler answers every request"),
+        )
     }
 }
 
 /// Sleeps until a fixed window of `window_secs` has just begun, so that a test's burst of
 /// calls falls in one window.
 pub async fn at_window_start(window_secs: u64) {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_millis() as u64;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis() as u64;
     let into = now % (window_secs * 1000);
-    tokio::time::sleep(std::time::Duration::from_millis(window_secs * 1000 - into + 20)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(
+        window_secs * 1000 - into + 20,
+    ))
+    .await;
 }

@@ -5,7 +5,9 @@ use resetkit::domain::message::{self, Destination};
 use resetkit::domain::{EmailAddress, FirstName, PhoneE164, ResetSecret};
 use resetkit::ports::{DeliveryError, Notifier};
 
-use crate::helpers::{captured_messages, random_hex, sdk_config, spawn_stack, unique_us_mobile, SENDER};
+use crate::helpers::{
+    captured_messages, random_hex, sdk_config, spawn_stack, unique_us_mobile, SENDER,
+};
 
 #[tokio::test]
 async fn email_goes_through_ses_and_sms_through_sns_and_both_can_be_read_back() {
@@ -20,15 +22,32 @@ async fn email_goes_through_ses_and_sms_through_sns_and_both_can_be_read_back() 
     // Act
     let to_mail = message::staff_code(Destination::Email(email.clone()), Some(&name), &code, 10);
     notifier.send(&to_mail).await.expect("email accepted");
-    notifier.send(&message::staff_code(Destination::Sms(phone.clone()), None, &code, 10)).await.expect("SMS accepted");
+    notifier
+        .send(&message::staff_code(
+            Destination::Sms(phone.clone()),
+            None,
+            &code,
+            10,
+        ))
+        .await
+        .expect("SMS accepted");
 
     // Assert
     let captured = captured_messages(&stack.endpoint).await;
     let mails = captured.emails_to(email.as_ref());
-    assert_eq!(mails.len(), 1, "one email to {email:?}: {:?}", captured.emails);
+    assert_eq!(
+        mails.len(),
+        1,
+        "one email to {email:?}: {:?}",
+        captured.emails
+    );
     assert_eq!(mails[0].source, SENDER);
     assert_eq!(mails[0].subject, "Your password reset code");
-    assert!(mails[0].body.contains("482915") && mails[0].body.contains("Zoë"), "body: {}", mails[0].body);
+    assert!(
+        mails[0].body.contains("482915") && mails[0].body.contains("Zoë"),
+        "body: {}",
+        mails[0].body
+    );
     let sms = captured.sms_to(phone.as_ref());
     assert_eq!(sms.len(), 1, "one SMS to {phone:?}: {:?}", captured.sms);
     assert!(sms[0].message.contains("482915"), "sms: {}", sms[0].message);
@@ -47,27 +66,46 @@ async fn mail_from_an_unverified_sender_is_rejected_by_the_provider() {
     let to = EmailAddress::parse(&format!("r-{}@example.com", random_hex(6))).expect("email");
 
     // Act
-    let sent = notifier.send(&message::password_changed(Destination::Email(to.clone()), None)).await;
+    let sent = notifier
+        .send(&message::password_changed(
+            Destination::Email(to.clone()),
+            None,
+        ))
+        .await;
 
     // Assert
     match sent {
-        Err(DeliveryError::Rejected(reason)) => assert!(!reason.contains(to.as_ref()), "no address in: {reason}"),
+        Err(DeliveryError::Rejected(reason)) => {
+            assert!(!reason.contains(to.as_ref()), "no address in: {reason}")
+        }
         other => panic!("expected Rejected, got {other:?}"),
     }
-    assert!(captured_messages(&stack.endpoint).await.emails_to(to.as_ref()).is_empty());
+    assert!(captured_messages(&stack.endpoint)
+        .await
+        .emails_to(to.as_ref())
+        .is_empty());
 }
 
 #[tokio::test]
 async fn an_unreachable_provider_is_unavailable() {
     // Arrange: clients pointed at a port where nothing listens.
     let sdk = sdk_config("http://127.0.0.1:9").await;
-    let notifier =
-        AwsNotifier::new(aws_sdk_sesv2::Client::new(&sdk), aws_sdk_sns::Client::new(&sdk), SENDER.to_owned(), None);
+    let notifier = AwsNotifier::new(
+        aws_sdk_sesv2::Client::new(&sdk),
+        aws_sdk_sns::Client::new(&sdk),
+        SENDER.to_owned(),
+        None,
+    );
     let phone = PhoneE164::parse(&unique_us_mobile(), None).expect("phone");
 
     // Act
-    let sent = notifier.send(&message::password_changed(Destination::Sms(phone), None)).await;
+    let sent = notifier
+        .send(&message::password_changed(Destination::Sms(phone), None))
+        .await;
 
     // Assert
-    assert!(matches!(sent, Err(DeliveryError::Unavailable(_))), "got {sent:?}");
+    assert!(
+        matches!(sent, Err(DeliveryError::Unavailable(_))),
+        "got {sent:?}"
+    );
 }

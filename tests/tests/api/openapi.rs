@@ -26,9 +26,17 @@ struct Spec {
 fn spec() -> &'static Spec {
     static SPEC_DOC: OnceLock<Spec> = OnceLock::new();
     SPEC_DOC.get_or_init(|| {
-        let doc: Value = serde_yaml::from_str(SPEC).unwrap_or_else(|e| panic!("openapi.yaml is not YAML: {e}"));
-        assert_eq!(doc["openapi"].as_str().map(|v| v.starts_with("3.1")), Some(true), "OpenAPI 3.1");
-        Spec { doc, validators: Mutex::new(HashMap::new()) }
+        let doc: Value =
+            serde_yaml::from_str(SPEC).unwrap_or_else(|e| panic!("openapi.yaml is not YAML: {e}"));
+        assert_eq!(
+            doc["openapi"].as_str().map(|v| v.starts_with("3.1")),
+            Some(true),
+            "OpenAPI 3.1"
+        );
+        Spec {
+            doc,
+            validators: Mutex::new(HashMap::new()),
+        }
     })
 }
 
@@ -41,10 +49,14 @@ impl Spec {
             .entry(key)
             .or_insert_with(|| {
                 let mut root = schema.as_object().cloned().unwrap_or_default();
-                root.insert("$schema".into(), json!("https://json-schema.org/draft/2020-12/schema"));
+                root.insert(
+                    "$schema".into(),
+                    json!("https://json-schema.org/draft/2020-12/schema"),
+                );
                 root.insert("components".into(), self.doc["components"].clone());
-                let v = jsonschema::draft202012::new(&Value::Object(root))
-                    .unwrap_or_else(|e| panic!("openapi.yaml: schema {schema} does not compile: {e}"));
+                let v = jsonschema::draft202012::new(&Value::Object(root)).unwrap_or_else(|e| {
+                    panic!("openapi.yaml: schema {schema} does not compile: {e}")
+                });
                 std::sync::Arc::new(v)
             })
             .clone()
@@ -53,7 +65,10 @@ impl Spec {
     /// Follows a `$ref` to a component (responses, headers), or returns the object itself.
     fn deref<'a>(&'a self, v: &'a Value) -> &'a Value {
         match v.get("$ref").and_then(Value::as_str) {
-            Some(r) => self.doc.pointer(r.trim_start_matches('#')).unwrap_or_else(|| panic!("openapi.yaml: dangling {r}")),
+            Some(r) => self
+                .doc
+                .pointer(r.trim_start_matches('#'))
+                .unwrap_or_else(|| panic!("openapi.yaml: dangling {r}")),
             None => v,
         }
     }
@@ -69,7 +84,9 @@ pub fn check(method: &str, uri: &str, res: &Response<Body>) -> Result<(), String
         .and_then(|p| p.get(method.to_ascii_lowercase()))
         .ok_or_else(|| format!("{method} {path} is not in openapi.yaml"))?;
     let status = res.status().as_u16().to_string();
-    let documented = operation["responses"].get(&status).ok_or_else(|| format!("{method} {path}: status {status} is not documented"))?;
+    let documented = operation["responses"]
+        .get(&status)
+        .ok_or_else(|| format!("{method} {path}: status {status} is not documented"))?;
     let documented = spec.deref(documented);
     let body: &[u8] = res.body().as_ref();
     let text = String::from_utf8_lossy(body);
@@ -77,39 +94,75 @@ pub fn check(method: &str, uri: &str, res: &Response<Body>) -> Result<(), String
 
     for (name, header) in documented["headers"].as_object().into_iter().flatten() {
         let header = spec.deref(header);
-        match res.headers().get(name.as_str()).map(|v| v.to_str().unwrap_or("\u{fffd}")) {
-            None if header["required"] == json!(true) => return Err(format!("{}: header {name} missing", context())),
+        match res
+            .headers()
+            .get(name.as_str())
+            .map(|v| v.to_str().unwrap_or("\u{fffd}"))
+        {
+            None if header["required"] == json!(true) => {
+                return Err(format!("{}: header {name} missing", context()))
+            }
             None => {}
             Some(value) => {
-                let errors: Vec<String> =
-                    spec.validator(&header["schema"]).iter_errors(&json!(value)).map(|e| e.to_string()).collect();
+                let errors: Vec<String> = spec
+                    .validator(&header["schema"])
+                    .iter_errors(&json!(value))
+                    .map(|e| e.to_string())
+                    .collect();
                 if !errors.is_empty() {
-                    return Err(format!("{}: header {name}: {value:?}: {errors:?}", context()));
+                    return Err(format!(
+                        "{}: header {name}: {value:?}: {errors:?}",
+                        context()
+                    ));
                 }
             }
         }
     }
 
-    let content_type = res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let content_type = res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     let media = content_type.split(';').next().unwrap_or("").trim();
     let Some(content) = documented.get("content") else {
-        return if body.is_empty() { Ok(()) } else { Err(format!("{}: a body where none is documented", context())) };
+        return if body.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("{}: a body where none is documented", context()))
+        };
     };
-    let schema = &content.get(media).ok_or_else(|| format!("{}: media type {media:?} is not documented", context()))?["schema"];
+    let schema = &content
+        .get(media)
+        .ok_or_else(|| format!("{}: media type {media:?} is not documented", context()))?["schema"];
     let instance = match media {
-        "application/json" => serde_json::from_slice(body).map_err(|e| format!("{}: not JSON: {e}", context()))?,
+        "application/json" => {
+            serde_json::from_slice(body).map_err(|e| format!("{}: not JSON: {e}", context()))?
+        }
         _ => json!(text),
     };
-    let errors: Vec<String> = spec.validator(schema).iter_errors(&instance).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+    let errors: Vec<String> = spec
+        .validator(schema)
+        .iter_errors(&instance)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
     if !errors.is_empty() {
         return Err(format!("{}: {errors:?}", context()));
     }
     // JSONP: the wrapped JSON must be what the JSON answer would have been.
     if media == "application/javascript" {
-        let inner = text.split_once('(').and_then(|(_, rest)| rest.strip_suffix(");")).unwrap_or_default();
+        let inner = text
+            .split_once('(')
+            .and_then(|(_, rest)| rest.strip_suffix(");"))
+            .unwrap_or_default();
         let json_schema = &content["application/json"]["schema"];
-        let inner: Value = serde_json::from_str(inner).map_err(|e| format!("{}: JSONP payload not JSON: {e}", context()))?;
-        let errors: Vec<String> = spec.validator(json_schema).iter_errors(&inner).map(|e| e.to_string()).collect();
+        let inner: Value = serde_json::from_str(inner)
+            .map_err(|e| format!("{}: JSONP payload not JSON: {e}", context()))?;
+        let errors: Vec<String> = spec
+            .validator(json_schema)
+            .iter_errors(&inner)
+            .map(|e| e.to_string())
+            .collect();
         if !errors.is_empty() {
             return Err(format!("{}: JSONP payload: {errors:?}", context()));
         }
@@ -126,12 +179,24 @@ pub fn conforming(method: &str, uri: &str, res: Response<Body>) -> Response<Body
 }
 
 /// One request to a function's handler on `app`, as API Gateway delivers it.
-pub async fn call(app: &TestApp, method: &str, uri: &str, headers: &[(&str, &str)], body: impl Into<String>) -> Response<Body> {
+pub async fn call(
+    app: &TestApp,
+    method: &str,
+    uri: &str,
+    headers: &[(&str, &str)],
+    body: impl Into<String>,
+) -> Response<Body> {
     let req = resetkit::testing::http_request(method, uri, headers, body);
     let path = uri.split('?').next().unwrap_or(uri);
-    let res = if guest_reset::ROUTES.iter().any(|&(_, r)| path.starts_with(r)) {
+    let res = if guest_reset::ROUTES
+        .iter()
+        .any(|&(_, r)| path.starts_with(r))
+    {
         guest_reset::handle(&app.service, req).await
-    } else if forgot_password::ROUTES.iter().any(|&(_, r)| path.starts_with(r)) {
+    } else if forgot_password::ROUTES
+        .iter()
+        .any(|&(_, r)| path.starts_with(r))
+    {
         forgot_password::handle(&app.service, req).await
     } else {
         password_confirm::handle(&app.service, req).await
@@ -168,24 +233,90 @@ async fn every_documented_answer_of_the_three_handlers_matches_openapi_yaml() {
 
     // Act: one request per documented status of each contract (503 is in the fault matrix).
     let mut seen: Vec<(String, u16)> = Vec::new();
-    let mut run = |label: &str, res: &Response<Body>| seen.push((label.to_owned(), res.status().as_u16()));
+    let mut run =
+        |label: &str, res: &Response<Body>| seen.push((label.to_owned(), res.status().as_u16()));
     let cases_a: Vec<(&str, &str, Vec<(&str, &str)>, String, u16)> = vec![
-        ("POST", GUEST, vec![JSON, ("authorization", &staff)], json!({"mobile": ana.mobile, "first_name": "ana"}).to_string(), 200),
-        ("POST", GUEST, vec![JSON, ("authorization", &staff)], json!({"mobile": ana.mobile}).to_string(), 400),
-        ("POST", GUEST, vec![JSON, ("authorization", &staff)], json!({"email": "not an email"}).to_string(), 400),
-        ("POST", "/v1/guests/password", vec![JSON, ("authorization", &staff)], json!({"email": ana.email}).to_string(), 400),
-        ("POST", GUEST, vec![JSON], json!({"email": ana.email}).to_string(), 401),
-        ("POST", GUEST, vec![JSON, ("authorization", &guest_token)], json!({"email": ana.email}).to_string(), 401),
-        ("POST", GUEST, vec![JSON, ("authorization", &staff)], json!({"email": "nobody-here@example.com"}).to_string(), 404),
-        ("GET", GUEST, vec![("authorization", &staff)], String::new(), 405),
-        ("POST", GUEST, vec![JSON, ("authorization", &staff)], big.clone(), 413),
-        ("POST", GUEST, vec![("content-type", "text/plain"), ("authorization", &staff)], "email=x".into(), 415),
+        (
+            "POST",
+            GUEST,
+            vec![JSON, ("authorization", &staff)],
+            json!({"mobile": ana.mobile, "first_name": "ana"}).to_string(),
+            200,
+        ),
+        (
+            "POST",
+            GUEST,
+            vec![JSON, ("authorization", &staff)],
+            json!({"mobile": ana.mobile}).to_string(),
+            400,
+        ),
+        (
+            "POST",
+            GUEST,
+            vec![JSON, ("authorization", &staff)],
+            json!({"email": "not an email"}).to_string(),
+            400,
+        ),
+        (
+            "POST",
+            "/v1/guests/password",
+            vec![JSON, ("authorization", &staff)],
+            json!({"email": ana.email}).to_string(),
+            400,
+        ),
+        (
+            "POST",
+            GUEST,
+            vec![JSON],
+            json!({"email": ana.email}).to_string(),
+            401,
+        ),
+        (
+            "POST",
+            GUEST,
+            vec![JSON, ("authorization", &guest_token)],
+            json!({"email": ana.email}).to_string(),
+            401,
+        ),
+        (
+            "POST",
+            GUEST,
+            vec![JSON, ("authorization", &staff)],
+            json!({"email": "nobody-here@example.com"}).to_string(),
+            404,
+        ),
+        (
+            "GET",
+            GUEST,
+            vec![("authorization", &staff)],
+            String::new(),
+            405,
+        ),
+        (
+            "POST",
+            GUEST,
+            vec![JSON, ("authorization", &staff)],
+            big.clone(),
+            413,
+        ),
+        (
+            "POST",
+            GUEST,
+            vec![("content-type", "text/plain"), ("authorization", &staff)],
+            "email=x".into(),
+            415,
+        ),
     ];
     let mut issued = Value::Null;
     for (method, uri, headers, body, want) in cases_a {
         // The spec lists each route's POST; a 405 is documented there.
         let res = conforming("POST", uri, call(&app, method, uri, &headers, body).await);
-        assert_eq!(res.status().as_u16(), want, "{method} {uri}: {}", String::from_utf8_lossy(res.body().as_ref()));
+        assert_eq!(
+            res.status().as_u16(),
+            want,
+            "{method} {uri}: {}",
+            String::from_utf8_lossy(res.body().as_ref())
+        );
         if want == 200 {
             issued = body_json(&res);
         }
@@ -193,26 +324,78 @@ async fn every_documented_answer_of_the_three_handlers_matches_openapi_yaml() {
     }
 
     let cases_b: Vec<(&str, String, u16)> = vec![
-        (PORTAL_KEY, json!({"EmailAddress": ana.email}).to_string(), 200),
-        (PORTAL_KEY, json!({"EmailAddress": "nobody-here@example.com"}).to_string(), 200),
-        (SERVER_KEY, json!({"SearchKeyData": {"SchemaName": "mx_Member_Code", "Value": carl.member_code}}).to_string(), 200),
-        (PORTAL_KEY, json!({"SearchKeyData": {"SchemaName": "mx_City", "Value": "Porto"}}).to_string(), 400),
-        (PORTAL_KEY, json!({"EmailAddress": ana.email, "RecipientField": {"SchemaName": "mx_City"}}).to_string(), 400),
-        ("wrong-key", json!({"EmailAddress": ana.email}).to_string(), 401),
+        (
+            PORTAL_KEY,
+            json!({"EmailAddress": ana.email}).to_string(),
+            200,
+        ),
+        (
+            PORTAL_KEY,
+            json!({"EmailAddress": "nobody-here@example.com"}).to_string(),
+            200,
+        ),
+        (
+            SERVER_KEY,
+            json!({"SearchKeyData": {"SchemaName": "mx_Member_Code", "Value": carl.member_code}})
+                .to_string(),
+            200,
+        ),
+        (
+            PORTAL_KEY,
+            json!({"SearchKeyData": {"SchemaName": "mx_City", "Value": "Porto"}}).to_string(),
+            400,
+        ),
+        (
+            PORTAL_KEY,
+            json!({"EmailAddress": ana.email, "RecipientField": {"SchemaName": "mx_City"}})
+                .to_string(),
+            400,
+        ),
+        (
+            "wrong-key",
+            json!({"EmailAddress": ana.email}).to_string(),
+            401,
+        ),
         (PORTAL_KEY, big.clone(), 413),
     ];
     for (key, body, want) in cases_b {
-        let res = conforming("POST", FORGOT, call(&app, "POST", FORGOT, &[JSON, ("authorization", key)], body).await);
-        assert_eq!(res.status().as_u16(), want, "{}", String::from_utf8_lossy(res.body().as_ref()));
+        let res = conforming(
+            "POST",
+            FORGOT,
+            call(&app, "POST", FORGOT, &[JSON, ("authorization", key)], body).await,
+        );
+        assert_eq!(
+            res.status().as_u16(),
+            want,
+            "{}",
+            String::from_utf8_lossy(res.body().as_ref())
+        );
         if key == SERVER_KEY {
-            assert!(body_json(&res)["TemporaryPassword"].is_string(), "a server key sees the secret: {}", body_json(&res));
+            assert!(
+                body_json(&res)["TemporaryPassword"].is_string(),
+                "a server key sees the secret: {}",
+                body_json(&res)
+            );
         }
         run("forgot-password", &res);
     }
     for (method, uri, headers, want) in [
         ("GET", FORGOT, vec![("authorization", PORTAL_KEY)], 405),
-        ("POST", "/api/Authentication/ForgotPassword/x", vec![JSON, ("authorization", PORTAL_KEY)], 404),
-        ("POST", FORGOT, vec![("content-type", "application/xml"), ("authorization", PORTAL_KEY)], 415),
+        (
+            "POST",
+            "/api/Authentication/ForgotPassword/x",
+            vec![JSON, ("authorization", PORTAL_KEY)],
+            404,
+        ),
+        (
+            "POST",
+            FORGOT,
+            vec![
+                ("content-type", "application/xml"),
+                ("authorization", PORTAL_KEY),
+            ],
+            415,
+        ),
     ] {
         let res = call(&app, method, uri, &headers, "{}").await;
         assert_eq!(res.status().as_u16(), want);
@@ -221,51 +404,162 @@ async fn every_documented_answer_of_the_three_handlers_matches_openapi_yaml() {
         run("forgot-password", &res);
     }
     for want in [200, 429] {
-        let res = call(&limited, "POST", FORGOT, &[JSON, ("authorization", PORTAL_KEY)], json!({"EmailAddress": "x@example.com"}).to_string()).await;
+        let res = call(
+            &limited,
+            "POST",
+            FORGOT,
+            &[JSON, ("authorization", PORTAL_KEY)],
+            json!({"EmailAddress": "x@example.com"}).to_string(),
+        )
+        .await;
         let res = conforming("POST", FORGOT, res);
         assert_eq!(res.status().as_u16(), want);
         run("forgot-password", &res);
     }
 
-    let vid = issued["verification_id"].as_str().expect("a verification id").to_owned();
-    let code = issued["verification_code"].as_str().expect("a code").to_owned();
+    let vid = issued["verification_id"]
+        .as_str()
+        .expect("a verification id")
+        .to_owned();
+    let code = issued["verification_code"]
+        .as_str()
+        .expect("a code")
+        .to_owned();
     let form = format!("VerificationId={vid}&TemporaryPassword=1&Password=short&PasswordConfirm=short&ApiKey={BROWSER_KEY}");
     let cases_c: Vec<(&str, String, Vec<(&str, &str)>, String, u16)> = vec![
-        ("POST", CONFIRM.into(), vec![JSON], json!({}).to_string(), 400),
-        ("POST", CONFIRM.into(), vec![JSON], confirm_body(&vid, &code, PASSWORD, "something else entirely"), 400),
-        ("POST", CONFIRM.into(), vec![("content-type", "application/x-www-form-urlencoded")], form, 400),
-        ("POST", format!("{CONFIRM}?callback=cb.done"), vec![JSON], confirm_body(&vid, "000000", PASSWORD, PASSWORD), 400),
-        ("POST", format!("{CONFIRM}?callback=alert(1)"), vec![JSON], confirm_body(&vid, &code, PASSWORD, PASSWORD), 400),
-        ("POST", format!("{CONFIRM}?format=xml"), vec![JSON], confirm_body(&vid, &code, PASSWORD, PASSWORD), 400),
-        ("POST", CONFIRM.into(), vec![JSON, ("accept", "application/xml")], confirm_body(&vid, &code, PASSWORD, PASSWORD), 406),
-        ("POST", CONFIRM.into(), vec![JSON], confirm_body(&vid, &code, PASSWORD, PASSWORD).replace(BROWSER_KEY, "nope"), 401),
+        (
+            "POST",
+            CONFIRM.into(),
+            vec![JSON],
+            json!({}).to_string(),
+            400,
+        ),
+        (
+            "POST",
+            CONFIRM.into(),
+            vec![JSON],
+            confirm_body(&vid, &code, PASSWORD, "something else entirely"),
+            400,
+        ),
+        (
+            "POST",
+            CONFIRM.into(),
+            vec![("content-type", "application/x-www-form-urlencoded")],
+            form,
+            400,
+        ),
+        (
+            "POST",
+            format!("{CONFIRM}?callback=cb.done"),
+            vec![JSON],
+            confirm_body(&vid, "000000", PASSWORD, PASSWORD),
+            400,
+        ),
+        (
+            "POST",
+            format!("{CONFIRM}?callback=alert(1)"),
+            vec![JSON],
+            confirm_body(&vid, &code, PASSWORD, PASSWORD),
+            400,
+        ),
+        (
+            "POST",
+            format!("{CONFIRM}?format=xml"),
+            vec![JSON],
+            confirm_body(&vid, &code, PASSWORD, PASSWORD),
+            400,
+        ),
+        (
+            "POST",
+            CONFIRM.into(),
+            vec![JSON, ("accept", "application/xml")],
+            confirm_body(&vid, &code, PASSWORD, PASSWORD),
+            406,
+        ),
+        (
+            "POST",
+            CONFIRM.into(),
+            vec![JSON],
+            confirm_body(&vid, &code, PASSWORD, PASSWORD).replace(BROWSER_KEY, "nope"),
+            401,
+        ),
         ("GET", CONFIRM.into(), vec![], String::new(), 405),
-        ("POST", format!("{CONFIRM}.xml"), vec![JSON], confirm_body(&vid, &code, PASSWORD, PASSWORD), 404),
+        (
+            "POST",
+            format!("{CONFIRM}.xml"),
+            vec![JSON],
+            confirm_body(&vid, &code, PASSWORD, PASSWORD),
+            404,
+        ),
         ("POST", CONFIRM.into(), vec![JSON], big.clone(), 413),
-        ("POST", CONFIRM.into(), vec![("content-type", "text/xml")], "<x/>".into(), 415),
-        ("POST", format!("{CONFIRM}.json?format=json&callback=cb"), vec![JSON, ("accept", "application/javascript")], confirm_body(&vid, &code, PASSWORD, PASSWORD), 200),
-        ("POST", format!("{CONFIRM}.json"), vec![JSON], confirm_body(&vid, &code, PASSWORD, PASSWORD), 400),
+        (
+            "POST",
+            CONFIRM.into(),
+            vec![("content-type", "text/xml")],
+            "<x/>".into(),
+            415,
+        ),
+        (
+            "POST",
+            format!("{CONFIRM}.json?format=json&callback=cb"),
+            vec![JSON, ("accept", "application/javascript")],
+            confirm_body(&vid, &code, PASSWORD, PASSWORD),
+            200,
+        ),
+        (
+            "POST",
+            format!("{CONFIRM}.json"),
+            vec![JSON],
+            confirm_body(&vid, &code, PASSWORD, PASSWORD),
+            400,
+        ),
     ];
     for (method, uri, headers, body, want) in cases_c {
-        let spec_uri = if uri.starts_with(&format!("{CONFIRM}.json")) { format!("{CONFIRM}.json") } else { CONFIRM.to_owned() };
-        let res = conforming("POST", &spec_uri, call(&app, method, &uri, &headers, body).await);
-        assert_eq!(res.status().as_u16(), want, "{method} {uri}: {}", String::from_utf8_lossy(res.body().as_ref()));
+        let spec_uri = if uri.starts_with(&format!("{CONFIRM}.json")) {
+            format!("{CONFIRM}.json")
+        } else {
+            CONFIRM.to_owned()
+        };
+        let res = conforming(
+            "POST",
+            &spec_uri,
+            call(&app, method, &uri, &headers, body).await,
+        );
+        assert_eq!(
+            res.status().as_u16(),
+            want,
+            "{method} {uri}: {}",
+            String::from_utf8_lossy(res.body().as_ref())
+        );
         run("password-confirm", &res);
     }
 
     // Assert: every status the spec documents for an endpoint, other than those only a
     // fault, an idempotency conflict or a limit other tests cover can cause, was seen.
-    for (label, op) in [("guest-reset", "/v1/guests/password"), ("forgot-password", FORGOT), ("password-confirm", CONFIRM)] {
+    for (label, op) in [
+        ("guest-reset", "/v1/guests/password"),
+        ("forgot-password", FORGOT),
+        ("password-confirm", CONFIRM),
+    ] {
         let documented: Vec<u16> = spec().doc["paths"][op]["post"]["responses"]
             .as_object()
             .unwrap()
             .keys()
             .filter_map(|k| k.parse().ok())
-            .filter(|s| ![409, 422, 429, 500, 503].contains(s) || (label == "forgot-password" && *s == 429))
+            .filter(|s| {
+                ![409, 422, 429, 500, 503].contains(s) || (label == "forgot-password" && *s == 429)
+            })
             .collect();
         for status in documented {
-            assert!(seen.iter().any(|(l, s)| l == label && *s == status), "{label}: no scenario answered {status}");
+            assert!(
+                seen.iter().any(|(l, s)| l == label && *s == status),
+                "{label}: no scenario answered {status}"
+            );
         }
     }
-    crate::report::record("openapi", "scenario answers validated against openapi.yaml", seen.len());
+    crate::report::record(
+        "openapi",
+        "scenario answers validated against openapi.yaml",
+        seen.len(),
+    );
 }

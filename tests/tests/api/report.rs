@@ -8,7 +8,11 @@ pub fn record(suite: &str, what: &str, count: usize) {
     let line = format!("{suite}: {count} {what}\n");
     eprint!("{line}");
     if let Ok(path) = std::env::var("RESETKIT_TEST_REPORT") {
-        if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+        if let Ok(mut f) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+        {
             let _ = f.write_all(line.as_bytes());
         }
     }

@@ -36,43 +36,84 @@ async fn spawn_server() -> Server {
 }
 
 /// A plain HTTP/1.1 client, as a mail scanner or `curl` is: sends no fragment, runs no script.
-async fn send(url: &str, method: &str, headers: &[(&str, &str)], body: &str) -> (u16, Vec<(String, String)>, String) {
+async fn send(
+    url: &str,
+    method: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, Vec<(String, String)>, String) {
     let rest = url.strip_prefix("http://").expect("an http:// URL");
     let (authority, target) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
     let target = target.split('#').next().unwrap_or("/"); // the fragment never goes on the wire
-    let mut stream = tokio::net::TcpStream::connect(authority).await.expect("connect");
+    let mut stream = tokio::net::TcpStream::connect(authority)
+        .await
+        .expect("connect");
     let mut head = format!("{method} {target} HTTP/1.1\r\nHost: {authority}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
     for (k, v) in headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
-    stream.write_all(format!("{head}\r\n{body}").as_bytes()).await.expect("write");
+    stream
+        .write_all(format!("{head}\r\n{body}").as_bytes())
+        .await
+        .expect("write");
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).await.expect("read");
     let text = String::from_utf8(raw).expect("a text response");
     let (head, body) = text.split_once("\r\n\r\n").expect("a header end");
     let mut lines = head.lines();
-    let status = lines.next().and_then(|l| l.split_whitespace().nth(1)).and_then(|s| s.parse().ok()).expect("a status");
-    let headers = lines.filter_map(|l| l.split_once(':')).map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned())).collect();
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|s| s.parse().ok())
+        .expect("a status");
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
     (status, headers, body.to_owned())
 }
 
 fn header<'a>(headers: &'a [(String, String)], name: &str) -> &'a str {
-    headers.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
+    headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map_or("", |(_, v)| v.as_str())
 }
 
 /// Flow B through the real server: a portal asks, the emulator captures the mail; returns
 /// the link as the person receives it.
 async fn reset_link(server: &Server, person: &Person) -> String {
-    let url = format!("{}/lambda-url/forgot-password/api/Authentication/ForgotPassword", server.base);
+    let url = format!(
+        "{}/lambda-url/forgot-password/api/Authentication/ForgotPassword",
+        server.base
+    );
     let body = json!({"EmailAddress": person.email}).to_string();
-    let (status, _, answer) =
-        send(&url, "POST", &[("authorization", PORTAL_KEY), ("content-type", "application/json")], &body).await;
+    let (status, _, answer) = send(
+        &url,
+        "POST",
+        &[
+            ("authorization", PORTAL_KEY),
+            ("content-type", "application/json"),
+        ],
+        &body,
+    )
+    .await;
     assert_eq!(status, 200, "{answer}");
     let captured = captured_messages(&server.app.stack.endpoint).await;
-    let mail = captured.emails_to(&person.email).pop().unwrap_or_else(|| panic!("no mail to {}", person.email)).clone();
+    let mail = captured
+        .emails_to(&person.email)
+        .pop()
+        .unwrap_or_else(|| panic!("no mail to {}", person.email))
+        .clone();
     let prefix = format!("{}/lambda-url/password-confirm/reset#", server.base);
-    let start = mail.body.find(&prefix).unwrap_or_else(|| panic!("no link to {prefix} in: {}", mail.body));
-    let link: String = mail.body[start..].chars().take_while(|c| !c.is_whitespace() && *c != '<' && *c != '"').collect();
+    let start = mail
+        .body
+        .find(&prefix)
+        .unwrap_or_else(|| panic!("no link to {prefix} in: {}", mail.body));
+    let link: String = mail.body[start..]
+        .chars()
+        .take_while(|c| !c.is_whitespace() && *c != '<' && *c != '"')
+        .collect();
     let link = link.replace("&amp;", "&");
     assert_eq!(link_param(&link, "LeadId"), person.id.to_string());
     link
@@ -83,12 +124,24 @@ async fn browser(args: Value) -> Value {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
     let script_dir = root.join("tests/browser");
     let missing = [
-        (which("node").is_none(), "node is not on PATH (apt-get install nodejs npm)"),
-        (!std::path::Path::new(CHROMIUM).exists(), "/usr/bin/chromium is missing (apt-get install chromium)"),
-        (!script_dir.join("node_modules/playwright-core").exists(), "tests/browser/node_modules is missing (cd tests/browser && npm ci)"),
+        (
+            which("node").is_none(),
+            "node is not on PATH (apt-get install nodejs npm)",
+        ),
+        (
+            !std::path::Path::new(CHROMIUM).exists(),
+            "/usr/bin/chromium is missing (apt-get install chromium)",
+        ),
+        (
+            !script_dir.join("node_modules/playwright-core").exists(),
+            "tests/browser/node_modules is missing (cd tests/browser && npm ci)",
+        ),
     ];
     for (absent, what) in missing {
-        assert!(!absent, "the browser test cannot run: {what}. `bash scripts/test.sh` installs it.");
+        assert!(
+            !absent,
+            "the browser test cannot run: {what}. `bash scripts/test.sh` installs it."
+        );
     }
     let _one_at_a_time = BROWSER.lock().await;
     let mut args = args;
@@ -105,18 +158,30 @@ async fn browser(args: Value) -> Value {
         .expect("node started");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "the browser run failed ({}):\n{stderr}\n{stdout}", out.status);
-    serde_json::from_str(stdout.trim()).unwrap_or_else(|e| panic!("the browser report is not JSON ({e}): {stdout}"))
+    assert!(
+        out.status.success(),
+        "the browser run failed ({}):\n{stderr}\n{stdout}",
+        out.status
+    );
+    serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|e| panic!("the browser report is not JSON ({e}): {stdout}"))
 }
 
 fn which(program: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH")?.to_str()?.split(':').map(|d| PathBuf::from(d).join(program)).find(|p| p.is_file())
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|d| PathBuf::from(d).join(program))
+        .find(|p| p.is_file())
 }
 
 /// What the server must never have seen: the secret in a URL or a `Referer`.
 fn assert_never_sent(server: &Server, secret: &str) {
     for line in server.seen.lock().unwrap().iter() {
-        assert!(!line.contains(secret), "the secret reached the server in: {line}");
+        assert!(
+            !line.contains(secret),
+            "the secret reached the server in: {line}"
+        );
         assert!(line.ends_with("referer=None"), "a Referer was sent: {line}");
     }
 }
@@ -134,14 +199,35 @@ async fn a_person_resets_their_password_from_the_emailed_link_in_a_real_browser(
     }))
     .await;
 
-    assert_eq!(report["seen"]["field_error"], "The two passwords do not match.");
-    assert!(report["seen"]["success"].as_str().unwrap().contains("Password changed"), "{report}");
-    assert!(report["seen"]["rejected"].as_str().unwrap().contains("expired or has already been used"), "{report}");
+    assert_eq!(
+        report["seen"]["field_error"],
+        "The two passwords do not match."
+    );
+    assert!(
+        report["seen"]["success"]
+            .as_str()
+            .unwrap()
+            .contains("Password changed"),
+        "{report}"
+    );
+    assert!(
+        report["seen"]["rejected"]
+            .as_str()
+            .unwrap()
+            .contains("expired or has already been used"),
+        "{report}"
+    );
     let user = server.app.user(&person.id).await;
     let hash = user.password_hash.expect("a password was set");
     assert!(hash.as_phc().starts_with("$argon2id$"));
-    assert!(hash.verifies(NEW_PASSWORD), "the stored hash verifies the new password");
-    assert!(!hash.verifies(SECOND_PASSWORD), "the spent link changed nothing");
+    assert!(
+        hash.verifies(NEW_PASSWORD),
+        "the stored hash verifies the new password"
+    );
+    assert!(
+        !hash.verifies(SECOND_PASSWORD),
+        "the spent link changed nothing"
+    );
     assert_eq!(user.credential_version, 1);
     assert_never_sent(&server, &secret);
 }
@@ -154,11 +240,23 @@ async fn a_guest_resets_their_password_with_the_texted_code_in_a_real_browser() 
     let url = format!("{}/v1/guests/password?reset=true", server.base);
     let body = json!({"email": person.email, "channel": "sms"}).to_string();
     let auth = format!("apikey {STAFF_KEY}");
-    let (status, _, answer) =
-        send(&url, "POST", &[("authorization", &auth), ("content-type", "application/json")], &body).await;
+    let (status, _, answer) = send(
+        &url,
+        "POST",
+        &[
+            ("authorization", &auth),
+            ("content-type", "application/json"),
+        ],
+        &body,
+    )
+    .await;
     assert_eq!(status, 200, "{answer}");
     let captured = captured_messages(&server.app.stack.endpoint).await;
-    let sms = captured.sms_to(&person.mobile).pop().unwrap_or_else(|| panic!("no SMS to {}", person.mobile)).clone();
+    let sms = captured
+        .sms_to(&person.mobile)
+        .pop()
+        .unwrap_or_else(|| panic!("no SMS to {}", person.mobile))
+        .clone();
     let code = staff_code(&sms.message);
 
     let report = browser(json!({
@@ -167,9 +265,24 @@ async fn a_guest_resets_their_password_with_the_texted_code_in_a_real_browser() 
     }))
     .await;
 
-    assert_eq!(report["seen"]["field_error"], "The two passwords do not match.");
-    assert!(report["seen"]["success"].as_str().unwrap().contains("Password changed"), "{report}");
-    assert!(report["seen"]["rejected"].as_str().unwrap().contains("already been used"), "{report}");
+    assert_eq!(
+        report["seen"]["field_error"],
+        "The two passwords do not match."
+    );
+    assert!(
+        report["seen"]["success"]
+            .as_str()
+            .unwrap()
+            .contains("Password changed"),
+        "{report}"
+    );
+    assert!(
+        report["seen"]["rejected"]
+            .as_str()
+            .unwrap()
+            .contains("already been used"),
+        "{report}"
+    );
     let user = server.app.user(&person.id).await;
     let hash = user.password_hash.expect("a password was set");
     assert!(hash.verifies(NEW_PASSWORD) && !hash.verifies(SECOND_PASSWORD));
@@ -183,22 +296,46 @@ async fn fetching_the_link_like_a_mail_scanner_leaves_it_usable() {
     let link = reset_link(&server, &person).await;
 
     // A scanner or link preview fetches the link, the page's assets, and again.
-    for url in [link.clone(), link.replace("reset#", "reset?asset=reset.js#"), link.replace("reset#", "reset?asset=reset.css#"), link.clone()] {
-        let (status, headers, page) = send(&url, "GET", &[("user-agent", "LinkScanner/1.0")], "").await;
+    for url in [
+        link.clone(),
+        link.replace("reset#", "reset?asset=reset.js#"),
+        link.replace("reset#", "reset?asset=reset.css#"),
+        link.clone(),
+    ] {
+        let (status, headers, page) =
+            send(&url, "GET", &[("user-agent", "LinkScanner/1.0")], "").await;
         assert_eq!(status, 200, "{url}");
         assert!(header(&headers, "content-security-policy").contains("frame-ancestors 'none'"));
         assert_eq!(header(&headers, "referrer-policy"), "no-referrer");
         assert_eq!(header(&headers, "cache-control"), "no-store");
-        assert!(!page.contains(&link_param(&link, "TemporaryPassword")), "the page never echoes the secret");
+        assert!(
+            !page.contains(&link_param(&link, "TemporaryPassword")),
+            "the page never echoes the secret"
+        );
     }
 
     // The person then uses it.
-    let confirm = format!("{}/lambda-url/password-confirm/user/password/reset", server.base);
+    let confirm = format!(
+        "{}/lambda-url/password-confirm/user/password/reset",
+        server.base
+    );
     let body = json!({
         "LeadId": link_param(&link, "LeadId"), "TemporaryPassword": link_param(&link, "TemporaryPassword"),
         "Password": NEW_PASSWORD, "PasswordConfirm": NEW_PASSWORD, "ApiKey": BROWSER_KEY,
     });
-    let (status, _, answer) = send(&confirm, "POST", &[("content-type", "application/json")], &body.to_string()).await;
+    let (status, _, answer) = send(
+        &confirm,
+        "POST",
+        &[("content-type", "application/json")],
+        &body.to_string(),
+    )
+    .await;
     assert_eq!(status, 200, "{answer}");
-    assert!(server.app.user(&person.id).await.password_hash.expect("set").verifies(NEW_PASSWORD));
+    assert!(server
+        .app
+        .user(&person.id)
+        .await
+        .password_hash
+        .expect("set")
+        .verifies(NEW_PASSWORD));
 }

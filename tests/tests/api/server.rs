@@ -26,14 +26,18 @@ where
     F: FnOnce(String) -> Fut,
     Fut: std::future::Future<Output = TestApp>,
 {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("a loopback port");
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a loopback port");
     let base = format!("http://{}", listener.local_addr().expect("bound"));
     let app = Arc::new(app(base.clone()).await);
     let seen = Arc::new(Mutex::new(Vec::new()));
     let (app2, seen2) = (app.clone(), seen.clone());
     tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else { return };
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
             let (app, seen) = (app2.clone(), seen2.clone());
             tokio::spawn(async move {
                 let service = hyper::service::service_fn(move |req| {
@@ -42,7 +46,9 @@ where
                 });
                 let io = hyper_util::rt::TokioIo::new(stream);
                 // A client may drop a keep-alive connection at any time; that is no failure.
-                let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(io, service)
+                    .await;
             });
         }
     });
@@ -51,16 +57,29 @@ where
 
 /// What API Gateway or `cargo lambda watch` does: picks the function, hands it the request
 /// with the function's own path, and the answer back.
-async fn route(app: &TestApp, seen: &Mutex<Vec<String>>, req: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
+async fn route(
+    app: &TestApp,
+    seen: &Mutex<Vec<String>>,
+    req: hyper::Request<Incoming>,
+) -> hyper::Response<Full<Bytes>> {
     let (parts, body) = req.into_parts();
-    let referer = parts.headers.get("referer").map(|v| v.to_str().unwrap_or("?").to_owned());
-    seen.lock().unwrap().push(format!("{} {} referer={referer:?}", parts.method, parts.uri));
+    let referer = parts
+        .headers
+        .get("referer")
+        .map(|v| v.to_str().unwrap_or("?").to_owned());
+    seen.lock().unwrap().push(format!(
+        "{} {} referer={referer:?}",
+        parts.method, parts.uri
+    ));
     let body = match body.collect().await {
         Ok(b) => b.to_bytes(),
         Err(_) => return plain(400, "unreadable body"),
     };
     let path = parts.uri.path();
-    let (function, path) = match path.strip_prefix("/lambda-url/").and_then(|rest| rest.split_once('/')) {
+    let (function, path) = match path
+        .strip_prefix("/lambda-url/")
+        .and_then(|rest| rest.split_once('/'))
+    {
         Some((function, rest)) => (function.to_owned(), format!("/{rest}")),
         None => {
             let of = |routes: &[(&str, &str)]| routes.iter().any(|&(_, r)| r == path);
@@ -81,7 +100,9 @@ async fn route(app: &TestApp, seen: &Mutex<Vec<String>>, req: hyper::Request<Inc
         Some(q) => format!("{path}?{q}"),
         None => path,
     };
-    let mut builder = lambda_http::http::Request::builder().method(parts.method.as_str()).uri(uri);
+    let mut builder = lambda_http::http::Request::builder()
+        .method(parts.method.as_str())
+        .uri(uri);
     for (name, value) in &parts.headers {
         builder = builder.header(name.as_str(), value.as_bytes());
     }
@@ -95,12 +116,15 @@ async fn route(app: &TestApp, seen: &Mutex<Vec<String>>, req: hyper::Request<Inc
         _ => return plain(404, r#"{"message":"Not Found"}"#),
     };
     // A handler's `Err` is what Lambda reports as a failed invocation: API Gateway's 500.
-    let Ok(res) = res else { return plain(500, r#"{"message":"Internal Server Error"}"#) };
+    let Ok(res) = res else {
+        return plain(500, r#"{"message":"Internal Server Error"}"#);
+    };
     let mut out = hyper::Response::builder().status(res.status().as_u16());
     for (name, value) in res.headers() {
         out = out.header(name.as_str(), value.as_bytes());
     }
-    out.body(Full::new(Bytes::copy_from_slice(res.body().as_ref()))).expect("a valid response")
+    out.body(Full::new(Bytes::copy_from_slice(res.body().as_ref())))
+        .expect("a valid response")
 }
 
 fn plain(status: u16, text: &'static str) -> hyper::Response<Full<Bytes>> {

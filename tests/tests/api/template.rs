@@ -27,9 +27,21 @@ fn the_code() -> Vec<Expected<'static>> {
     // Every function builds its service through `resetkit::adapters::aws::init`, which
     // reads the whole configuration, so every function needs every key.
     vec![
-        Expected { binary: "guest-reset", routes: guest_reset::ROUTES, env: ALL_KEYS },
-        Expected { binary: "forgot-password", routes: forgot_password::ROUTES, env: ALL_KEYS },
-        Expected { binary: "password-confirm", routes: password_confirm::ROUTES, env: ALL_KEYS },
+        Expected {
+            binary: "guest-reset",
+            routes: guest_reset::ROUTES,
+            env: ALL_KEYS,
+        },
+        Expected {
+            binary: "forgot-password",
+            routes: forgot_password::ROUTES,
+            env: ALL_KEYS,
+        },
+        Expected {
+            binary: "password-confirm",
+            routes: password_confirm::ROUTES,
+            env: ALL_KEYS,
+        },
     ]
 }
 
@@ -48,7 +60,11 @@ fn drift(template: &str, code: &[Expected], table_suffixes: &[&str]) -> Vec<Stri
         Ok(doc) => doc,
         Err(e) => return vec![format!("template.yaml is not YAML: {e}")],
     };
-    let global_env = keys(doc.get("Globals").and_then(|g| g.get("Function")).and_then(env_of));
+    let global_env = keys(
+        doc.get("Globals")
+            .and_then(|g| g.get("Function"))
+            .and_then(env_of),
+    );
     let Some(resources) = doc.get("Resources").and_then(Value::as_mapping) else {
         return vec!["template.yaml has no Resources".into()];
     };
@@ -60,36 +76,62 @@ fn drift(template: &str, code: &[Expected], table_suffixes: &[&str]) -> Vec<Stri
         match resource.get("Type").and_then(Value::as_str) {
             Some("AWS::Serverless::Function") => {
                 let metadata = resource.get("Metadata");
-                let binary = metadata.and_then(|m| m.get("BuildProperties")).and_then(|b| b.get("Binary"));
+                let binary = metadata
+                    .and_then(|m| m.get("BuildProperties"))
+                    .and_then(|b| b.get("Binary"));
                 let Some(binary) = binary.and_then(Value::as_str) else {
-                    problems.push(format!("{id}: no Metadata.BuildProperties.Binary naming the function crate"));
+                    problems.push(format!(
+                        "{id}: no Metadata.BuildProperties.Binary naming the function crate"
+                    ));
                     continue;
                 };
-                if metadata.and_then(|m| m.get("BuildMethod")).and_then(Value::as_str) != Some("rust-cargolambda") {
-                    problems.push(format!("{id}: Metadata.BuildMethod is not rust-cargolambda"));
+                if metadata
+                    .and_then(|m| m.get("BuildMethod"))
+                    .and_then(Value::as_str)
+                    != Some("rust-cargolambda")
+                {
+                    problems.push(format!(
+                        "{id}: Metadata.BuildMethod is not rust-cargolambda"
+                    ));
                 }
                 let props = resource.get("Properties");
                 let mut env = global_env.clone();
                 env.extend(keys(props.and_then(env_of)));
                 let mut routes = BTreeSet::new();
-                let events = props.and_then(|p| p.get("Events")).and_then(Value::as_mapping);
+                let events = props
+                    .and_then(|p| p.get("Events"))
+                    .and_then(Value::as_mapping);
                 for (_, event) in events.into_iter().flatten() {
                     if event.get("Type").and_then(Value::as_str) != Some("HttpApi") {
                         continue;
                     }
-                    let field = |k: &str| event.get("Properties").and_then(|p| p.get(k)).and_then(Value::as_str);
+                    let field = |k: &str| {
+                        event
+                            .get("Properties")
+                            .and_then(|p| p.get(k))
+                            .and_then(Value::as_str)
+                    };
                     match (field("Method"), field("Path")) {
                         (Some(m), Some(p)) => {
                             routes.insert((m.to_ascii_uppercase(), p.to_owned()));
                         }
-                        _ => problems.push(format!("{id}: an HttpApi event without a literal Method and Path")),
+                        _ => problems.push(format!(
+                            "{id}: an HttpApi event without a literal Method and Path"
+                        )),
                     }
                 }
-                if deployed.insert(binary.to_owned(), Deployed { env, routes }).is_some() {
+                if deployed
+                    .insert(binary.to_owned(), Deployed { env, routes })
+                    .is_some()
+                {
                     problems.push(format!("{binary} is deployed twice"));
                 }
             }
-            Some("AWS::DynamoDB::Table") => match resource.get("Properties").and_then(|p| p.get("TableName")).and_then(sub) {
+            Some("AWS::DynamoDB::Table") => match resource
+                .get("Properties")
+                .and_then(|p| p.get("TableName"))
+                .and_then(sub)
+            {
                 Some(name) => table_names.push(name),
                 None => problems.push(format!("{id}: TableName is not a !Sub string")),
             },
@@ -100,23 +142,34 @@ fn drift(template: &str, code: &[Expected], table_suffixes: &[&str]) -> Vec<Stri
     // Functions and environment variables.
     for expected in code {
         let Some(function) = deployed.get(expected.binary) else {
-            problems.push(format!("{} is not deployed by the template", expected.binary));
+            problems.push(format!(
+                "{} is not deployed by the template",
+                expected.binary
+            ));
             continue;
         };
         for key in expected.env {
             if !function.env.contains(*key) {
-                problems.push(format!("{} reads {key}, which the template does not set for it", expected.binary));
+                problems.push(format!(
+                    "{} reads {key}, which the template does not set for it",
+                    expected.binary
+                ));
             }
         }
         for key in &function.env {
             if key.starts_with("RESETKIT_") && !expected.env.contains(&key.as_str()) {
-                problems.push(format!("the template sets {key} for {}, which no code reads", expected.binary));
+                problems.push(format!(
+                    "the template sets {key} for {}, which no code reads",
+                    expected.binary
+                ));
             }
         }
     }
     for binary in deployed.keys() {
         if !code.iter().any(|e| e.binary == binary) {
-            problems.push(format!("the template deploys {binary}, which is no function crate"));
+            problems.push(format!(
+                "the template deploys {binary}, which is no function crate"
+            ));
         }
     }
 
@@ -126,18 +179,32 @@ fn drift(template: &str, code: &[Expected], table_suffixes: &[&str]) -> Vec<Stri
         let serves: BTreeSet<Route> = code
             .iter()
             .find(|e| e.binary == binary)
-            .map(|e| e.routes.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect())
+            .map(|e| {
+                e.routes
+                    .iter()
+                    .map(|(m, p)| (m.to_string(), p.to_string()))
+                    .collect()
+            })
             .unwrap_or_default();
         for route in &function.routes {
             if !serves.contains(route) {
-                problems.push(format!("the template routes {} {} to {binary}, which does not serve it", route.0, route.1));
+                problems.push(format!(
+                    "the template routes {} {} to {binary}, which does not serve it",
+                    route.0, route.1
+                ));
             }
             if let Some(other) = owner.insert(route, binary) {
-                problems.push(format!("the template routes {} {} to both {other} and {binary}", route.0, route.1));
+                problems.push(format!(
+                    "the template routes {} {} to both {other} and {binary}",
+                    route.0, route.1
+                ));
             }
         }
         for route in serves.difference(&function.routes) {
-            problems.push(format!("{binary} serves {} {}, which the template does not route", route.0, route.1));
+            problems.push(format!(
+                "{binary} serves {} {}, which the template does not route",
+                route.0, route.1
+            ));
         }
     }
 
@@ -157,15 +224,21 @@ fn drift(template: &str, code: &[Expected], table_suffixes: &[&str]) -> Vec<Stri
                     Some(suffix) => {
                         suffixes.insert(suffix.to_owned());
                     }
-                    None => problems.push(format!("table {name} does not start with {TABLE_PREFIX} ({prefix})")),
+                    None => problems.push(format!(
+                        "table {name} does not start with {TABLE_PREFIX} ({prefix})"
+                    )),
                 }
             }
             let wanted: BTreeSet<String> = table_suffixes.iter().map(|s| s.to_string()).collect();
             for missing in wanted.difference(&suffixes) {
-                problems.push(format!("the store uses table {prefix}{missing}, which the template does not define"));
+                problems.push(format!(
+                    "the store uses table {prefix}{missing}, which the template does not define"
+                ));
             }
             for extra in suffixes.difference(&wanted) {
-                problems.push(format!("the template defines table {prefix}{extra}, which the store never uses"));
+                problems.push(format!(
+                    "the template defines table {prefix}{extra}, which the store never uses"
+                ));
             }
         }
     }
@@ -178,7 +251,12 @@ fn env_of(function: &Value) -> Option<&Value> {
 
 fn keys(vars: Option<&Value>) -> BTreeSet<String> {
     vars.and_then(Value::as_mapping)
-        .map(|m| m.keys().filter_map(Value::as_str).map(str::to_owned).collect())
+        .map(|m| {
+            m.keys()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -192,13 +270,21 @@ fn sub(v: &Value) -> Option<String> {
 
 fn assert_no_drift(template: &str, code: &[Expected]) {
     let problems = drift(template, code, &Tables::SUFFIXES);
-    assert!(problems.is_empty(), "template.yaml and the code disagree:\n  {}", problems.join("\n  "));
+    assert!(
+        problems.is_empty(),
+        "template.yaml and the code disagree:\n  {}",
+        problems.join("\n  ")
+    );
 }
 
 /// `TEMPLATE` with `from` replaced once, failing when `from` is not there (so a mutation
 /// can never silently stop applying).
 fn mutated(from: &str, to: &str) -> String {
-    assert_eq!(TEMPLATE.matches(from).count(), 1, "expected exactly one {from:?} in template.yaml");
+    assert_eq!(
+        TEMPLATE.matches(from).count(),
+        1,
+        "expected exactly one {from:?} in template.yaml"
+    );
     TEMPLATE.replacen(from, to, 1)
 }
 
@@ -216,15 +302,28 @@ fn a_variable_the_code_reads_but_the_template_does_not_set_is_drift() {
     // The code starts reading a new variable:
     let mut keys = ALL_KEYS.to_vec();
     keys.push("RESETKIT_SOMETHING_NEW");
-    let code = [Expected { binary: "guest-reset", routes: guest_reset::ROUTES, env: &keys }];
+    let code = [Expected {
+        binary: "guest-reset",
+        routes: guest_reset::ROUTES,
+        env: &keys,
+    }];
     let problems = drift(TEMPLATE, &code, &Tables::SUFFIXES);
-    assert!(has(&problems, "guest-reset reads RESETKIT_SOMETHING_NEW, which the template does not set"), "{problems:?}");
+    assert!(
+        has(
+            &problems,
+            "guest-reset reads RESETKIT_SOMETHING_NEW, which the template does not set"
+        ),
+        "{problems:?}"
+    );
 
     // The template loses one:
     let template = mutated("        RESETKIT_MAX_ATTEMPTS: !Ref MaxAttempts\n", "");
     let problems = drift(&template, &the_code(), &Tables::SUFFIXES);
     for binary in ["guest-reset", "forgot-password", "password-confirm"] {
-        assert!(has(&problems, &format!("{binary} reads RESETKIT_MAX_ATTEMPTS")), "{problems:?}");
+        assert!(
+            has(&problems, &format!("{binary} reads RESETKIT_MAX_ATTEMPTS")),
+            "{problems:?}"
+        );
     }
 
     // Set for one function only: the other two still miss it.
@@ -234,36 +333,96 @@ fn a_variable_the_code_reads_but_the_template_does_not_set_is_drift() {
         1,
     );
     let problems = drift(&template, &the_code(), &Tables::SUFFIXES);
-    assert!(!has(&problems, "password-confirm reads RESETKIT_MAX_ATTEMPTS"), "{problems:?}");
-    assert!(has(&problems, "guest-reset reads RESETKIT_MAX_ATTEMPTS"), "{problems:?}");
-    assert!(has(&problems, "forgot-password reads RESETKIT_MAX_ATTEMPTS"), "{problems:?}");
+    assert!(
+        !has(&problems, "password-confirm reads RESETKIT_MAX_ATTEMPTS"),
+        "{problems:?}"
+    );
+    assert!(
+        has(&problems, "guest-reset reads RESETKIT_MAX_ATTEMPTS"),
+        "{problems:?}"
+    );
+    assert!(
+        has(&problems, "forgot-password reads RESETKIT_MAX_ATTEMPTS"),
+        "{problems:?}"
+    );
 
     // A variable nobody reads is drift too (a renamed key, say).
-    let template = mutated("        RESETKIT_MAX_ATTEMPTS: !Ref", "        RESETKIT_MAX_TRIES: !Ref");
+    let template = mutated(
+        "        RESETKIT_MAX_ATTEMPTS: !Ref",
+        "        RESETKIT_MAX_TRIES: !Ref",
+    );
     let problems = drift(&template, &the_code(), &Tables::SUFFIXES);
-    assert!(has(&problems, "sets RESETKIT_MAX_TRIES for guest-reset, which no code reads"), "{problems:?}");
+    assert!(
+        has(
+            &problems,
+            "sets RESETKIT_MAX_TRIES for guest-reset, which no code reads"
+        ),
+        "{problems:?}"
+    );
 }
 
 #[test]
 fn a_route_no_function_serves_is_drift() {
-    let template = mutated("            Path: /v1/guests/password\n", "            Path: /v1/guests/passwd\n");
+    let template = mutated(
+        "            Path: /v1/guests/password\n",
+        "            Path: /v1/guests/passwd\n",
+    );
     let problems = drift(&template, &the_code(), &Tables::SUFFIXES);
-    assert!(has(&problems, "routes POST /v1/guests/passwd to guest-reset, which does not serve it"), "{problems:?}");
-    assert!(has(&problems, "guest-reset serves POST /v1/guests/password, which the template does not route"), "{problems:?}");
+    assert!(
+        has(
+            &problems,
+            "routes POST /v1/guests/passwd to guest-reset, which does not serve it"
+        ),
+        "{problems:?}"
+    );
+    assert!(
+        has(
+            &problems,
+            "guest-reset serves POST /v1/guests/password, which the template does not route"
+        ),
+        "{problems:?}"
+    );
 
     // Right path, wrong function.
-    let template = mutated("            Path: /reset\n", "            Path: /api/Authentication/ForgotPassword\n");
+    let template = mutated(
+        "            Path: /reset\n",
+        "            Path: /api/Authentication/ForgotPassword\n",
+    );
     let problems = drift(&template, &the_code(), &Tables::SUFFIXES);
-    assert!(has(&problems, "to password-confirm, which does not serve it"), "{problems:?}");
-    assert!(has(&problems, "password-confirm serves GET /reset, which the template does not route"), "{problems:?}");
+    assert!(
+        has(&problems, "to password-confirm, which does not serve it"),
+        "{problems:?}"
+    );
+    assert!(
+        has(
+            &problems,
+            "password-confirm serves GET /reset, which the template does not route"
+        ),
+        "{problems:?}"
+    );
 }
 
 #[test]
 fn a_table_the_store_does_not_use_or_misses_is_drift() {
-    let template = mutated("TableName: !Sub resetkit-${Stage}-audit\n", "TableName: !Sub resetkit-${Stage}-audits\n");
+    let template = mutated(
+        "TableName: !Sub resetkit-${Stage}-audit\n",
+        "TableName: !Sub resetkit-${Stage}-audits\n",
+    );
     let problems = drift(&template, &the_code(), &Tables::SUFFIXES);
-    assert!(has(&problems, "uses table resetkit-${Stage}-audit, which the template does not define"), "{problems:?}");
-    assert!(has(&problems, "defines table resetkit-${Stage}-audits, which the store never uses"), "{problems:?}");
+    assert!(
+        has(
+            &problems,
+            "uses table resetkit-${Stage}-audit, which the template does not define"
+        ),
+        "{problems:?}"
+    );
+    assert!(
+        has(
+            &problems,
+            "defines table resetkit-${Stage}-audits, which the store never uses"
+        ),
+        "{problems:?}"
+    );
 }
 
 /// The `ROUTES` constants are what each handler checks: every routed path is served (any
@@ -272,7 +431,11 @@ fn a_table_the_store_does_not_use_or_misses_is_drift() {
 async fn the_handlers_serve_their_routes_and_nothing_else() {
     let kit = TestKit::new().await;
     for expected in the_code() {
-        let paths = expected.routes.iter().map(|&(m, p)| (m, p, true)).chain([("POST", "/not/routed", false), ("GET", "/", false)]);
+        let paths = expected
+            .routes
+            .iter()
+            .map(|&(m, p)| (m, p, true))
+            .chain([("POST", "/not/routed", false), ("GET", "/", false)]);
         for (method, path, served) in paths {
             let req = http_request(method, path, &[("content-type", "application/json")], "{}");
             let res = match expected.binary {
@@ -283,7 +446,12 @@ async fn the_handlers_serve_their_routes_and_nothing_else() {
             }
             .expect("handlers never err");
             let status = res.status().as_u16();
-            assert_eq!(status != 404, served, "{} answered {status} to {method} {path}", expected.binary);
+            assert_eq!(
+                status != 404,
+                served,
+                "{} answered {status} to {method} {path}",
+                expected.binary
+            );
         }
     }
 }

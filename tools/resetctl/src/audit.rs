@@ -25,5 +25,8 @@ pub fn stream_name(subject: &str) -> String {
 /// The number of links when the chain is intact.
 pub async fn verify(log: &impl AuditLog, stream: &str) -> Result<usize, AuditError> {
     let links = log.read_stream(stream).await?;
-    verify_chain(&links).map_err(|source| AuditError::Broken { stream: stream.to_owned(), source })
+    verify_chain(&links).map_err(|source| AuditError::Broken {
+        stream: stream.to_owned(),
+        source,
+    })
 }

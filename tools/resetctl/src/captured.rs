@@ -56,12 +56,20 @@ impl Captured {
     pub fn emails_to(&self, address: &str) -> Vec<&CapturedEmail> {
         self.emails
             .iter()
-            .filter(|m| m.destinations.to_addresses.iter().any(|a| a.eq_ignore_ascii_case(address)))
+            .filter(|m| {
+                m.destinations
+                    .to_addresses
+                    .iter()
+                    .any(|a| a.eq_ignore_ascii_case(address))
+            })
             .collect()
     }
 
     pub fn sms_to(&self, number: &str) -> Vec<&CapturedSms> {
-        self.sms.iter().filter(|m| m.phone_number == number).collect()
+        self.sms
+            .iter()
+            .filter(|m| m.phone_number == number)
+            .collect()
     }
 }
 
@@ -86,22 +94,34 @@ pub async fn fetch(endpoint: &str) -> Result<Captured, CapturedError> {
     }
     let (status, body) = http(endpoint, "GET", "/moto-api/data.json").await?;
     if status != 200 {
-        return Err(CapturedError::Status { status, body: String::from_utf8_lossy(&body).into_owned() });
+        return Err(CapturedError::Status {
+            status,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        });
     }
-    let data: Data = serde_json::from_slice(&body).map_err(|e| CapturedError::Shape(e.to_string()))?;
-    Ok(Captured { emails: data.ses.message, sms: data.sns.sms })
+    let data: Data =
+        serde_json::from_slice(&body).map_err(|e| CapturedError::Shape(e.to_string()))?;
+    Ok(Captured {
+        emails: data.ses.message,
+        sms: data.sns.sms,
+    })
 }
 
 /// A bare HTTP/1.0 request without a body to the emulator's own API, returning status and
 /// body. HTTP/1.0: no chunked encoding, and the server ends the body by closing.
-pub async fn http(endpoint: &str, method: &str, path: &str) -> Result<(u16, Vec<u8>), CapturedError> {
+pub async fn http(
+    endpoint: &str,
+    method: &str,
+    path: &str,
+) -> Result<(u16, Vec<u8>), CapturedError> {
     let authority = endpoint
         .trim_end_matches('/')
         .strip_prefix("http://")
         .filter(|a| !a.is_empty() && !a.contains('/'))
         .ok_or_else(|| CapturedError::Endpoint(endpoint.to_owned()))?;
     let mut stream = tokio::net::TcpStream::connect(authority).await?;
-    let request = format!("{method} {path} HTTP/1.0\r\nHost: {authority}\r\nContent-Length: 0\r\n\r\n");
+    let request =
+        format!("{method} {path} HTTP/1.0\r\nHost: {authority}\r\nContent-Length: 0\r\n\r\n");
     stream.write_all(request.as_bytes()).await?;
     let mut response = Vec::new();
     stream.read_to_end(&mut response).await?;
@@ -114,6 +134,11 @@ pub async fn http(endpoint: &str, method: &str, path: &str) -> Result<(u16, Vec<
         .split_whitespace()
         .nth(1)
         .and_then(|s| s.parse().ok())
-        .ok_or_else(|| CapturedError::Shape(format!("status line '{}'", head.lines().next().unwrap_or(""))))?;
+        .ok_or_else(|| {
+            CapturedError::Shape(format!(
+                "status line '{}'",
+                head.lines().next().unwrap_or("")
+            ))
+        })?;
     Ok((status, response[split + 4..].to_vec()))
 }

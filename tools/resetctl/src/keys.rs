@@ -36,5 +36,8 @@ pub async fn mint_key(
         .collect::<Result<BTreeSet<_>, _>>()?;
     let (secret, record) = mint(kind, permissions, |buf| OsRandom.fill(buf));
     store.put_key(&record).await?;
-    Ok(MintedKey { secret, key_id: record.key_id })
+    Ok(MintedKey {
+        secret,
+        key_id: record.key_id,
+    })
 }

@@ -100,11 +100,18 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::CreateTables { prefix, template } => create_tables(&sdk, &prefix, &template).await,
         Command::Import { prefix, file } => import(&sdk, &prefix, &file).await,
-        Command::Keys { command: KeysCommand::Mint { prefix, kind, permissions } } => {
-            mint(&sdk, &prefix, &kind, &permissions).await
-        }
+        Command::Keys {
+            command:
+                KeysCommand::Mint {
+                    prefix,
+                    kind,
+                    permissions,
+                },
+        } => mint(&sdk, &prefix, &kind, &permissions).await,
         Command::SeedDemo { prefix, sender } => seed_demo(&sdk, &prefix, &sender).await,
-        Command::Audit { command: AuditCommand::Verify { prefix, stream } } => verify_audit(&sdk, &prefix, &stream).await,
+        Command::Audit {
+            command: AuditCommand::Verify { prefix, stream },
+        } => verify_audit(&sdk, &prefix, &stream).await,
         Command::Messages { to } => messages(to.as_deref()).await,
     };
     match result {
@@ -126,7 +133,8 @@ fn store(sdk: &SdkConfig, prefix: &str) -> DynamoStore {
 }
 
 async fn create_tables(sdk: &SdkConfig, prefix: &str, template: &PathBuf) -> Outcome {
-    let yaml = std::fs::read_to_string(template).map_err(|e| format!("reading {}: {e}", template.display()))?;
+    let yaml = std::fs::read_to_string(template)
+        .map_err(|e| format!("reading {}: {e}", template.display()))?;
     let client = aws_sdk_dynamodb::Client::new(sdk);
     for table in resetctl::create_tables(&client, &yaml, prefix).await? {
         println!("{table}");
@@ -138,9 +146,14 @@ async fn import(sdk: &SdkConfig, prefix: &str, path: &PathBuf) -> Outcome {
     let catalog = resetkit::config::field_catalog_from_env()?;
     let file = File::open(path).map_err(|e| format!("opening {}: {e}", path.display()))?;
     let bar = ProgressBar::new(file.metadata()?.len());
-    bar.set_style(ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {eta}")?);
+    bar.set_style(ProgressStyle::with_template(
+        "{bar:40} {bytes}/{total_bytes} {eta}",
+    )?);
     let report =
-        resetctl::people::import_users(&store(sdk, prefix), &catalog, BufReader::new(file), |n| bar.inc(n)).await;
+        resetctl::people::import_users(&store(sdk, prefix), &catalog, BufReader::new(file), |n| {
+            bar.inc(n)
+        })
+        .await;
     bar.finish_and_clear();
     print_report(&report?);
     Ok(())
@@ -168,9 +181,21 @@ async fn mint(sdk: &SdkConfig, prefix: &str, kind: &str, permissions: &[String])
 
 async fn seed_demo(sdk: &SdkConfig, prefix: &str, sender: &str) -> Outcome {
     let ses = aws_sdk_sesv2::Client::new(sdk);
-    if let Err(e) = ses.create_email_identity().email_identity(sender).send().await {
-        if !e.as_service_error().is_some_and(|s| s.is_already_exists_exception()) {
-            return Err(format!("creating the SES identity {sender}: {}", aws_sdk_sesv2::error::DisplayErrorContext(e)).into());
+    if let Err(e) = ses
+        .create_email_identity()
+        .email_identity(sender)
+        .send()
+        .await
+    {
+        if !e
+            .as_service_error()
+            .is_some_and(|s| s.is_already_exists_exception())
+        {
+            return Err(format!(
+                "creating the SES identity {sender}: {}",
+                aws_sdk_sesv2::error::DisplayErrorContext(e)
+            )
+            .into());
         }
     }
     let report = resetctl::people::seed_demo(&store(sdk, prefix)).await?;
@@ -204,14 +229,19 @@ fn readable(html: &str) -> String {
 }
 
 async fn messages(to: Option<&str>) -> Outcome {
-    let endpoint = std::env::var("AWS_ENDPOINT_URL")
-        .map_err(|_| "AWS_ENDPOINT_URL must name the local emulator (messages are only captured there)")?;
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").map_err(|_| {
+        "AWS_ENDPOINT_URL must name the local emulator (messages are only captured there)"
+    })?;
     let captured = resetctl::captured::fetch(&endpoint).await?;
     let wanted = |addr: &str| to.is_none_or(|t| t.eq_ignore_ascii_case(addr));
     for mail in &captured.emails {
         let recipients = mail.destinations.to_addresses.join(", ");
         if mail.destinations.to_addresses.iter().any(|a| wanted(a)) {
-            println!("--- email to {recipients}: {}\n{}\n", mail.subject, readable(&mail.body));
+            println!(
+                "--- email to {recipients}: {}\n{}\n",
+                mail.subject,
+                readable(&mail.body)
+            );
         }
     }
     for sms in captured.sms.iter().filter(|s| wanted(&s.phone_number)) {

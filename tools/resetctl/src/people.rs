@@ -43,21 +43,29 @@ pub async fn import_users(
     let mut parsed = Vec::new();
     for (index, line) in jsonl.lines().enumerate() {
         let line_no = index + 1;
-        let line = line.map_err(|source| ImportError::Read { line: line_no, source })?;
+        let line = line.map_err(|source| ImportError::Read {
+            line: line_no,
+            source,
+        })?;
         progress(line.len() as u64 + 1);
         if line.trim().is_empty() {
             continue;
         }
-        let person = serde_json::from_str::<UserImport>(&line).map_err(|e| e.to_string()).and_then(|p| {
-            p.into_user(catalog, || UserId::from_random(random_bytes())).map_err(|e| e.to_string())
-        });
+        let person = serde_json::from_str::<UserImport>(&line)
+            .map_err(|e| e.to_string())
+            .and_then(|p| {
+                p.into_user(catalog, || UserId::from_random(random_bytes()))
+                    .map_err(|e| e.to_string())
+            });
         match person {
             Ok(person) => parsed.push((line_no, person)),
             Err(reason) => report.rejected.push((line_no, reason)),
         }
     }
     let mut writes = stream::iter(parsed)
-        .map(|(line, (user, keys))| async move { (line, directory.create_user(&user, &keys).await) })
+        .map(
+            |(line, (user, keys))| async move { (line, directory.create_user(&user, &keys).await) },
+        )
         .buffer_unordered(CONCURRENT_WRITES);
     while let Some((line, result)) = writes.next().await {
         match result {
@@ -70,8 +78,16 @@ pub async fn import_users(
 }
 
 /// Loads the demo people and keys of `resetkit::demo`; re-running it changes nothing.
-pub async fn seed_demo(store: &(impl UserDirectory + ApiKeyStore)) -> Result<ImportReport, ImportError> {
-    let report = import_users(store, &resetkit::demo::catalog(), resetkit::demo::USERS_JSONL.as_bytes(), |_| {}).await?;
+pub async fn seed_demo(
+    store: &(impl UserDirectory + ApiKeyStore),
+) -> Result<ImportReport, ImportError> {
+    let report = import_users(
+        store,
+        &resetkit::demo::catalog(),
+        resetkit::demo::USERS_JSONL.as_bytes(),
+        |_| {},
+    )
+    .await?;
     for key in resetkit::demo::keys() {
         match store.put_key(&key).await {
             Ok(()) | Err(StoreError::Duplicate(_)) => {}

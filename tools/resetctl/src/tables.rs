@@ -7,7 +7,8 @@ use std::time::Duration;
 use aws_sdk_dynamodb::client::Waiters;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    TimeToLiveSpecification,
 };
 use serde_yaml::Value;
 use thiserror::Error;
@@ -52,7 +53,10 @@ pub struct TableSpec {
 pub fn table_specs(template_yaml: &str, stage_prefix: &str) -> Result<Vec<TableSpec>, TablesError> {
     let template: Value = serde_yaml::from_str(template_yaml)?;
     let Some(resources) = template.get("Resources").and_then(Value::as_mapping) else {
-        return Err(TablesError::Template { resource: "Resources".into(), reason: "missing or not a mapping".into() });
+        return Err(TablesError::Template {
+            resource: "Resources".into(),
+            reason: "missing or not a mapping".into(),
+        });
     };
     let mut specs = Vec::new();
     for (id, resource) in resources {
@@ -60,9 +64,12 @@ pub fn table_specs(template_yaml: &str, stage_prefix: &str) -> Result<Vec<TableS
         if resource.get("Type").and_then(Value::as_str) != Some("AWS::DynamoDB::Table") {
             continue;
         }
-        specs.push(
-            table_spec(&id, resource, stage_prefix).map_err(|reason| TablesError::Template { resource: id, reason })?,
-        );
+        specs.push(table_spec(&id, resource, stage_prefix).map_err(|reason| {
+            TablesError::Template {
+                resource: id,
+                reason,
+            }
+        })?);
     }
     Ok(specs)
 }
@@ -75,14 +82,19 @@ fn table_spec(id: &str, resource: &Value, stage_prefix: &str) -> Result<TableSpe
         }
     }
     let name = match props.get("TableName") {
-        Some(Value::Tagged(t)) if t.tag == "Sub" => t.value.as_str().and_then(|s| s.strip_prefix(STAGE_PREFIX)),
+        Some(Value::Tagged(t)) if t.tag == "Sub" => {
+            t.value.as_str().and_then(|s| s.strip_prefix(STAGE_PREFIX))
+        }
         _ => None,
     }
     .filter(|suffix| !suffix.is_empty() && !suffix.contains("${"))
     .map(|suffix| format!("{stage_prefix}{suffix}"))
     .ok_or_else(|| format!("TableName must be !Sub {STAGE_PREFIX}<suffix>"))?;
     let pairs = |list: &str, second: &str| -> Result<Vec<(String, String)>, String> {
-        let items = props.get(list).and_then(Value::as_sequence).ok_or_else(|| format!("{list} is not a list"))?;
+        let items = props
+            .get(list)
+            .and_then(Value::as_sequence)
+            .ok_or_else(|| format!("{list} is not a list"))?;
         items
             .iter()
             .map(|item| {
@@ -95,23 +107,42 @@ fn table_spec(id: &str, resource: &Value, stage_prefix: &str) -> Result<TableSpe
     };
     let attributes = pairs("AttributeDefinitions", "AttributeType")?;
     let keys = pairs("KeySchema", "KeyType")?;
-    if let Some((_, t)) = attributes.iter().find(|(_, t)| !matches!(t.as_str(), "S" | "N" | "B")) {
+    if let Some((_, t)) = attributes
+        .iter()
+        .find(|(_, t)| !matches!(t.as_str(), "S" | "N" | "B"))
+    {
         return Err(format!("AttributeType {t} is not S, N or B"));
     }
-    if let Some((_, k)) = keys.iter().find(|(_, k)| !matches!(k.as_str(), "HASH" | "RANGE")) {
+    if let Some((_, k)) = keys
+        .iter()
+        .find(|(_, k)| !matches!(k.as_str(), "HASH" | "RANGE"))
+    {
         return Err(format!("KeyType {k} is not HASH or RANGE"));
     }
     let ttl_attribute = match props.get("TimeToLiveSpecification") {
         None => None,
         Some(ttl) => {
-            match (ttl.get("AttributeName").and_then(Value::as_str), ttl.get("Enabled").and_then(Value::as_bool)) {
+            match (
+                ttl.get("AttributeName").and_then(Value::as_str),
+                ttl.get("Enabled").and_then(Value::as_bool),
+            ) {
                 (Some(attr), Some(true)) => Some(attr.to_owned()),
                 (Some(_), Some(false)) => None,
-                _ => return Err("TimeToLiveSpecification needs AttributeName and a literal Enabled".into()),
+                _ => {
+                    return Err(
+                        "TimeToLiveSpecification needs AttributeName and a literal Enabled".into(),
+                    )
+                }
             }
         }
     };
-    Ok(TableSpec { resource: id.to_owned(), name, attributes, keys, ttl_attribute })
+    Ok(TableSpec {
+        resource: id.to_owned(),
+        name,
+        attributes,
+        keys,
+        ttl_attribute,
+    })
 }
 
 /// Creates every table of the template that does not exist yet (on-demand billing, the
@@ -129,7 +160,10 @@ pub async fn create_tables(
     Ok(specs.into_iter().map(|s| s.name).collect())
 }
 
-async fn create_table(client: &aws_sdk_dynamodb::Client, spec: &TableSpec) -> Result<(), TablesError> {
+async fn create_table(
+    client: &aws_sdk_dynamodb::Client,
+    spec: &TableSpec,
+) -> Result<(), TablesError> {
     let aws = |action: &'static str| {
         move |e: Box<dyn std::error::Error + Send + Sync>| TablesError::Aws {
             table: spec.name.clone(),
@@ -137,7 +171,10 @@ async fn create_table(client: &aws_sdk_dynamodb::Client, spec: &TableSpec) -> Re
             source: e,
         }
     };
-    let mut request = client.create_table().table_name(&spec.name).billing_mode(BillingMode::PayPerRequest);
+    let mut request = client
+        .create_table()
+        .table_name(&spec.name)
+        .billing_mode(BillingMode::PayPerRequest);
     for (name, kind) in &spec.attributes {
         let definition = AttributeDefinition::builder()
             .attribute_name(name)
@@ -208,7 +245,13 @@ mod tests {
             ]
         );
         let identifiers = &specs[1];
-        assert_eq!(identifiers.keys, [("lookup".into(), "HASH".into()), ("user_id".into(), "RANGE".into())]);
+        assert_eq!(
+            identifiers.keys,
+            [
+                ("lookup".into(), "HASH".into()),
+                ("user_id".into(), "RANGE".into())
+            ]
+        );
         assert_eq!(specs[2].ttl_attribute.as_deref(), Some("expires_at"));
         assert_eq!(specs[0].ttl_attribute, None);
     }
@@ -225,6 +268,9 @@ mod tests {
     #[test]
     fn malformed_key_schemas_are_refused() {
         let yaml = "Resources:\n  T:\n    Type: AWS::DynamoDB::Table\n    Properties:\n      TableName: !Sub resetkit-${Stage}-x\n      AttributeDefinitions:\n        - { AttributeName: k, AttributeType: X }\n      KeySchema:\n        - { AttributeName: k, KeyType: HASH }\n";
-        assert!(table_specs(yaml, "p-").unwrap_err().to_string().contains("AttributeType"));
+        assert!(table_specs(yaml, "p-")
+            .unwrap_err()
+            .to_string()
+            .contains("AttributeType"));
     }
 }

@@ -71,7 +71,8 @@ impl Cancelled {
 /// `ConditionalCheckFailed` or `TransactionConflict`; `None` for anything else (throttling,
 /// validation, the network), which callers report as `Unavailable`.
 pub(super) fn cancellation<R>(err: &SdkError<TransactWriteItemsError, R>) -> Option<Cancelled> {
-    let Some(TransactWriteItemsError::TransactionCanceledException(e)) = err.as_service_error() else {
+    let Some(TransactWriteItemsError::TransactionCanceledException(e)) = err.as_service_error()
+    else {
         return None;
     };
     let mut failed_conditions = Vec::new();

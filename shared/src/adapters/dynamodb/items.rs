@@ -11,10 +11,13 @@ use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use crate::domain::audit::ChainedEvent;
-use crate::domain::idempotency::{Fingerprint, IdempotencyKey, IdempotencyRecord, IdempotencyState, StoredResponse};
+use crate::domain::idempotency::{
+    Fingerprint, IdempotencyKey, IdempotencyRecord, IdempotencyState, StoredResponse,
+};
 use crate::domain::{
-    ApiKeyHash, ApiKeyRecord, AuditAction, AuditEvent, Channel, Location, CodeHash, EmailAddress, FieldValue, FirstName, Flow, KeyKind,
-    PasswordHash, Permission, PhoneE164, Timestamp, User, UserId, Username, VerificationId, VerificationRecord,
+    ApiKeyHash, ApiKeyRecord, AuditAction, AuditEvent, Channel, CodeHash, EmailAddress, FieldValue,
+    FirstName, Flow, KeyKind, Location, PasswordHash, Permission, PhoneE164, Timestamp, User,
+    UserId, Username, VerificationId, VerificationRecord,
 };
 use crate::ports::StoreError;
 
@@ -117,7 +120,9 @@ impl<'a> Reader<'a> {
     }
 
     fn get(&self, name: &str) -> Option<&'a AttributeValue> {
-        self.item.get(name).filter(|v| !matches!(v, AttributeValue::Null(_)))
+        self.item
+            .get(name)
+            .filter(|v| !matches!(v, AttributeValue::Null(_)))
     }
 
     pub fn opt_s(&self, name: &str) -> Result<Option<&'a str>, StoreError> {
@@ -129,21 +134,24 @@ impl<'a> Reader<'a> {
     }
 
     pub fn s(&self, name: &str) -> Result<&'a str, StoreError> {
-        self.opt_s(name)?.ok_or_else(|| self.corrupt(name, "is missing"))
+        self.opt_s(name)?
+            .ok_or_else(|| self.corrupt(name, "is missing"))
     }
 
     pub fn opt_n<T: FromStr>(&self, name: &str) -> Result<Option<T>, StoreError> {
         match self.get(name) {
             None => Ok(None),
-            Some(AttributeValue::N(v)) => {
-                v.parse().map(Some).map_err(|_| self.corrupt(name, format!("'{v}' is out of range")))
-            }
+            Some(AttributeValue::N(v)) => v
+                .parse()
+                .map(Some)
+                .map_err(|_| self.corrupt(name, format!("'{v}' is out of range"))),
             Some(_) => Err(self.corrupt(name, "is not a number")),
         }
     }
 
     pub fn n<T: FromStr>(&self, name: &str) -> Result<T, StoreError> {
-        self.opt_n(name)?.ok_or_else(|| self.corrupt(name, "is missing"))
+        self.opt_n(name)?
+            .ok_or_else(|| self.corrupt(name, "is missing"))
     }
 
     pub fn timestamp(&self, name: &str) -> Result<Timestamp, StoreError> {
@@ -205,7 +213,9 @@ impl<'a> Reader<'a> {
         name: &str,
         parse: impl FnOnce(&str) -> Result<T, E>,
     ) -> Result<Option<T>, StoreError> {
-        self.opt_s(name)?.map(|raw| parse(raw).map_err(|e| self.corrupt(name, e))).transpose()
+        self.opt_s(name)?
+            .map(|raw| parse(raw).map_err(|e| self.corrupt(name, e)))
+            .transpose()
     }
 }
 
@@ -234,11 +244,20 @@ impl From<&User> for Item {
             .collect();
         let mut item = Item::default();
         item.put(attr::USER_ID, s(u.id.as_ref()));
-        item.put_opt(attr::FIRST_NAME, u.first_name.as_ref().map(|f| s(f.as_ref())));
+        item.put_opt(
+            attr::FIRST_NAME,
+            u.first_name.as_ref().map(|f| s(f.as_ref())),
+        );
         item.put(attr::FIELDS, AttributeValue::M(fields));
-        item.put_opt(attr::PASSWORD_HASH, u.password_hash.as_ref().map(|h| s(h.as_phc())));
+        item.put_opt(
+            attr::PASSWORD_HASH,
+            u.password_hash.as_ref().map(|h| s(h.as_phc())),
+        );
         item.put(attr::CREDENTIAL_VERSION, n(u.credential_version));
-        item.put_opt(attr::LATEST_VERIFICATION, u.latest_verification.as_ref().map(|v| s(v.as_ref())));
+        item.put_opt(
+            attr::LATEST_VERIFICATION,
+            u.latest_verification.as_ref().map(|v| s(v.as_ref())),
+        );
         item
     }
 }
@@ -257,16 +276,25 @@ impl TryFrom<Item> for User {
             let e = Reader::new("users", entry);
             let value = match e.s(attr::KIND)? {
                 "text" => e.parsed(attr::VALUE, Username::parse).map(FieldValue::Text),
-                "email" => e.parsed(attr::VALUE, EmailAddress::parse).map(FieldValue::Email),
-                "phone" => e.parsed(attr::VALUE, |v| PhoneE164::parse(v, None)).map(FieldValue::Phone),
-                other => Err(e.corrupt(attr::KIND, format!("'{other}' is not text, email or phone"))),
+                "email" => e
+                    .parsed(attr::VALUE, EmailAddress::parse)
+                    .map(FieldValue::Email),
+                "phone" => e
+                    .parsed(attr::VALUE, |v| PhoneE164::parse(v, None))
+                    .map(FieldValue::Phone),
+                other => {
+                    Err(e.corrupt(attr::KIND, format!("'{other}' is not text, email or phone")))
+                }
             }
             .map_err(|err| r.corrupt(attr::FIELDS, format!("entry '{name}': {err}")))?;
             user.fields.insert(name.clone(), value);
         }
-        user.password_hash = r.opt_s(attr::PASSWORD_HASH)?.map(|h| PasswordHash::from_phc(h.to_owned()));
+        user.password_hash = r
+            .opt_s(attr::PASSWORD_HASH)?
+            .map(|h| PasswordHash::from_phc(h.to_owned()));
         user.credential_version = r.n(attr::CREDENTIAL_VERSION)?;
-        user.latest_verification = r.parsed_opt(attr::LATEST_VERIFICATION, VerificationId::parse)?;
+        user.latest_verification =
+            r.parsed_opt(attr::LATEST_VERIFICATION, VerificationId::parse)?;
         Ok(user)
     }
 }
@@ -280,7 +308,10 @@ impl From<&VerificationRecord> for Item {
         item.put(attr::USER_ID, s(v.user_id.as_ref()));
         item.put(attr::FLOW, s(v.flow.as_str()));
         item.put(attr::CHANNEL, s(v.channel.as_str()));
-        item.put(attr::CODE_HASH, AttributeValue::B(Blob::new(v.code_hash.as_bytes().to_vec())));
+        item.put(
+            attr::CODE_HASH,
+            AttributeValue::B(Blob::new(v.code_hash.as_bytes().to_vec())),
+        );
         item.put(attr::CREATED_AT, n(v.created_at.unix_seconds()));
         item.put(attr::EXPIRES_AT, n(v.expires_at.unix_seconds()));
         item.put(attr::ATTEMPTS, n(v.attempts));
@@ -295,13 +326,17 @@ impl TryFrom<Item> for VerificationRecord {
 
     fn try_from(item: Item) -> Result<Self, StoreError> {
         let r = Reader::new("verifications", &item.0);
-        let hash: [u8; 32] =
-            r.blob(attr::CODE_HASH)?.try_into().map_err(|_| r.corrupt(attr::CODE_HASH, "is not 32 bytes"))?;
+        let hash: [u8; 32] = r
+            .blob(attr::CODE_HASH)?
+            .try_into()
+            .map_err(|_| r.corrupt(attr::CODE_HASH, "is not 32 bytes"))?;
         Ok(VerificationRecord {
             id: r.parsed(attr::VERIFICATION_ID, VerificationId::parse)?,
             user_id: r.parsed(attr::USER_ID, UserId::parse)?,
             flow: r.parsed(attr::FLOW, |f| Flow::parse(f).ok_or("is not a known flow"))?,
-            channel: r.parsed(attr::CHANNEL, |c| Channel::parse(c).ok_or("is not a known channel"))?,
+            channel: r.parsed(attr::CHANNEL, |c| {
+                Channel::parse(c).ok_or("is not a known channel")
+            })?,
             code_hash: CodeHash::from_bytes(hash),
             created_at: r.timestamp(attr::CREATED_AT)?,
             expires_at: r.timestamp(attr::EXPIRES_AT)?,
@@ -324,7 +359,12 @@ impl From<&ApiKeyRecord> for Item {
         if !k.permissions.is_empty() {
             item.put(
                 attr::PERMISSIONS,
-                AttributeValue::Ss(k.permissions.iter().map(|p| p.as_str().to_owned()).collect()),
+                AttributeValue::Ss(
+                    k.permissions
+                        .iter()
+                        .map(|p| p.as_str().to_owned())
+                        .collect(),
+                ),
             );
         }
         item.put(attr::ACTIVE, AttributeValue::Bool(k.active));
@@ -340,12 +380,17 @@ impl TryFrom<Item> for ApiKeyRecord {
         let permissions = r
             .strings(attr::PERMISSIONS)?
             .into_iter()
-            .map(|p| Permission::parse(p).ok_or_else(|| r.corrupt(attr::PERMISSIONS, format!("holds unknown '{p}'"))))
+            .map(|p| {
+                Permission::parse(p)
+                    .ok_or_else(|| r.corrupt(attr::PERMISSIONS, format!("holds unknown '{p}'")))
+            })
             .collect::<Result<BTreeSet<_>, _>>()?;
         Ok(ApiKeyRecord {
             hash: ApiKeyHash::from_hex(r.s(attr::KEY_HASH)?.to_owned()),
             key_id: r.s(attr::KEY_ID)?.to_owned(),
-            kind: r.parsed(attr::KIND, |k| KeyKind::parse(k).ok_or("is not a known key kind"))?,
+            kind: r.parsed(attr::KIND, |k| {
+                KeyKind::parse(k).ok_or("is not a known key kind")
+            })?,
             permissions,
             active: r.bool(attr::ACTIVE)?,
         })
@@ -389,16 +434,26 @@ impl TryFrom<Item> for ChainedEvent {
     fn try_from(item: Item) -> Result<Self, StoreError> {
         let r = Reader::new("audit", &item.0);
         let seq = r.parsed(attr::EVENT_ID, u64::from_str)?;
-        let location = match (r.opt_n::<f64>(attr::LATITUDE)?, r.opt_n::<f64>(attr::LONGITUDE)?) {
-            (Some(latitude), Some(longitude)) => Some(Location { latitude, longitude }),
+        let location = match (
+            r.opt_n::<f64>(attr::LATITUDE)?,
+            r.opt_n::<f64>(attr::LONGITUDE)?,
+        ) {
+            (Some(latitude), Some(longitude)) => Some(Location {
+                latitude,
+                longitude,
+            }),
             _ => None,
         };
         let event = AuditEvent {
             at: r.timestamp(attr::AT)?,
-            action: r.parsed(attr::ACTION, |a| AuditAction::parse(a).ok_or("is not an action"))?,
+            action: r.parsed(attr::ACTION, |a| {
+                AuditAction::parse(a).ok_or("is not an action")
+            })?,
             actor: r.opt_s(attr::ACTOR)?.map(str::to_owned),
             user_id: r.parsed_opt(attr::USER_ID, UserId::parse)?,
-            channel: r.parsed_opt(attr::CHANNEL, |c| Channel::parse(c).ok_or("is not a channel"))?,
+            channel: r.parsed_opt(attr::CHANNEL, |c| {
+                Channel::parse(c).ok_or("is not a channel")
+            })?,
             destination: r.opt_s(attr::DESTINATION)?.map(str::to_owned),
             source_ip: r.opt_s(attr::SOURCE_IP)?.map(str::to_owned),
             location,
@@ -450,10 +505,21 @@ mod tests {
     fn user() -> User {
         let mut u = User::new(UserId::from_random([7; 16]));
         u.first_name = Some(FirstName::parse("Zoë").unwrap());
-        u.fields.insert(USERNAME.into(), FieldValue::Text(Username::parse("zoe.b").unwrap()));
-        u.fields.insert(EMAIL.into(), FieldValue::Email(EmailAddress::parse("Zoe@Example.com").unwrap()));
-        u.fields.insert(MOBILE.into(), FieldValue::Phone(PhoneE164::parse("+1 415 741 5569", None).unwrap()));
-        u.password_hash = Some(PasswordHash::from_phc("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()));
+        u.fields.insert(
+            USERNAME.into(),
+            FieldValue::Text(Username::parse("zoe.b").unwrap()),
+        );
+        u.fields.insert(
+            EMAIL.into(),
+            FieldValue::Email(EmailAddress::parse("Zoe@Example.com").unwrap()),
+        );
+        u.fields.insert(
+            MOBILE.into(),
+            FieldValue::Phone(PhoneE164::parse("+1 415 741 5569", None).unwrap()),
+        );
+        u.password_hash = Some(PasswordHash::from_phc(
+            "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        ));
         u.credential_version = 3;
         u.latest_verification = Some(VerificationId::from_random([9; 16]));
         u
@@ -503,20 +569,32 @@ mod tests {
         let mut item = Item::from(&user()).into_attrs();
         item.insert(attr::CREDENTIAL_VERSION.into(), s("three"));
         let err = User::try_from(Item(item)).unwrap_err();
-        assert!(matches!(&err, StoreError::Corrupt(m) if m.contains("credential_version")), "{err}");
+        assert!(
+            matches!(&err, StoreError::Corrupt(m) if m.contains("credential_version")),
+            "{err}"
+        );
 
         let mut item = Item::from(&user()).into_attrs();
         item.remove(attr::USER_ID);
-        assert!(matches!(User::try_from(Item(item)), Err(StoreError::Corrupt(_))));
+        assert!(matches!(
+            User::try_from(Item(item)),
+            Err(StoreError::Corrupt(_))
+        ));
 
         let mut fields = HashMap::new();
         fields.insert(
             "Mobile".to_owned(),
-            AttributeValue::M(HashMap::from([(attr::KIND.to_owned(), s("fax")), (attr::VALUE.to_owned(), s("1"))])),
+            AttributeValue::M(HashMap::from([
+                (attr::KIND.to_owned(), s("fax")),
+                (attr::VALUE.to_owned(), s("1")),
+            ])),
         );
         let mut item = Item::from(&user()).into_attrs();
         item.insert(attr::FIELDS.into(), AttributeValue::M(fields));
-        assert!(matches!(User::try_from(Item(item)), Err(StoreError::Corrupt(_))));
+        assert!(matches!(
+            User::try_from(Item(item)),
+            Err(StoreError::Corrupt(_))
+        ));
 
         let mut item = Item::from(&VerificationRecord {
             id: VerificationId::from_random([2; 16]),
@@ -531,15 +609,27 @@ mod tests {
             consumed: false,
         })
         .into_attrs();
-        item.insert(attr::CODE_HASH.into(), AttributeValue::B(Blob::new(vec![1, 2, 3])));
-        assert!(matches!(VerificationRecord::try_from(Item(item)), Err(StoreError::Corrupt(_))));
+        item.insert(
+            attr::CODE_HASH.into(),
+            AttributeValue::B(Blob::new(vec![1, 2, 3])),
+        );
+        assert!(matches!(
+            VerificationRecord::try_from(Item(item)),
+            Err(StoreError::Corrupt(_))
+        ));
     }
 
     #[test]
     fn audit_links_round_trip_and_hold_only_what_the_event_holds() {
-        let mut e = AuditEvent::new(Timestamp::from_unix_seconds(5), AuditAction::PasswordChanged);
+        let mut e = AuditEvent::new(
+            Timestamp::from_unix_seconds(5),
+            AuditAction::PasswordChanged,
+        );
         e.destination = Some("z***@example.com".into());
-        e.location = Some(Location { latitude: 51.5, longitude: -0.12 });
+        e.location = Some(Location {
+            latitude: 51.5,
+            longitude: -0.12,
+        });
         e.source_ip = Some("203.0.113.5".into());
         let link = ChainedEvent::next(None, e);
         let item = Item::from(&link).into_attrs();

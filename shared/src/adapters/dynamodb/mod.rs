@@ -30,7 +30,8 @@ use crate::domain::audit::ChainedEvent;
 use crate::domain::idempotency::{Fingerprint, IdempotencyKey, IdempotencyRecord, StoredResponse};
 use crate::domain::{ApiKeyHash, ApiKeyRecord, LookupKey, Timestamp, User, UserId};
 use crate::ports::{
-    ApiKeyStore, AuditLog, Claim, IdempotencyStore, RateDecision, RateLimit, RateLimiter, StoreError, UserDirectory,
+    ApiKeyStore, AuditLog, Claim, IdempotencyStore, RateDecision, RateLimit, RateLimiter,
+    StoreError, UserDirectory,
 };
 
 /// How long a rate-limit window's item outlives the window, so TTL never removes a
@@ -50,7 +51,14 @@ pub struct Tables {
 
 impl Tables {
     /// The suffixes that follow the stage prefix, as in `template.yaml`.
-    pub const SUFFIXES: [&'static str; 6] = ["users", "identifiers", "verifications", "guards", "api-keys", "audit"];
+    pub const SUFFIXES: [&'static str; 6] = [
+        "users",
+        "identifiers",
+        "verifications",
+        "guards",
+        "api-keys",
+        "audit",
+    ];
 
     /// `prefix` is the stage part, e.g. `resetkit-dev-`.
     pub fn with_prefix(prefix: &str) -> Self {
@@ -66,7 +74,14 @@ impl Tables {
     }
 
     pub fn all(&self) -> [&str; 6] {
-        [&self.users, &self.identifiers, &self.verifications, &self.guards, &self.api_keys, &self.audit]
+        [
+            &self.users,
+            &self.identifiers,
+            &self.verifications,
+            &self.guards,
+            &self.api_keys,
+            &self.audit,
+        ]
     }
 }
 
@@ -79,14 +94,22 @@ pub struct DynamoStore {
 
 impl DynamoStore {
     pub fn new(client: Client, table_prefix: &str) -> Self {
-        Self { client, tables: Arc::new(Tables::with_prefix(table_prefix)) }
+        Self {
+            client,
+            tables: Arc::new(Tables::with_prefix(table_prefix)),
+        }
     }
 
     pub fn tables(&self) -> &Tables {
         &self.tables
     }
 
-    async fn get_item(&self, table: &str, key: &str, value: &str) -> Result<Option<Item>, StoreError> {
+    async fn get_item(
+        &self,
+        table: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<Option<Item>, StoreError> {
         let out = self
             .client
             .get_item()
@@ -131,7 +154,10 @@ impl UserDirectory for DynamoStore {
     }
 
     async fn get_user(&self, id: &UserId) -> Result<Option<User>, StoreError> {
-        self.get_item(&self.tables.users, attr::USER_ID, id.as_ref()).await?.map(User::try_from).transpose()
+        self.get_item(&self.tables.users, attr::USER_ID, id.as_ref())
+            .await?
+            .map(User::try_from)
+            .transpose()
     }
 
     /// One transaction: the user (only if new) and its index items, or nothing.
@@ -155,10 +181,18 @@ impl UserDirectory for DynamoStore {
                 .map_err(build_error)?;
             actions.push(TransactWriteItem::builder().put(put_index).build());
         }
-        match self.client.transact_write_items().set_transact_items(Some(actions)).send().await {
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(actions))
+            .send()
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) => match cancellation(&e) {
-                Some(c) if c.condition_failed_at(0) => Err(StoreError::Duplicate(user.id.to_string())),
+                Some(c) if c.condition_failed_at(0) => {
+                    Err(StoreError::Duplicate(user.id.to_string()))
+                }
                 _ => Err(unavailable(e)),
             },
         }
@@ -193,7 +227,10 @@ impl ApiKeyStore for DynamoStore {
 
 impl DynamoStore {
     /// A key query for one audit stream's links, in `seq` order unless reversed.
-    fn stream_query(&self, stream: &str) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+    fn stream_query(
+        &self,
+        stream: &str,
+    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
         self.client
             .query()
             .table_name(&self.tables.audit)
@@ -213,7 +250,12 @@ impl AuditLog for DynamoStore {
             .send()
             .await
             .map_err(unavailable)?;
-        out.items.unwrap_or_default().into_iter().next().map(|i| ChainedEvent::try_from(Item(i))).transpose()
+        out.items
+            .unwrap_or_default()
+            .into_iter()
+            .next()
+            .map(|i| ChainedEvent::try_from(Item(i)))
+            .transpose()
     }
 
     /// The condition makes a link impossible to replace: of two writers extending the same
@@ -230,7 +272,10 @@ impl AuditLog for DynamoStore {
             .await;
         match put {
             Ok(_) => Ok(()),
-            Err(e) if condition_failed(&e) => Err(StoreError::Duplicate(format!("{}#{}", link.stream, link.seq))),
+            Err(e) if condition_failed(&e) => Err(StoreError::Duplicate(format!(
+                "{}#{}",
+                link.stream, link.seq
+            ))),
             Err(e) => Err(unavailable(e)),
         }
     }
@@ -245,7 +290,10 @@ impl AuditLog for DynamoStore {
             .collect::<Result<Vec<_>, _>>()
             .await
             .map_err(unavailable)?;
-        pages.into_iter().map(|i| ChainedEvent::try_from(Item(i))).collect()
+        pages
+            .into_iter()
+            .map(|i| ChainedEvent::try_from(Item(i)))
+            .collect()
     }
 }
 
@@ -277,7 +325,10 @@ impl IdempotencyStore for DynamoStore {
             .await;
         match put {
             Ok(_) => Ok(Claim::Acquired),
-            Err(e) if condition_failed(&e) => match self.get_item(&self.tables.guards, attr::GUARD_KEY, &guard_key).await? {
+            Err(e) if condition_failed(&e) => match self
+                .get_item(&self.tables.guards, attr::GUARD_KEY, &guard_key)
+                .await?
+            {
                 Some(item) => Ok(Claim::Existing(IdempotencyRecord::try_from(item)?)),
                 // Released between our put and our read: the caller may simply retry.
                 None => Err(StoreError::Missing(guard_key)),
@@ -307,12 +358,21 @@ impl IdempotencyStore for DynamoStore {
             .expression_attribute_names("#exp", attr::EXPIRES_AT)
             .expression_attribute_values(":status", n(response.status))
             .expression_attribute_values(":ct", s(&response.content_type))
-            .expression_attribute_values(":body", AttributeValue::B(Blob::new(response.body.clone())))
+            .expression_attribute_values(
+                ":body",
+                AttributeValue::B(Blob::new(response.body.clone())),
+            )
             .expression_attribute_values(":exp", n(expires_at.unix_seconds()))
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| if condition_failed(&e) { StoreError::Missing(key.as_ref().to_owned()) } else { unavailable(e) })
+            .map_err(|e| {
+                if condition_failed(&e) {
+                    StoreError::Missing(key.as_ref().to_owned())
+                } else {
+                    unavailable(e)
+                }
+            })
     }
 
     async fn release(&self, key: &IdempotencyKey, owner: &str) -> Result<(), StoreError> {
@@ -337,11 +397,18 @@ impl IdempotencyStore for DynamoStore {
 impl RateLimiter for DynamoStore {
     /// A fixed window is one item, `rate#{bucket}#{window_start}`; a hit is one
     /// conditional `ADD`, so concurrent hits can never count past `max`.
-    async fn hit(&self, bucket: &str, limit: RateLimit, now: Timestamp) -> Result<RateDecision, StoreError> {
+    async fn hit(
+        &self,
+        bucket: &str,
+        limit: RateLimit,
+        now: Timestamp,
+    ) -> Result<RateDecision, StoreError> {
         let window = limit.window_secs.max(1);
         let start = now.unix_seconds() - now.unix_seconds() % window;
         let end = start + window;
-        let limited = RateDecision::Limited { retry_after_secs: end.saturating_sub(now.unix_seconds()).max(1) };
+        let limited = RateDecision::Limited {
+            retry_after_secs: end.saturating_sub(now.unix_seconds()).max(1),
+        };
         if limit.max == 0 {
             return Ok(limited);
         }

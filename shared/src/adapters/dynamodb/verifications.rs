@@ -33,13 +33,25 @@ impl VerificationStore for DynamoStore {
             .expression_attribute_values(":vid", s(record.id.as_ref()))
             .build()
             .map_err(build_error)?;
-        let actions =
-            vec![TransactWriteItem::builder().put(put).build(), TransactWriteItem::builder().update(point).build()];
-        match self.client.transact_write_items().set_transact_items(Some(actions)).send().await {
+        let actions = vec![
+            TransactWriteItem::builder().put(put).build(),
+            TransactWriteItem::builder().update(point).build(),
+        ];
+        match self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(actions))
+            .send()
+            .await
+        {
             Ok(_) => Ok(()),
             Err(e) => match cancellation(&e) {
-                Some(c) if c.condition_failed_at(1) => Err(StoreError::Missing(record.user_id.to_string())),
-                Some(c) if c.condition_failed_at(0) => Err(StoreError::Duplicate(record.id.to_string())),
+                Some(c) if c.condition_failed_at(1) => {
+                    Err(StoreError::Missing(record.user_id.to_string()))
+                }
+                Some(c) if c.condition_failed_at(0) => {
+                    Err(StoreError::Duplicate(record.id.to_string()))
+                }
                 _ => Err(unavailable(e)),
             },
         }
@@ -51,14 +63,25 @@ impl VerificationStore for DynamoStore {
         id: &VerificationId,
         now: Timestamp,
     ) -> Result<Option<VerificationRecord>, StoreError> {
-        let Some(item) = self.get_item(&self.tables.verifications, attr::VERIFICATION_ID, id.as_ref()).await? else {
+        let Some(item) = self
+            .get_item(
+                &self.tables.verifications,
+                attr::VERIFICATION_ID,
+                id.as_ref(),
+            )
+            .await?
+        else {
             return Ok(None);
         };
         let record = VerificationRecord::try_from(item)?;
         Ok((record.expires_at > now).then_some(record))
     }
 
-    async fn record_failure(&self, id: &VerificationId, now: Timestamp) -> Result<AttemptCount, ConsumeError> {
+    async fn record_failure(
+        &self,
+        id: &VerificationId,
+        now: Timestamp,
+    ) -> Result<AttemptCount, ConsumeError> {
         let update = self
             .client
             .update_item()
@@ -85,7 +108,10 @@ impl VerificationStore for DynamoStore {
         let attrs = out.attributes.unwrap_or_default();
         let r = Reader::new("verifications", &attrs);
         let (attempts, max): (u32, u32) = (r.n(attr::ATTEMPTS)?, r.n(attr::MAX_ATTEMPTS)?);
-        Ok(AttemptCount { attempts, burned: attempts >= max })
+        Ok(AttemptCount {
+            attempts,
+            burned: attempts >= max,
+        })
     }
 
     /// Two independent writes, each a no-op when already done: the record can never be
