@@ -106,12 +106,13 @@ impl Config {
             // One call a second on average per address and endpoint; offices behind one
             // NAT rarely reset more passwords than that.
             per_ip: env.rate(IP_RATE_LIMIT, "60/60")?,
+            // 0 switches either recipient limit off.
             recipient_cooldown: RateLimit {
                 max: 1,
-                window_secs: env.number(RECIPIENT_COOLDOWN_SECONDS, 60)?,
+                window_secs: env.count(RECIPIENT_COOLDOWN_SECONDS, 60)?,
             },
             recipient_hourly: RateLimit {
-                max: env.number(RECIPIENT_HOURLY_LIMIT, 5)?,
+                max: env.count(RECIPIENT_HOURLY_LIMIT, 5)?,
                 window_secs: 3600,
             },
         };
@@ -176,13 +177,14 @@ fn field_catalog<F: Fn(&str) -> Option<String>>(
     Ok(FieldCatalog::new(extra, &country))
 }
 
+/// `MAX/SECONDS` with a positive window; a `MAX` of 0 switches the limit off.
 fn parse_rate(s: &str) -> Option<RateLimit> {
     let (max, secs) = s.split_once('/')?;
     let limit = RateLimit {
         max: max.trim().parse().ok()?,
         window_secs: secs.trim().parse().ok()?,
     };
-    (limit.max > 0 && limit.window_secs > 0).then_some(limit)
+    (limit.window_secs > 0).then_some(limit)
 }
 
 /// The characters `resetctl keys` mints (`rk_` and hex) and the demo keys use; nothing that
@@ -225,12 +227,23 @@ impl<F: Fn(&str) -> Option<String>> Env<'_, F> {
         }
     }
 
-    /// `MAX/SECONDS`, both positive.
+    /// A whole number, 0 included (0 switches a limit off).
+    fn count<T: std::str::FromStr>(&self, key: &'static str, default: T) -> Result<T, ConfigError> {
+        match self.optional(key) {
+            None => Ok(default),
+            Some(v) => v.parse::<T>().map_err(|_| ConfigError::Malformed {
+                key,
+                reason: format!("'{v}' is not a whole number"),
+            }),
+        }
+    }
+
+    /// `MAX/SECONDS`; a `MAX` of 0 switches the limit off.
     fn rate(&self, key: &'static str, default: &str) -> Result<RateLimit, ConfigError> {
         let raw = self.optional(key).unwrap_or_else(|| default.to_owned());
         parse_rate(&raw).ok_or_else(|| ConfigError::Malformed {
             key,
-            reason: format!("'{raw}' is not MAX/SECONDS, both positive"),
+            reason: format!("'{raw}' is not MAX/SECONDS with a positive window (MAX 0: no limit)"),
         })
     }
 
@@ -320,6 +333,24 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn zero_switches_a_limit_off() {
+        let mut m = base();
+        m.insert(RECIPIENT_COOLDOWN_SECONDS, "0".into());
+        m.insert(RECIPIENT_HOURLY_LIMIT, "0".into());
+        m.insert(IP_RATE_LIMIT, "0/60".into());
+        let limits = load(&m).unwrap().settings.limits;
+        assert!(limits.recipient_cooldown.is_off());
+        assert!(limits.recipient_hourly.is_off());
+        assert!(limits.per_ip.is_off());
+        assert!(!limits.forgot_per_key.is_off());
+        m.insert(RECIPIENT_COOLDOWN_SECONDS, "-1".into());
+        assert!(load(&m).is_err());
+        m.insert(RECIPIENT_COOLDOWN_SECONDS, "0".into());
+        m.insert(IP_RATE_LIMIT, "5/0".into());
+        assert!(load(&m).is_err(), "a window must be positive");
     }
 
     #[test]

@@ -13,6 +13,8 @@ pub const ANA: &str = "0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a";
 pub const ZOE: &str = "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b";
 pub const ZARA: &str = "0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c";
 pub const NUNO: &str = "0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d";
+/// The lead of LeadSquared's documented samples: `johnwick@example.com`, Phone `+14-157415569`.
+pub const JOHN: &str = "0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e";
 
 pub const STAFF_KEY: &str = "rk_demo_staff_key";
 pub const STAFF_READONLY_KEY: &str = "rk_demo_staff_readonly_key";

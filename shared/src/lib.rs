@@ -6,21 +6,24 @@
 //! - [`service`]: one use case per module, generic over the ports.
 //! - [`adapters`]: DynamoDB, SES v2, SNS and in-memory implementations of the ports.
 //! - [`config`]: typed settings, read once per cold start.
+//!
+//! Behind the `testkit` feature, never in a function's production build: the demo people and
+//! keys ([`demo`]), the memory-backed service for handler tests ([`testing`]) and the suite
+//! every storage adapter must pass ([`store_suite`]).
 
 pub mod adapters;
 pub mod config;
-pub mod demo;
 pub mod domain;
 pub mod http;
 pub mod idempotency;
-pub mod metrics;
 pub mod ports;
 pub mod service;
 
-#[cfg(any(test, feature = "test-support"))]
-pub mod contract;
-
 pub use service::Resetkit;
 
-#[cfg(any(test, feature = "test-support"))]
+#[cfg(any(test, feature = "testkit"))]
+pub mod demo;
+#[cfg(any(test, feature = "testkit"))]
+pub mod store_suite;
+#[cfg(any(test, feature = "testkit"))]
 pub mod testing;

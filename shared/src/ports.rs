@@ -1,5 +1,5 @@
 //! What the domain needs from the outside, as traits. Each method's doc states the contract
-//! every adapter MUST keep; `crate::contract` checks those rules against any adapter.
+//! every adapter MUST keep; `crate::store_suite` checks those rules against any adapter.
 
 use std::future::Future;
 
@@ -9,8 +9,8 @@ use crate::domain::audit::ChainedEvent;
 use crate::domain::idempotency::{Fingerprint, IdempotencyKey, IdempotencyRecord, StoredResponse};
 use crate::domain::message::OutgoingMessage;
 use crate::domain::{
-    ApiKeyHash, ApiKeyRecord, LookupKey, PasswordHash, Timestamp, User, UserId, VerificationId,
-    VerificationRecord,
+    ApiKeyHash, ApiKeyRecord, Channel, Endpoint, LimitReason, LookupKey, PasswordHash, Timestamp,
+    User, UserId, VerificationId, VerificationRecord,
 };
 
 /// Storage failed for a reason the caller cannot fix by changing the request.
@@ -203,11 +203,18 @@ pub trait IdempotencyStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
-/// A fixed-window counter limit: at most `max` hits per `window_secs`.
+/// A fixed-window counter limit: at most `max` hits per `window_secs`. A `max` or a window
+/// of 0 switches the limit off (a stage setting of 0): nothing is counted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimit {
     pub max: u32,
     pub window_secs: u64,
+}
+
+impl RateLimit {
+    pub fn is_off(&self) -> bool {
+        self.max == 0 || self.window_secs == 0
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -253,6 +260,47 @@ pub trait Notifier: Send + Sync + 'static {
         &self,
         message: &OutgoingMessage,
     ) -> impl Future<Output = Result<(), DeliveryError>> + Send;
+}
+
+/// Something worth counting, by endpoint.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Metric {
+    Sent(Channel),
+    /// A send withheld: the recipient was over its limit, or had no address on file.
+    Suppressed,
+    DeliveryFailed(Channel),
+    LimitHit(LimitReason),
+    PasswordChanged,
+    CodeRejected,
+}
+
+impl Metric {
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::Sent(_) => "Sent",
+            Metric::Suppressed => "Suppressed",
+            Metric::DeliveryFailed(_) => "DeliveryFailed",
+            Metric::LimitHit(_) => "LimitHit",
+            Metric::PasswordChanged => "PasswordChanged",
+            Metric::CodeRejected => "CodeRejected",
+        }
+    }
+
+    /// The second dimension's value: channel or reason, where there is one.
+    pub fn detail(self) -> &'static str {
+        match self {
+            Metric::Sent(c) | Metric::DeliveryFailed(c) => c.as_str(),
+            Metric::LimitHit(r) => r.as_str(),
+            _ => "all",
+        }
+    }
+}
+
+/// Operational counts. `record` MUST NOT fail or block the request: a metric lost is
+/// better than an answer delayed, so it returns nothing and does no network I/O.
+pub trait Metrics: Send + Sync + 'static {
+    /// One count of `metric` on `endpoint`, at `at` by the service's clock.
+    fn record(&self, endpoint: Endpoint, metric: Metric, at: Timestamp);
 }
 
 pub trait Clock: Send + Sync + 'static {

@@ -1,5 +1,5 @@
 //! In-memory adapters. They keep the same contracts as the AWS ones (checked by
-//! `crate::contract`), so domain tests need no emulator.
+//! `crate::store_suite`), so domain tests need no emulator.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -11,13 +11,13 @@ use crate::domain::idempotency::{
 };
 use crate::domain::message::OutgoingMessage;
 use crate::domain::{
-    ApiKeyHash, ApiKeyRecord, AuditEvent, LookupKey, Timestamp, User, UserId, VerificationId,
-    VerificationRecord,
+    ApiKeyHash, ApiKeyRecord, AuditEvent, Endpoint, LookupKey, Timestamp, User, UserId,
+    VerificationId, VerificationRecord,
 };
 use crate::ports::{
     ApiKeyStore, AttemptCount, AuditLog, Claim, Clock, CompletedReset, ConsumeError, DeliveryError,
-    IdempotencyStore, Notifier, RateDecision, RateLimit, RateLimiter, StoreError, UserDirectory,
-    VerificationStore,
+    IdempotencyStore, Metric, Metrics, Notifier, RateDecision, RateLimit, RateLimiter, StoreError,
+    UserDirectory, VerificationStore,
 };
 
 #[derive(Default)]
@@ -350,6 +350,30 @@ impl Notifier for MemoryOutbox {
             .unwrap_or_else(|p| p.into_inner())
             .push(message.clone());
         Ok(())
+    }
+}
+
+/// Records every count, so tests can assert what a flow measured; clones share the record.
+#[derive(Clone, Default)]
+pub struct MemoryMetrics(Arc<Mutex<Vec<(Endpoint, Metric, Timestamp)>>>);
+
+impl MemoryMetrics {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// What was counted, in order.
+    pub fn recorded(&self) -> Vec<(Endpoint, Metric, Timestamp)> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+impl Metrics for MemoryMetrics {
+    fn record(&self, endpoint: Endpoint, metric: Metric, at: Timestamp) {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push((endpoint, metric, at));
     }
 }
 

@@ -2,5 +2,6 @@
 
 pub mod aws;
 pub mod dynamodb;
+pub mod emf;
 pub mod memory;
 pub mod notify;

@@ -66,13 +66,21 @@ pub struct PhoneE164(String);
 pub struct PhoneError(pub String);
 
 impl PhoneE164 {
-    /// Parses international (`+1 415 741 5569`, LeadSquared's `+1-4157415569`) or national
-    /// input; national numbers need `country` (ISO 3166 alpha-2, e.g. `US`).
+    /// Parses international (`+1 415 741 5569`, `+1-4157415569`, LeadSquared's documented
+    /// `+14-157415569`) or national input; national numbers need `country` (ISO 3166 alpha-2,
+    /// e.g. `US`). Spaces, dashes, dots, slashes and parentheses are punctuation wherever they
+    /// fall among the digits: people and vendors group digits in many ways, and libphonenumber
+    /// reads a dash right after the country code's first digit as the end of the code.
     pub fn parse(raw: &str, country: Option<&str>) -> Result<Self, PhoneError> {
         let err = || PhoneError(printable(raw));
         if raw.len() > 64 || raw.chars().any(char::is_control) {
             return Err(err());
         }
+        let compact: String = raw
+            .trim()
+            .chars()
+            .filter(|c| !is_phone_punctuation(*c))
+            .collect();
         let region = match country {
             Some(c) => Some(
                 phonenumber::country::Id::from_str(&c.trim().to_ascii_uppercase())
@@ -80,7 +88,7 @@ impl PhoneE164 {
             ),
             None => None,
         };
-        let number = phonenumber::parse(region, raw.trim()).map_err(|_| err())?;
+        let number = phonenumber::parse(region, &compact).map_err(|_| err())?;
         if !phonenumber::is_valid(&number) {
             return Err(err());
         }
@@ -109,6 +117,14 @@ impl AsRef<str> for PhoneE164 {
     fn as_ref(&self) -> &str {
         &self.0
     }
+}
+
+/// Grouping characters people and vendors type between the digits of a phone number.
+fn is_phone_punctuation(c: char) -> bool {
+    matches!(
+        c,
+        ' ' | '-' | '.' | '/' | '(' | ')' | '\u{00A0}' | '\u{2010}'..='\u{2015}'
+    )
 }
 
 /// A login name: NFKC-normalised, trimmed, case-folded, 1 to 128 characters.
@@ -351,6 +367,19 @@ mod tests {
     }
 
     #[test]
+    fn phone_accepts_the_leadsquared_documentation_sample() {
+        // The vendor's page writes the dash after the country code's first digit.
+        let p = PhoneE164::parse("+14-157415569", None).unwrap();
+        assert_eq!(p.as_ref(), "+14157415569");
+        assert_eq!(PhoneE164::parse("+1 (415) 741.5569", None), Ok(p.clone()));
+        assert_eq!(PhoneE164::parse("415.741.5569", Some("US")), Ok(p));
+        // Punctuation does not make an over-long or region-bound number acceptable.
+        assert!(PhoneE164::parse("+49-744-347-049-999-999", None).is_err());
+        assert!(PhoneE164::parse("+7 803 333 1373", None).is_err());
+        assert!(PhoneE164::parse("+--", None).is_err());
+    }
+
+    #[test]
     fn first_names_compare_without_case_or_accents() {
         let a = FirstName::parse("Zoë").unwrap();
         let b = FirstName::parse("ZOE").unwrap();
@@ -373,6 +402,28 @@ mod tests {
             let _ = Username::parse(&s);
             let _ = FirstName::parse(&s);
             let _ = UserId::parse(&s);
+        }
+
+        /// Dashes, spaces or dots between any digits of a valid number parse to the same
+        /// E.164 value.
+        #[test]
+        fn punctuation_between_digits_keeps_the_number(
+            number in prop::sample::select(vec![
+                "+14157415569", "+442079460958", "+16502530000", "+351912345678",
+                "+4915123456789", "+61412345678", "+819012345678", "+5511912345678",
+            ]),
+            cuts in prop::collection::vec((any::<prop::sample::Index>(), prop::sample::select(vec![" ", "-", ".", " - ", "--"])), 0..6),
+        ) {
+            let expected = PhoneE164::parse(number, None).unwrap();
+            let digits = &number[1..];
+            let mut at: Vec<(usize, &str)> = cuts.iter().map(|(i, p)| (i.index(digits.len() + 1), *p)).collect();
+            at.sort_by_key(|(i, _)| std::cmp::Reverse(*i));
+            let mut typed = digits.to_owned();
+            for (i, p) in at {
+                typed.insert_str(i, p);
+            }
+            let typed = format!("+{typed}");
+            prop_assert_eq!(PhoneE164::parse(&typed, None), Ok(expected), "{}", typed);
         }
 
         #[test]

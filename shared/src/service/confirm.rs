@@ -10,9 +10,8 @@ use crate::domain::{
     AuditAction, CheckFailure, EmailAddress, FieldValue, Location, LookupKey, PasswordPolicyError,
     ResetSecret, User, UserId, VerificationId, VerificationRecord,
 };
-use crate::metrics::{self, Metric};
 use crate::ports::{
-    Clock, CompletedReset, ConsumeError, Notifier, RandomSource, Store, StoreError,
+    Clock, CompletedReset, ConsumeError, Metric, Metrics, Notifier, RandomSource, Store, StoreError,
 };
 
 /// How the person is identified alongside the secret.
@@ -64,7 +63,7 @@ impl From<StoreError> for ConfirmError {
     }
 }
 
-impl<S: Store, N: Notifier, C: Clock, R: RandomSource> Resetkit<S, N, C, R> {
+impl<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, N, C, R, M> {
     pub async fn confirm(
         &self,
         caller: &Caller,
@@ -140,7 +139,7 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource> Resetkit<S, N, C, R> {
         }
         event.action = AuditAction::PasswordChanged;
         self.audit(event).await;
-        metrics::emit(Endpoint::PasswordConfirm, Metric::PasswordChanged);
+        self.count(Endpoint::PasswordConfirm, Metric::PasswordChanged);
         self.notify_changed(caller, &user).await;
         Ok(Confirmed { user_id: user.id })
     }

@@ -3,14 +3,10 @@
 use thiserror::Error;
 
 use super::{Caller, Endpoint, Resetkit};
-use crate::domain::fields::{FieldKind, FieldSpec, EMAIL, MOBILE};
+use crate::domain::fields::{FieldKind, FieldSpec};
 use crate::domain::message::{self, Destination};
-use crate::domain::{
-    AuditAction, Flow, KeyKind, LookupKey, Permission, ResetSecret, User, UserId,
-    VerificationRecord,
-};
-use crate::metrics::{self, Metric};
-use crate::ports::{Clock, Notifier, RandomSource, Store, StoreError};
+use crate::domain::{AuditAction, Flow, KeyKind, LookupKey, Permission, ResetSecret, User, UserId};
+use crate::ports::{Clock, Metric, Metrics, Notifier, RandomSource, Store, StoreError};
 
 #[derive(Debug, Clone)]
 pub struct ForgotPasswordCommand {
@@ -32,7 +28,7 @@ pub enum ForgotPasswordError {
     Unexpected(#[from] StoreError),
 }
 
-impl<S: Store, N: Notifier, C: Clock, R: RandomSource> Resetkit<S, N, C, R> {
+impl<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, N, C, R, M> {
     /// Answers no sooner than `forgot_min_response` after it starts, whichever way it went:
     /// the known path writes and sends, the unknown one does not, and the difference must
     /// not show in the latency. Failures are not padded: they say nothing about the person.
@@ -52,7 +48,6 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource> Resetkit<S, N, C, R> {
         caller: &Caller,
         cmd: ForgotPasswordCommand,
     ) -> Result<ForgotPasswordOutcome, ForgotPasswordError> {
-        let now = self.clock.now();
         let ids = self.store.find_by(&cmd.search).await?;
         let mut users = self.load_users(&ids).await?;
         // Several people under a "unique" value: sending to any of them would be a guess.
@@ -71,11 +66,14 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource> Resetkit<S, N, C, R> {
         }
         let user = users.remove(0);
 
-        let token = ResetSecret::link_token(|b| self.random.fill(b));
         let Some(to) = destination(&user, &cmd) else {
+            let why = match cmd.recipient {
+                None => "no_email_on_record",
+                Some(_) => "recipient_missing",
+            };
             let event = self.audit_event(caller, AuditAction::SendSuppressed, Some(&user.id));
-            self.audit(event.detail("recipient_missing")).await;
-            metrics::emit(Endpoint::ForgotPassword, Metric::Suppressed);
+            self.audit(event.detail(why)).await;
+            self.count(Endpoint::ForgotPassword, Metric::Suppressed);
             return Ok(ForgotPasswordOutcome::default());
         };
         // Over a recipient limit the public answer stays the generic one: a 429 here would
@@ -85,22 +83,10 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource> Resetkit<S, N, C, R> {
             event.channel = Some(to.channel());
             event.destination = Some(to.masked());
             self.audit(event.detail(limited.reason.as_str())).await;
-            metrics::emit(Endpoint::ForgotPassword, Metric::Suppressed);
+            self.count(Endpoint::ForgotPassword, Metric::Suppressed);
             return Ok(ForgotPasswordOutcome::default());
         }
-        let record = VerificationRecord {
-            id: self.new_verification_id(),
-            user_id: user.id.clone(),
-            flow: Flow::Link,
-            channel: to.channel(),
-            code_hash: self.settings.code_keys.hash(&token),
-            created_at: now,
-            expires_at: now.plus(self.settings.link_ttl),
-            attempts: 0,
-            max_attempts: self.settings.max_attempts,
-            consumed: false,
-        };
-        self.store.issue(&record).await?;
+        let (record, token) = self.issue(&user.id, Flow::Link, to.channel()).await?;
 
         // An integrator that sends its own mail gets the secret instead of a message.
         if caller.key.kind == KeyKind::Server && caller.key.allows(Permission::RevealResetSecret) {
@@ -111,10 +97,6 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource> Resetkit<S, N, C, R> {
             });
         }
 
-        let mut event = self.audit_event(caller, AuditAction::CodeSent, Some(&user.id));
-        event.channel = Some(to.channel());
-        event.destination = Some(to.masked());
-        let channel = to.channel();
         let link = self.settings.link_template.render(&user.id, &token);
         let msg = message::reset_link(
             to,
@@ -122,31 +104,23 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource> Resetkit<S, N, C, R> {
             &link,
             self.settings.link_ttl.as_secs() / 60,
         );
-        match self.notifier.send(&msg).await {
-            Ok(()) => metrics::emit(Endpoint::ForgotPassword, Metric::Sent(channel)),
-            Err(e) => {
-                tracing::warn!(error = %e, "reset link delivery failed");
-                metrics::emit(Endpoint::ForgotPassword, Metric::DeliveryFailed(channel));
-                self.store.revoke(&record.id, &user.id).await?;
-                event.action = AuditAction::SendFailed;
-                event.detail = Some("delivery_failed".into());
-            }
+        // The answer stays the generic one: a failure here must not tell that the person exists.
+        if let Err(e) = self
+            .deliver_or_withdraw(Endpoint::ForgotPassword, caller, &record, &msg)
+            .await?
+        {
+            tracing::warn!(error = %e, "reset link delivery failed; the link was withdrawn");
         }
-        self.audit(event).await;
         Ok(ForgotPasswordOutcome::default())
     }
 }
 
-/// The named recipient field; else the searched field when it is deliverable; else the
-/// person's email, then mobile.
+/// Where the link goes. LeadSquared's contract: to the person's email address, whatever field
+/// was searched (a person found by phone still gets mail); to another phone- or email-typed
+/// field only when `RecipientField` names it.
 fn destination(user: &User, cmd: &ForgotPasswordCommand) -> Option<Destination> {
-    let of = |name: &str| {
-        user.email_field(name)
-            .cloned()
-            .map(Destination::Email)
-            .or_else(|| user.phone_field(name).cloned().map(Destination::Sms))
-    };
     match &cmd.recipient {
+        None => user.email().cloned().map(Destination::Email),
         Some(spec) => match spec.kind {
             FieldKind::Email => user
                 .email_field(&spec.name)
@@ -155,8 +129,5 @@ fn destination(user: &User, cmd: &ForgotPasswordCommand) -> Option<Destination> 
             FieldKind::Phone => user.phone_field(&spec.name).cloned().map(Destination::Sms),
             FieldKind::Text => None,
         },
-        None => of(cmd.search.field())
-            .or_else(|| of(EMAIL))
-            .or_else(|| of(MOBILE)),
     }
 }

@@ -8,10 +8,8 @@ use crate::domain::message::{self, Destination};
 use crate::domain::{
     narrow_by_first_name, AuditAction, Channel, EmailAddress, FieldValue, FirstName, Flow,
     LookupKey, MatchedWith, PhoneE164, ResetSecret, User, UserId, Username, VerificationId,
-    VerificationRecord,
 };
-use crate::metrics::{self, Metric};
-use crate::ports::{Clock, DeliveryError, Notifier, RandomSource, Store, StoreError};
+use crate::ports::{Clock, DeliveryError, Metrics, Notifier, RandomSource, Store, StoreError};
 
 /// What staff typed to find the guest. At least one identifier is present.
 #[derive(Debug, Clone, Default)]
@@ -52,7 +50,7 @@ pub enum GuestResetError {
     Unexpected(#[from] StoreError),
 }
 
-impl<S: Store, N: Notifier, C: Clock, R: RandomSource> Resetkit<S, N, C, R> {
+impl<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, N, C, R, M> {
     pub async fn guest_reset(
         &self,
         caller: &Caller,
@@ -92,42 +90,16 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource> Resetkit<S, N, C, R> {
             return Err(GuestResetError::RateLimited(limited));
         }
 
-        let code = ResetSecret::six_digits(|b| self.random.fill(b));
-        let now = self.clock.now();
-        let record = VerificationRecord {
-            id: self.new_verification_id(),
-            user_id: user.id.clone(),
-            flow: Flow::StaffCode,
-            channel,
-            code_hash: self.settings.code_keys.hash(&code),
-            created_at: now,
-            expires_at: now.plus(self.settings.code_ttl),
-            attempts: 0,
-            max_attempts: self.settings.max_attempts,
-            consumed: false,
-        };
-        self.store.issue(&record).await?;
-
-        let masked = to.masked();
+        let (record, code) = self.issue(&user.id, Flow::StaffCode, channel).await?;
         let msg = message::staff_code(
             to,
             user.first_name.as_ref(),
             &code,
             self.settings.code_ttl.as_secs() / 60,
         );
-        let mut event = self.audit_event(caller, AuditAction::CodeSent, Some(&user.id));
-        event.channel = Some(channel);
-        event.destination = Some(masked);
-        if let Err(e) = self.notifier.send(&msg).await {
-            // A code nobody received must not stay usable.
-            metrics::emit(Endpoint::GuestReset, Metric::DeliveryFailed(channel));
-            self.store.revoke(&record.id, &user.id).await?;
-            event.action = AuditAction::SendFailed;
-            self.audit(event.detail("delivery_failed")).await;
-            return Err(GuestResetError::Delivery(e));
-        }
-        metrics::emit(Endpoint::GuestReset, Metric::Sent(channel));
-        self.audit(event).await;
+        self.deliver_or_withdraw(Endpoint::GuestReset, caller, &record, &msg)
+            .await?
+            .map_err(GuestResetError::Delivery)?;
         Ok(GuestResetIssued {
             user_id: user.id,
             matched_with,

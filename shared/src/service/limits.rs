@@ -5,27 +5,10 @@ use std::fmt;
 
 use super::Resetkit;
 use crate::domain::message::Destination;
-use crate::domain::{AuditAction, AuditEvent};
-use crate::metrics::{self, Metric};
-use crate::ports::{Clock, Notifier, RandomSource, RateDecision, RateLimit, Store, StoreError};
-
-/// The three endpoints, for limits, idempotency scopes and metrics.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Endpoint {
-    GuestReset,
-    ForgotPassword,
-    PasswordConfirm,
-}
-
-impl Endpoint {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Endpoint::GuestReset => "guest-reset",
-            Endpoint::ForgotPassword => "forgot-password",
-            Endpoint::PasswordConfirm => "password-confirm",
-        }
-    }
-}
+use crate::domain::{AuditAction, AuditEvent, Endpoint, LimitReason};
+use crate::ports::{
+    Clock, Metric, Metrics, Notifier, RandomSource, RateDecision, RateLimit, Store, StoreError,
+};
 
 /// Every limit of a stage. Defaults are in `crate::config`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,24 +23,6 @@ pub struct Limits {
     pub recipient_cooldown: RateLimit,
     /// And at most this many per recipient per hour.
     pub recipient_hourly: RateLimit,
-}
-
-/// Which limit a request ran into: the machine-readable reason in every 429.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LimitReason {
-    ApiKey,
-    SourceIp,
-    Recipient,
-}
-
-impl LimitReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LimitReason::ApiKey => "api_key_rate_limited",
-            LimitReason::SourceIp => "source_ip_rate_limited",
-            LimitReason::Recipient => "recipient_rate_limited",
-        }
-    }
 }
 
 /// A request over a limit, and when to come back.
@@ -82,7 +47,7 @@ impl fmt::Display for RateLimited {
     }
 }
 
-impl<S: Store, N: Notifier, C: Clock, R: RandomSource> Resetkit<S, N, C, R> {
+impl<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, N, C, R, M> {
     /// Counts one hit on `bucket`; `Err(RateLimited)` when over `limit`.
     pub(super) async fn limit(
         &self,
@@ -91,10 +56,13 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource> Resetkit<S, N, C, R> {
         bucket: &str,
         limit: RateLimit,
     ) -> Result<Result<(), RateLimited>, StoreError> {
+        if limit.is_off() {
+            return Ok(Ok(()));
+        }
         match self.store.hit(bucket, limit, self.clock.now()).await? {
             RateDecision::Allowed => Ok(Ok(())),
             RateDecision::Limited { retry_after_secs } => {
-                metrics::emit(endpoint, Metric::LimitHit(reason));
+                self.count(endpoint, Metric::LimitHit(reason));
                 Ok(Err(RateLimited {
                     reason,
                     retry_after_secs,

@@ -3,17 +3,22 @@
 mod confirm;
 mod forgot_password;
 mod guest_reset;
+mod issue;
 mod limits;
+#[cfg(test)]
+mod tests;
 
 use std::time::Duration;
 
 use thiserror::Error;
 
+pub use crate::domain::{Endpoint, LimitReason};
 pub use confirm::{ConfirmCommand, ConfirmError, ConfirmSubject, Confirmed, UnexpectedConfirm};
 pub use forgot_password::{ForgotPasswordCommand, ForgotPasswordError, ForgotPasswordOutcome};
 pub use guest_reset::{GuestResetCommand, GuestResetError, GuestResetIssued};
-pub use limits::{Endpoint, LimitReason, Limits, RateLimited};
+pub use limits::{Limits, RateLimited};
 
+use crate::adapters::emf::EmfMetrics;
 use crate::domain::audit::ChainedEvent;
 use crate::domain::code::CodeKeys;
 use crate::domain::message::LinkTemplate;
@@ -22,7 +27,9 @@ use crate::domain::{
     ApiKeyRecord, AuditAction, AuditEvent, FieldCatalog, KeyKind, Permission, PresentedKey, UserId,
     VerificationId,
 };
-use crate::ports::{Clock, Notifier, OsRandom, RandomSource, Store, StoreError, SystemClock};
+use crate::ports::{
+    Clock, Metric, Metrics, Notifier, OsRandom, RandomSource, Store, StoreError, SystemClock,
+};
 
 /// Domain settings for one stage. Every default lives in `crate::config`.
 #[derive(Clone)]
@@ -65,12 +72,14 @@ pub enum AuthError {
     Unexpected(#[from] StoreError),
 }
 
-/// The service behind all three functions.
-pub struct Resetkit<S, N, C = SystemClock, R = OsRandom> {
+/// The service behind all three functions. Metrics go to CloudWatch's embedded metric
+/// format unless another recorder is given (`with_metrics`).
+pub struct Resetkit<S, N, C = SystemClock, R = OsRandom, M = EmfMetrics> {
     store: S,
     notifier: N,
     clock: C,
     random: R,
+    metrics: M,
     settings: Settings,
 }
 
@@ -81,8 +90,28 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource> Resetkit<S, N, C, R> {
             notifier,
             clock,
             random,
+            metrics: EmfMetrics,
             settings,
         }
+    }
+}
+
+impl<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, N, C, R, M> {
+    /// The same service, counting into `metrics` instead.
+    pub fn with_metrics<M2: Metrics>(self, metrics: M2) -> Resetkit<S, N, C, R, M2> {
+        Resetkit {
+            store: self.store,
+            notifier: self.notifier,
+            clock: self.clock,
+            random: self.random,
+            metrics,
+            settings: self.settings,
+        }
+    }
+
+    /// One count of `metric`, stamped by the service's clock.
+    fn count(&self, endpoint: Endpoint, metric: Metric) {
+        self.metrics.record(endpoint, metric, self.clock.now());
     }
 
     pub fn settings(&self) -> &Settings {

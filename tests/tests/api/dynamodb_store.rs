@@ -25,7 +25,7 @@ const PASSWORD: &str = "violet-Harbor-quietly-91-Lantern";
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn dynamodb_store_keeps_the_port_contract() {
     let stack = spawn_stack().await;
-    resetkit::contract::store_contract(|| stack.fresh_store()).await;
+    resetkit::store_suite::run(|| stack.fresh_store()).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

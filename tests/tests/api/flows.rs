@@ -218,6 +218,77 @@ async fn forgot_password_to_a_phone_recipient_field_texts_the_link() {
     assert_eq!(confirmed, 200);
 }
 
+/// Messages the emulator captured for demo John's links, by channel: (mails, texts).
+async fn links_for_john(app: &TestApp) -> (usize, usize) {
+    let captured = captured_messages(&app.stack.endpoint).await;
+    let lead = format!("LeadId={}", resetkit::demo::JOHN);
+    let mails = captured
+        .emails_to("johnwick@example.com")
+        .iter()
+        .filter(|m| m.body.contains(&lead))
+        .count();
+    let texts = captured
+        .sms_to("+14157415569")
+        .iter()
+        .filter(|m| m.message.contains(&lead))
+        .count();
+    (mails, texts)
+}
+
+#[tokio::test]
+async fn leadsquareds_documented_samples_answer_as_documented_on_the_documented_channel() {
+    // Arrange: demo John is the documentation's lead (johnwick@example.com, Phone
+    // +14-157415569); the bodies are the vendor page's, byte for byte. Without the recipient
+    // cool-down, since all three go to John one after another.
+    let app = spawn_app_with(&[(resetkit::config::RECIPIENT_COOLDOWN_SECONDS, "0")]).await;
+    let samples = [
+        ("{\n  \"EmailAddress\": \"johnwick@example.com\"\n}", (1, 0)),
+        (
+            "{\n\"SearchKeyData\":{\n\"SchemaName\":\"Phone\",\n\"Value\":\"+14-157415569\"\n}\n}",
+            (1, 0),
+        ),
+        (
+            "{\n\"SearchKeyData\":{\n\"SchemaName\":\"Phone\",\n\"Value\":\"+14-157415569\"\n},\n\"RecipientField\":{\n\"SchemaName\":\"Phone\"\n}\n}",
+            (0, 1),
+        ),
+    ];
+    for (body, (mails, texts)) in samples {
+        let before = links_for_john(&app).await;
+
+        // Act
+        let (status, _, answer) = app
+            .post_forgot_password_bytes(resetkit::demo::PORTAL_KEY, body)
+            .await;
+
+        // Assert: the documented answer, and the link on the documented channel only.
+        assert_eq!((status, answer), (200, reset_link_sent()), "{body}");
+        let after = links_for_john(&app).await;
+        assert_eq!(
+            (after.0 - before.0, after.1 - before.1),
+            (mails, texts),
+            "(mails, texts) for {body}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_stage_without_recipient_cooldown_issues_two_codes_back_to_back() {
+    // Arrange
+    let app = spawn_app_with(&[(resetkit::config::RECIPIENT_COOLDOWN_SECONDS, "0")]).await;
+    let guest = app.person("Leonor").await;
+    let body = json!({"email": guest.email});
+
+    // Act
+    let (first, a) = app.post_guest_reset(resetkit::demo::STAFF_KEY, &body).await;
+    let (second, b) = app.post_guest_reset(resetkit::demo::STAFF_KEY, &body).await;
+
+    // Assert
+    assert_eq!((first, second), (200, 200), "{a} {b}");
+    assert_ne!(a["verification_id"], b["verification_id"]);
+    let captured = captured_messages(&app.stack.endpoint).await;
+    assert_eq!(captured.emails_to(&guest.email).len(), 2);
+}
+
 #[tokio::test]
 async fn forgot_password_for_nobody_answers_the_same_bytes_and_sends_nothing() {
     // Arrange

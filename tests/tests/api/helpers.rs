@@ -327,6 +327,17 @@ impl TestApp {
         )
     }
 
+    /// Contract B with `body` sent as it is, byte for byte.
+    pub async fn post_forgot_password_bytes(&self, key: &str, body: &str) -> Answer {
+        let req = resetkit::testing::http_request(
+            "POST",
+            "/api/Authentication/ForgotPassword",
+            &[("content-type", "application/json"), ("authorization", key)],
+            body,
+        );
+        self.forgot_password(req).await
+    }
+
     /// Contract C through its handler, with the demo browser key added to `body`.
     pub async fn post_confirm(&self, body: &serde_json::Value) -> (u16, serde_json::Value) {
         let mut body = body.clone();

@@ -2,8 +2,9 @@
 
 use forgot_password::handle;
 use lambda_http::http::HeaderMap;
+use resetkit::demo::JOHN;
 use resetkit::domain::message::Destination;
-use resetkit::testing::{http_request, TestKit, ANA};
+use resetkit::testing::{http_request, TestKit, ANA, NOEMAIL};
 use serde_json::{json, Value};
 
 const PATH: &str = "/api/Authentication/ForgotPassword";
@@ -83,10 +84,71 @@ async fn known_and_unknown_people_get_byte_identical_answers() {
     );
 }
 
+/// LeadSquared's documentation, byte for byte: the email sample, the phone search and the
+/// phone search with the phone as recipient. The lead is John (`johnwick@example.com`,
+/// Phone `+14-157415569`).
+pub const DOC_BY_EMAIL: &str = "{\n  \"EmailAddress\": \"johnwick@example.com\"\n}";
+pub const DOC_BY_PHONE: &str =
+    "{\n\"SearchKeyData\":{\n\"SchemaName\":\"Phone\",\n\"Value\":\"+14-157415569\"\n}\n}";
+pub const DOC_BY_PHONE_TO_PHONE: &str = "{\n\"SearchKeyData\":{\n\"SchemaName\":\"Phone\",\n\"Value\":\"+14-157415569\"\n},\n\"RecipientField\":{\n\"SchemaName\":\"Phone\"\n}\n}";
+
+#[tokio::test]
+async fn the_documentation_samples_answer_as_documented_on_the_documented_channel() {
+    for (body, to) in [
+        (DOC_BY_EMAIL, "mail:johnwick@example.com"),
+        (DOC_BY_PHONE, "mail:johnwick@example.com"),
+        (DOC_BY_PHONE_TO_PHONE, "sms:+14157415569"),
+    ] {
+        let kit = TestKit::new().await;
+        assert_eq!(
+            post(&kit, &kit.keys.portal, body).await,
+            (200, success()),
+            "{body}"
+        );
+        let sent: Vec<String> = kit
+            .outbox
+            .sent()
+            .iter()
+            .map(|m| match &m.to {
+                Destination::Email(e) => format!("mail:{}", e.as_ref()),
+                Destination::Sms(p) => format!("sms:{}", p.as_ref()),
+            })
+            .collect();
+        assert_eq!(sent, [to], "{body}");
+        let link = format!("https://reset.example.com/reset#LeadId={JOHN}&TemporaryPassword=");
+        assert!(kit.outbox.sent()[0].text.contains(&link));
+    }
+}
+
+#[tokio::test]
+async fn a_phone_search_without_recipient_field_mails_the_person_and_sends_no_sms() {
+    let kit = TestKit::new().await;
+    let search = r#"{"SearchKeyData":{"SchemaName":"Phone","Value":"+1 (650) 253-0000"}}"#;
+    assert_eq!(post(&kit, &kit.keys.portal, search).await, (200, success()));
+    let sent = kit.outbox.sent();
+    assert_eq!(sent.len(), 1);
+    assert!(matches!(&sent[0].to, Destination::Email(e) if e.as_ref() == "ana@example.com"));
+}
+
+#[tokio::test]
+async fn a_person_without_email_gets_nothing_and_the_generic_answer() {
+    let kit = TestKit::new().await;
+    // Nuno has a mobile and no email.
+    let body = r#"{"SearchKeyData":{"SchemaName":"Username","Value":"nuno"}}"#;
+    assert_eq!(post(&kit, &kit.keys.portal, body).await, (200, success()));
+    assert!(kit.outbox.sent().is_empty());
+    let events = kit.store.audit_events();
+    let suppressed = events
+        .iter()
+        .find(|e| e.user_id.as_ref().map(|u| u.as_ref()) == Some(NOEMAIL))
+        .and_then(|e| e.detail.as_deref());
+    assert_eq!(suppressed, Some("no_email_on_record"));
+}
+
 #[tokio::test]
 async fn search_by_phone_field_and_deliver_to_another_field() {
     let kit = TestKit::new().await;
-    let search = r#"{"SearchKeyData":{"SchemaName":"Phone","Value":"+1-6502530000"}}"#;
+    let search = r#"{"SearchKeyData":{"SchemaName":"Phone","Value":"+1-6502530000"},"RecipientField":{"SchemaName":"Phone"}}"#;
     assert_eq!(post(&kit, &kit.keys.portal, search).await, (200, success()));
     let to_mobile = r#"{"SearchKeyData":{"SchemaName":"Phone","Value":"+16502530000"},"RecipientField":{"SchemaName":"Mobile"}}"#;
     assert_eq!(
@@ -99,7 +161,7 @@ async fn search_by_phone_field_and_deliver_to_another_field() {
     let sent = kit.outbox.sent();
     assert!(
         matches!(&sent[0].to, Destination::Sms(p) if p.as_ref() == "+16502530000"),
-        "searched phone gets SMS"
+        "the phone named as recipient gets SMS"
     );
     assert!(matches!(&sent[1].to, Destination::Sms(p) if p.as_ref() == "+14157415569"));
     assert!(matches!(&sent[2].to, Destination::Email(e) if e.as_ref() == "ana.alt@example.org"));

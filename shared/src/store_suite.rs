@@ -81,7 +81,7 @@ fn later() -> Timestamp {
 }
 
 /// Runs every case against stores made by `make`.
-pub async fn store_contract<S, F, Fut>(make: F)
+pub async fn run<S, F, Fut>(make: F)
 where
     S: Store + Clone,
     F: Fn() -> Fut,
@@ -540,6 +540,6 @@ async fn concurrent_idempotency_claims_have_one_winner<S: Store + Clone>(store: 
 mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn memory_store_keeps_the_contract() {
-        super::store_contract(|| async { crate::adapters::memory::MemoryStore::new() }).await;
+        super::run(|| async { crate::adapters::memory::MemoryStore::new() }).await;
     }
 }
