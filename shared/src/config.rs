@@ -31,6 +31,7 @@ pub const KEY_RATE_LIMIT: &str = "RESETKIT_KEY_RATE_LIMIT";
 pub const IP_RATE_LIMIT: &str = "RESETKIT_IP_RATE_LIMIT";
 pub const RECIPIENT_COOLDOWN_SECONDS: &str = "RESETKIT_RECIPIENT_COOLDOWN_SECONDS";
 pub const RECIPIENT_HOURLY_LIMIT: &str = "RESETKIT_RECIPIENT_HOURLY_LIMIT";
+pub const RECIPIENT_CEILING: &str = "RESETKIT_RECIPIENT_CEILING";
 pub const FORGOT_MIN_RESPONSE_MS: &str = "RESETKIT_FORGOT_MIN_RESPONSE_MS";
 
 /// Every variable the functions read, for the template drift check.
@@ -53,6 +54,7 @@ pub const ALL_KEYS: &[&str] = &[
     IP_RATE_LIMIT,
     RECIPIENT_COOLDOWN_SECONDS,
     RECIPIENT_HOURLY_LIMIT,
+    RECIPIENT_CEILING,
     FORGOT_MIN_RESPONSE_MS,
 ];
 
@@ -113,6 +115,11 @@ impl Config {
             },
             recipient_hourly: RateLimit {
                 max: env.count(RECIPIENT_HOURLY_LIMIT, 5)?,
+                window_secs: 3600,
+            },
+            // Generous: strangers' requests must not reach it before the person's own do.
+            recipient_ceiling: RateLimit {
+                max: env.count(RECIPIENT_CEILING, 30)?,
                 window_secs: 3600,
             },
         };

@@ -57,6 +57,10 @@ pub fn settings() -> Settings {
                 max: 1000,
                 window_secs: 3600,
             },
+            recipient_ceiling: RateLimit {
+                max: 1000,
+                window_secs: 3600,
+            },
         },
         // No padding in tests that do not measure it.
         forgot_min_response: std::time::Duration::ZERO,

@@ -45,6 +45,14 @@ pub enum KeyKind {
 }
 
 impl KeyKind {
+    /// A key that many unrelated people present (it sits in a web page): limits count it
+    /// per source address too, so no set of addresses can use it up for everyone else.
+    pub fn is_shared(self) -> bool {
+        matches!(self, KeyKind::PortalPublic | KeyKind::Browser)
+    }
+}
+
+impl KeyKind {
     pub fn as_str(self) -> &'static str {
         match self {
             KeyKind::Employee => "employee",

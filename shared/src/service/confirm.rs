@@ -7,8 +7,8 @@ use crate::domain::fields::EMAIL;
 use crate::domain::message::{self, Destination};
 use crate::domain::password::{HashError, NewPassword};
 use crate::domain::{
-    AuditAction, CheckFailure, EmailAddress, FieldValue, Location, LookupKey, PasswordPolicyError,
-    ResetSecret, User, UserId, VerificationId, VerificationRecord,
+    AuditAction, CheckFailure, EmailAddress, FieldValue, Flow, Location, LookupKey,
+    PasswordPolicyError, ResetSecret, User, UserId, VerificationId, VerificationRecord,
 };
 use crate::ports::{
     Clock, CompletedReset, ConsumeError, Metric, Metrics, Notifier, RandomSource, Store, StoreError,
@@ -71,11 +71,12 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, N
     ) -> Result<Confirmed, ConfirmError> {
         let now = self.clock.now();
         let Some((user, record)) = self.resolve(&cmd.subject).await? else {
-            // Spend the same HMAC work as a real check.
+            // Spend the same HMAC work and the same attempt write as a real wrong guess.
             let _ = self
                 .settings
                 .code_keys
                 .verify(&cmd.secret, &crate::domain::CodeHash::from_bytes([0; 32]));
+            self.decoy_attempt(now).await?;
             let mut event = self
                 .audit_event(caller, AuditAction::AttemptFailed, None)
                 .detail("no_active_code");
@@ -94,6 +95,11 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, N
             now,
         ) {
             Ok(()) => {}
+            Err(CheckFailure::WrongCode) if !counts_guesses(&cmd.subject, &record) => {
+                self.decoy_attempt(now).await?;
+                self.audit(event.detail("wrong_code")).await;
+                return Err(ConfirmError::CodeRejected);
+            }
             Err(CheckFailure::WrongCode) => {
                 let burned = match self.store.record_failure(&record.id, now).await {
                     Ok(count) => count.burned,
@@ -108,6 +114,7 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, N
                 return Err(ConfirmError::CodeRejected);
             }
             Err(other) => {
+                self.decoy_attempt(now).await?;
                 self.audit(event.detail(failure_name(other))).await;
                 return Err(ConfirmError::CodeRejected);
             }
@@ -145,44 +152,68 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, N
     }
 
     /// The user and their verification record for `subject`, if there is an active one.
+    ///
+    /// Whatever is found, the same reads happen: one index query for an address, one user
+    /// read and one verification read, decoys standing in for what is missing. The browser
+    /// key is public, so neither the time nor the work of an answer may tell whether an
+    /// address has an account or a code.
     async fn resolve(
         &self,
         subject: &ConfirmSubject,
     ) -> Result<Option<(User, VerificationRecord)>, StoreError> {
         let now = self.clock.now();
-        let (user, verification_id) = match subject {
+        let decoy_user = || UserId::from_random(self.random_bytes());
+        let (user, record) = match subject {
             ConfirmSubject::Verification(vid) => {
-                let Some(record) = self.store.get_verification(vid, now).await? else {
-                    return Ok(None);
-                };
-                let Some(user) = self.store.get_user(&record.user_id).await? else {
-                    return Ok(None);
-                };
-                return Ok(Some((user, record)));
+                let record = self.store.get_verification(vid, now).await?;
+                let owner = record
+                    .as_ref()
+                    .map_or_else(decoy_user, |r| r.user_id.clone());
+                (self.store.get_user(&owner).await?, record)
             }
-            ConfirmSubject::Lead(id) => (self.store.get_user(id).await?, None),
+            ConfirmSubject::Lead(id) => {
+                let user = self.store.get_user(id).await?;
+                (user.clone(), self.latest_verification(user.as_ref()).await?)
+            }
             ConfirmSubject::Email(email) => {
                 let ids = self
                     .store
                     .find_by(&LookupKey::new(EMAIL, &FieldValue::Email(email.clone())))
                     .await?;
-                let mut users = self.load_users(&ids).await?;
-                if users.len() == 1 {
-                    (Some(users.remove(0)), None)
-                } else {
-                    (None, None)
-                }
+                // Several people under one address: none of them is "the" person.
+                let id = match ids.as_slice() {
+                    [id] => id.clone(),
+                    _ => decoy_user(),
+                };
+                let user = self.store.get_user(&id).await?;
+                (user.clone(), self.latest_verification(user.as_ref()).await?)
             }
         };
-        let Some(user) = user else { return Ok(None) };
-        let Some(vid) = verification_id.or_else(|| user.latest_verification.clone()) else {
-            return Ok(None);
-        };
-        Ok(self
-            .store
-            .get_verification(&vid, now)
-            .await?
-            .map(|r| (user, r)))
+        Ok(match (user, record) {
+            (Some(user), Some(record)) if record.user_id == user.id => Some((user, record)),
+            _ => None,
+        })
+    }
+
+    /// The person's latest verification; one read whether or not there is one.
+    async fn latest_verification(
+        &self,
+        user: Option<&User>,
+    ) -> Result<Option<VerificationRecord>, StoreError> {
+        let vid = user
+            .and_then(|u| u.latest_verification.clone())
+            .unwrap_or_else(|| VerificationId::from_random(self.random_bytes()));
+        self.store.get_verification(&vid, self.clock.now()).await
+    }
+
+    /// The attempt write a wrong guess costs, on a record that does not exist: a path
+    /// without a usable code does the same store work as one with a code.
+    async fn decoy_attempt(&self, now: crate::domain::Timestamp) -> Result<(), StoreError> {
+        let decoy = VerificationId::from_random(self.random_bytes());
+        match self.store.record_failure(&decoy, now).await {
+            Ok(_) | Err(ConsumeError::Rejected) => Ok(()),
+            Err(ConsumeError::Store(e)) => Err(e),
+        }
     }
 
     /// "Your password was changed", when the stage wants it. Best effort: the change stands.
@@ -206,6 +237,14 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, N
             self.audit(event.detail("password_changed_notice")).await;
         }
     }
+}
+
+/// Whether a wrong guess spends one of the record's attempts. A guess by email address
+/// names a person, not a code: it may spend a 6-digit code's attempts (the cap is what
+/// makes six digits safe), never a link's. 256 bits need no cap, and anyone who knows an
+/// address could otherwise burn the link in that person's mailbox.
+fn counts_guesses(subject: &ConfirmSubject, record: &VerificationRecord) -> bool {
+    !matches!(subject, ConfirmSubject::Email(_)) || record.flow == Flow::StaffCode
 }
 
 fn failure_name(f: CheckFailure) -> &'static str {

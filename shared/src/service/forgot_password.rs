@@ -78,7 +78,10 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, N
         };
         // Over a recipient limit the public answer stays the generic one: a 429 here would
         // tell the caller that this person exists.
-        if let Err(limited) = self.recipient_limit(Endpoint::ForgotPassword, &to).await? {
+        if let Err(limited) = self
+            .recipient_limit(Endpoint::ForgotPassword, caller, &to)
+            .await?
+        {
             let mut event = self.audit_event(caller, AuditAction::SendSuppressed, Some(&user.id));
             event.channel = Some(to.channel());
             event.destination = Some(to.masked());

@@ -82,7 +82,10 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, N
         };
         let to = pick_destination(&user, cmd.channel)?;
         let channel = to.channel();
-        if let Err(limited) = self.recipient_limit(Endpoint::GuestReset, &to).await? {
+        if let Err(limited) = self
+            .recipient_limit(Endpoint::GuestReset, caller, &to)
+            .await?
+        {
             let mut event = self.audit_event(caller, AuditAction::SendSuppressed, Some(&user.id));
             event.channel = Some(channel);
             event.destination = Some(to.masked());

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use super::Resetkit;
+use super::{Caller, Resetkit};
 use crate::domain::message::Destination;
 use crate::domain::{AuditAction, AuditEvent, Endpoint, LimitReason};
 use crate::ports::{
@@ -19,10 +19,13 @@ pub struct Limits {
     pub per_key: RateLimit,
     /// Calls per source address, per endpoint.
     pub per_ip: RateLimit,
-    /// At most this many sends per recipient per window (a cool-down when `max` is 1).
+    /// At most this many sends per recipient and requester per window (a cool-down when
+    /// `max` is 1).
     pub recipient_cooldown: RateLimit,
-    /// And at most this many per recipient per hour.
+    /// And at most this many per recipient and requester per hour.
     pub recipient_hourly: RateLimit,
+    /// At most this many per recipient per hour from everyone together (mail bombing).
+    pub recipient_ceiling: RateLimit,
 }
 
 /// A request over a limit, and when to come back.
@@ -71,24 +74,32 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, N
         }
     }
 
-    /// The recipient limits before a send to `to`. The bucket names the recipient only by
-    /// a keyed hash, so the guards table holds no address.
+    /// The recipient limits before a send to `to` for `caller`. The cool-down and the hourly
+    /// budget are counted per recipient *and* requester, so strangers naming someone cannot
+    /// spend that person's own budget; the ceiling counts everyone, against mail bombing. The
+    /// buckets name the recipient only by a keyed hash, so the guards table holds no address.
     pub(super) async fn recipient_limit(
         &self,
         endpoint: Endpoint,
+        caller: &Caller,
         to: &Destination,
     ) -> Result<Result<(), RateLimited>, StoreError> {
         let address = match to {
-            Destination::Email(e) => e.as_ref().to_owned(),
-            Destination::Sms(p) => p.as_ref().to_owned(),
+            Destination::Email(e) => e.as_ref(),
+            Destination::Sms(p) => p.as_ref(),
         };
-        let tag = self.settings.code_keys.pseudonym("recipient", &address);
+        let keys = &self.settings.code_keys;
+        let tag = keys.pseudonym("recipient", address);
+        let asker = keys.pseudonym("requester", &caller.requester());
         let limits = self.settings.limits;
-        for (suffix, limit) in [
-            ("cooldown", limits.recipient_cooldown),
-            ("hourly", limits.recipient_hourly),
+        for (bucket, limit) in [
+            (
+                format!("to#{tag}#{asker}#cooldown"),
+                limits.recipient_cooldown,
+            ),
+            (format!("to#{tag}#{asker}#hourly"), limits.recipient_hourly),
+            (format!("to#{tag}#ceiling"), limits.recipient_ceiling),
         ] {
-            let bucket = format!("to#{tag}#{suffix}");
             if let Err(limited) = self
                 .limit(endpoint, LimitReason::Recipient, &bucket, limit)
                 .await?

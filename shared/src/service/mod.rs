@@ -60,6 +60,17 @@ pub struct Caller {
     pub source_ip: Option<String>,
 }
 
+impl Caller {
+    /// Who is asking, for budgets that one asker must not spend for another: behind a
+    /// shared key the source address, else the key itself (staff keep their own budget).
+    pub fn requester(&self) -> String {
+        match &self.source_ip {
+            Some(ip) if self.key.kind.is_shared() => format!("ip:{ip}"),
+            _ => format!("key:{}", self.key.key_id),
+        }
+    }
+}
+
 #[derive(Debug, Error)]
 pub enum AuthError {
     /// Unknown, inactive, of the wrong kind or without the permission. One variant, so a
@@ -165,7 +176,12 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, N
         } else {
             limits.per_key
         };
-        let bucket = format!("key#{}#{}", endpoint.as_str(), key.key_id);
+        let bucket = match &source_ip {
+            Some(ip) if key.kind.is_shared() => {
+                format!("key#{}#{}#{ip}", endpoint.as_str(), key.key_id)
+            }
+            _ => format!("key#{}#{}", endpoint.as_str(), key.key_id),
+        };
         if let Err(limited) = self
             .limit(endpoint, LimitReason::ApiKey, &bucket, per_key)
             .await?

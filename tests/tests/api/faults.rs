@@ -22,12 +22,13 @@ use crate::openapi::{body_json, call, conforming};
 
 /// Limits out of the way (each case has its own person, but the flows run fast): the
 /// per-recipient cooldown is 1 s, so a retry after `Retry-After` is a new window.
-const LIMITS: [(&str, &str); 5] = [
+const LIMITS: [(&str, &str); 6] = [
     (resetkit::config::FORGOT_RATE_LIMIT, "100000/1"),
     (resetkit::config::KEY_RATE_LIMIT, "100000/1"),
     (resetkit::config::IP_RATE_LIMIT, "100000/1"),
     (resetkit::config::RECIPIENT_COOLDOWN_SECONDS, "1"),
     (resetkit::config::RECIPIENT_HOURLY_LIMIT, "100000"),
+    (resetkit::config::RECIPIENT_CEILING, "100000"),
 ];
 
 /// A failing call costs at most its budget (5 s DynamoDB, 7 s SES/SNS; `aws.rs`), and the

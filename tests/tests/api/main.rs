@@ -14,4 +14,5 @@ mod report;
 mod reset_page;
 mod schemathesis;
 mod server;
+mod strangers;
 mod template;
