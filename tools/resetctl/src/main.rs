@@ -180,6 +180,8 @@ async fn mint(sdk: &SdkConfig, prefix: &str, kind: &str, permissions: &[String])
 }
 
 async fn seed_demo(sdk: &SdkConfig, prefix: &str, sender: &str) -> Outcome {
+    // Before any call: the demo keys are public.
+    resetctl::guard::require_loopback(sdk.endpoint_url())?;
     let ses = aws_sdk_sesv2::Client::new(sdk);
     if let Err(e) = ses
         .create_email_identity()
