@@ -37,7 +37,7 @@ RESETKIT_SENDER_EMAIL=$sender
 RESETKIT_CODE_SECRETS=local-only-secret-local-only-secret-0001
 # Quoted: '#' would start a comment and '&' end the line in an env file.
 RESETKIT_RESET_LINK_TEMPLATE='$base/password-confirm/reset#LeadId={LeadId}&TemporaryPassword={TemporaryPassword}'
-RESETKIT_EXTRA_FIELDS=Phone:phone:unique,mx_Alt_Email:email,mx_City:text,mx_Member_Code:text:unique
+RESETKIT_EXTRA_FIELDS=Phone:phone:unique:deliverable,mx_Alt_Email:email:deliverable,mx_City:text,mx_Member_Code:text:unique,mx_Form_Email:email
 RESETKIT_BROWSER_CONFIRM_KEY=rk_demo_browser_key
 ENV
 set -a; source "$env_file"; set +a

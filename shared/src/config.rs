@@ -178,7 +178,7 @@ fn field_catalog<F: Fn(&str) -> Option<String>>(
     }
     let extra = FieldCatalog::parse_extra(
         &env.optional(EXTRA_FIELDS)
-            .unwrap_or_else(|| "Phone:phone:unique".into()),
+            .unwrap_or_else(|| "Phone:phone:unique:deliverable".into()),
     )
     .map_err(|e| malformed(EXTRA_FIELDS, e))?;
     Ok(FieldCatalog::new(extra, &country))

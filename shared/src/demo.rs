@@ -25,7 +25,7 @@ pub const BROWSER_KEY: &str = "rk_demo_browser_key";
 
 /// The extra fields the demo people use (`RESETKIT_EXTRA_FIELDS`).
 pub const EXTRA_FIELDS: &str =
-    "Phone:phone:unique,mx_Alt_Email:email,mx_City:text,mx_Member_Code:text:unique";
+    "Phone:phone:unique:deliverable,mx_Alt_Email:email:deliverable,mx_City:text,mx_Member_Code:text:unique,mx_Form_Email:email";
 
 /// The field catalog of the demo stage: the built-in fields plus `EXTRA_FIELDS`, US numbers.
 pub fn catalog() -> FieldCatalog {

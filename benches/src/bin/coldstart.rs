@@ -144,7 +144,7 @@ fn lambda_env(dead_port: u16) -> Vec<(String, String)> {
         ("RESETKIT_RESET_LINK_TEMPLATE", link.into()),
         (
             "RESETKIT_EXTRA_FIELDS",
-            "Phone:phone:unique,mx_Alt_Email:email,mx_City:text,mx_Member_Code:text:unique".into(),
+            "Phone:phone:unique:deliverable,mx_Alt_Email:email:deliverable,mx_City:text,mx_Member_Code:text:unique,mx_Form_Email:email".into(),
         ),
         ("RESETKIT_BROWSER_CONFIRM_KEY", "rk_demo_browser_key".into()),
     ]

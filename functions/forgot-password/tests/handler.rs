@@ -94,10 +94,14 @@ pub const DOC_BY_PHONE_TO_PHONE: &str = "{\n\"SearchKeyData\":{\n\"SchemaName\":
 
 #[tokio::test]
 async fn the_documentation_samples_answer_as_documented_on_the_documented_channel() {
+    // Sent to the phone, the link is followed by a notice to the person's own address.
     for (body, to) in [
-        (DOC_BY_EMAIL, "mail:johnwick@example.com"),
-        (DOC_BY_PHONE, "mail:johnwick@example.com"),
-        (DOC_BY_PHONE_TO_PHONE, "sms:+14157415569"),
+        (DOC_BY_EMAIL, &["mail:johnwick@example.com"][..]),
+        (DOC_BY_PHONE, &["mail:johnwick@example.com"]),
+        (
+            DOC_BY_PHONE_TO_PHONE,
+            &["sms:+14157415569", "mail:johnwick@example.com"],
+        ),
     ] {
         let kit = TestKit::new().await;
         assert_eq!(
@@ -114,7 +118,7 @@ async fn the_documentation_samples_answer_as_documented_on_the_documented_channe
                 Destination::Sms(p) => format!("sms:{}", p.as_ref()),
             })
             .collect();
-        assert_eq!(sent, [to], "{body}");
+        assert_eq!(sent, to, "{body}");
         let link = format!("https://reset.example.com/reset#LeadId={JOHN}&TemporaryPassword=");
         assert!(kit.outbox.sent()[0].text.contains(&link));
     }
@@ -159,12 +163,41 @@ async fn search_by_phone_field_and_deliver_to_another_field() {
         r#"{"EmailAddress":"ana@example.com","RecipientField":{"SchemaName":"mx_Alt_Email"}}"#;
     assert_eq!(post(&kit, &kit.keys.portal, to_alt).await, (200, success()));
     let sent = kit.outbox.sent();
+    let links: Vec<_> = sent.iter().filter(|m| m.text.contains("LeadId=")).collect();
     assert!(
-        matches!(&sent[0].to, Destination::Sms(p) if p.as_ref() == "+16502530000"),
+        matches!(&links[0].to, Destination::Sms(p) if p.as_ref() == "+16502530000"),
         "the phone named as recipient gets SMS"
     );
-    assert!(matches!(&sent[1].to, Destination::Sms(p) if p.as_ref() == "+14157415569"));
-    assert!(matches!(&sent[2].to, Destination::Email(e) if e.as_ref() == "ana.alt@example.org"));
+    assert!(matches!(&links[1].to, Destination::Sms(p) if p.as_ref() == "+14157415569"));
+    assert!(matches!(&links[2].to, Destination::Email(e) if e.as_ref() == "ana.alt@example.org"));
+    let notices: Vec<_> = sent
+        .iter()
+        .filter(|m| m.subject == "A password reset link was sent")
+        .map(|m| (m.to.masked(), m.text.contains(&links[0].to.masked())))
+        .collect();
+    assert_eq!(
+        notices.len(),
+        3,
+        "each link sent elsewhere is announced at home"
+    );
+    assert!(notices.iter().all(|(to, _)| to == "a***@example.com"));
+    assert!(notices[0].1, "the notice names where the link went, masked");
+}
+
+#[tokio::test]
+async fn a_recipient_field_the_stage_does_not_trust_is_400_and_nothing_is_sent() {
+    let kit = TestKit::new().await;
+    // mx_Form_Email is an email field a lead-capture form fills in: not deliverable.
+    let body =
+        r#"{"EmailAddress":"ana@example.com","RecipientField":{"SchemaName":"mx_Form_Email"}}"#;
+    assert_eq!(
+        post(&kit, &kit.keys.portal, body).await,
+        (
+            400,
+            invalid("field 'mx_Form_Email' is not declared deliverable on this stage")
+        )
+    );
+    assert!(kit.outbox.sent().is_empty());
 }
 
 #[tokio::test]
@@ -314,5 +347,6 @@ async fn the_shipped_events_get_their_documented_answers() {
         let req = lambda_http::request::from_str(event).expect("an API Gateway v2 event");
         assert_eq!(handle(&kit.service, req).await.unwrap().status(), status);
     }
-    assert_eq!(kit.outbox.sent().len(), 2);
+    // The email link, and the SMS link with its notice to the person's email.
+    assert_eq!(kit.outbox.sent().len(), 3);
 }

@@ -17,6 +17,8 @@ use super::verification::Channel;
 pub enum AuditAction {
     ResetRequested,
     CodeSent,
+    /// A notice to the person's own address (a link went to another of their fields).
+    NoticeSent,
     SendFailed,
     SendSuppressed,
     AttemptFailed,
@@ -31,6 +33,7 @@ impl AuditAction {
         match self {
             AuditAction::ResetRequested => "reset_requested",
             AuditAction::CodeSent => "code_sent",
+            AuditAction::NoticeSent => "notice_sent",
             AuditAction::SendFailed => "send_failed",
             AuditAction::SendSuppressed => "send_suppressed",
             AuditAction::AttemptFailed => "attempt_failed",
@@ -46,6 +49,7 @@ impl AuditAction {
         [
             ResetRequested,
             CodeSent,
+            NoticeSent,
             SendFailed,
             SendSuppressed,
             AttemptFailed,

@@ -29,6 +29,10 @@ pub struct FieldSpec {
     pub kind: FieldKind,
     /// Configured as a unique lookup field: searchable in forgot-password.
     pub unique: bool,
+    /// A phone or email field the stage trusts to reach the person (verified by whatever
+    /// writes it), so `RecipientField` may name it. A field a lead-capture form fills in
+    /// is not: whoever can write it could have someone else's reset link sent to them.
+    pub deliverable: bool,
 }
 
 /// A value of a person's field, parsed according to the field's kind.
@@ -86,6 +90,8 @@ pub enum FieldError {
     NotUnique(String),
     #[error("field '{0}' is neither a phone nor an email field")]
     NotDeliverable(String),
+    #[error("field '{0}' is not declared deliverable on this stage")]
+    NotTrustedRecipient(String),
     #[error("invalid value for '{field}': {reason}")]
     InvalidValue { field: String, reason: String },
 }
@@ -105,16 +111,19 @@ impl FieldCatalog {
                 name: USERNAME.into(),
                 kind: FieldKind::Text,
                 unique: true,
+                deliverable: false,
             },
             FieldSpec {
                 name: EMAIL.into(),
                 kind: FieldKind::Email,
                 unique: true,
+                deliverable: true,
             },
             FieldSpec {
                 name: MOBILE.into(),
                 kind: FieldKind::Phone,
                 unique: true,
+                deliverable: true,
             },
         ];
         let fields = builtin
@@ -128,32 +137,45 @@ impl FieldCatalog {
         }
     }
 
-    /// Parses `FIELD:KIND[:unique]` entries separated by commas, e.g.
-    /// `Phone:phone:unique,mx_Alt_Email:email`.
+    /// Parses `FIELD:KIND[:unique][:deliverable]` entries separated by commas, e.g.
+    /// `Phone:phone:unique:deliverable,mx_Alt_Email:email`. Only phone and email fields
+    /// can be deliverable.
     pub fn parse_extra(spec: &str) -> Result<Vec<FieldSpec>, String> {
         spec.split(',')
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .map(|entry| {
-                let parts: Vec<&str> = entry.split(':').collect();
-                let kind = match parts.get(1).map(|k| k.to_ascii_lowercase()) {
+                let mut parts = entry.split(':');
+                let name = parts.next().unwrap_or_default();
+                let kind = match parts.next().map(str::to_ascii_lowercase) {
                     Some(k) if k == "text" => FieldKind::Text,
                     Some(k) if k == "email" => FieldKind::Email,
                     Some(k) if k == "phone" => FieldKind::Phone,
                     _ => return Err(format!("'{entry}': kind must be text, email or phone")),
                 };
-                let unique = match parts.get(2) {
-                    None => false,
-                    Some(u) if u.eq_ignore_ascii_case("unique") => true,
-                    Some(_) => return Err(format!("'{entry}': third part may only be 'unique'")),
-                };
-                if parts.len() > 3 || parts[0].is_empty() {
-                    return Err(format!("'{entry}' is not FIELD:KIND[:unique]"));
+                let (mut unique, mut deliverable) = (false, false);
+                for flag in parts {
+                    match flag.to_ascii_lowercase().as_str() {
+                        "unique" if !unique => unique = true,
+                        "deliverable" if !deliverable && kind != FieldKind::Text => {
+                            deliverable = true
+                        }
+                        _ => {
+                            return Err(format!(
+                                "'{entry}' is not FIELD:KIND[:unique][:deliverable] \
+                                 (deliverable: phone and email only)"
+                            ))
+                        }
+                    }
+                }
+                if name.is_empty() {
+                    return Err(format!("'{entry}' has no field name"));
                 }
                 Ok(FieldSpec {
-                    name: parts[0].to_owned(),
+                    name: name.to_owned(),
                     kind,
                     unique,
+                    deliverable,
                 })
             })
             .collect()
@@ -185,12 +207,14 @@ impl FieldCatalog {
         }
     }
 
-    /// A field a message may be delivered to: known and phone- or email-typed.
+    /// A field a message may be delivered to: known, phone- or email-typed, and declared
+    /// deliverable.
     pub fn recipient_field(&self, name: &str) -> Result<&FieldSpec, FieldError> {
         let spec = self.get(name)?;
         match spec.kind {
-            FieldKind::Email | FieldKind::Phone => Ok(spec),
             FieldKind::Text => Err(FieldError::NotDeliverable(spec.name.clone())),
+            _ if !spec.deliverable => Err(FieldError::NotTrustedRecipient(spec.name.clone())),
+            FieldKind::Email | FieldKind::Phone => Ok(spec),
         }
     }
 
@@ -232,7 +256,9 @@ mod tests {
 
     fn catalog() -> FieldCatalog {
         FieldCatalog::new(
-            FieldCatalog::parse_extra("Phone:phone:unique, mx_Alt_Email:email, mx_City:text")
+            FieldCatalog::parse_extra(
+                "Phone:phone:unique:deliverable, mx_Alt_Email:email:deliverable, mx_City:text, mx_Form_Email:email",
+            )
                 .unwrap(),
             "US",
         )
@@ -260,6 +286,11 @@ mod tests {
             c.recipient_field("mx_City"),
             Err(FieldError::NotDeliverable("mx_City".into()))
         );
+        assert_eq!(
+            c.recipient_field("mx_Form_Email"),
+            Err(FieldError::NotTrustedRecipient("mx_Form_Email".into()))
+        );
+        assert!(c.recipient_field("EmailAddress").is_ok() && c.recipient_field("Mobile").is_ok());
     }
 
     #[test]
@@ -267,6 +298,11 @@ mod tests {
         assert!(FieldCatalog::parse_extra("Phone").is_err());
         assert!(FieldCatalog::parse_extra("Phone:fax").is_err());
         assert!(FieldCatalog::parse_extra("Phone:phone:primary").is_err());
+        assert!(FieldCatalog::parse_extra("City:text:deliverable").is_err());
+        assert!(FieldCatalog::parse_extra("Phone:phone:unique:unique").is_err());
+        assert!(FieldCatalog::parse_extra(":phone").is_err());
+        let both = FieldCatalog::parse_extra("Phone:phone:deliverable:unique").unwrap();
+        assert!(both[0].unique && both[0].deliverable);
         assert_eq!(FieldCatalog::parse_extra("").unwrap(), vec![]);
     }
 }

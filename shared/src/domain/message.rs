@@ -134,6 +134,25 @@ pub fn reset_link(
     )
 }
 
+/// To the person's own address when a link went to another field of theirs: if someone
+/// else asked for it, the person learns of it before anything else can happen.
+pub fn reset_sent_elsewhere(
+    to: Destination,
+    first_name: Option<&FirstName>,
+    elsewhere: &str,
+) -> OutgoingMessage {
+    let text = format!(
+        "A password reset link for your account was just sent to {elsewhere}. If this was not you, contact support right away; your password has not changed."
+    );
+    compose(
+        to,
+        "A password reset link was sent",
+        first_name,
+        &text,
+        &text,
+    )
+}
+
 pub fn password_changed(to: Destination, first_name: Option<&FirstName>) -> OutgoingMessage {
     compose(
         to,

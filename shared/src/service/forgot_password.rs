@@ -108,13 +108,50 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, N
             self.settings.link_ttl.as_secs() / 60,
         );
         // The answer stays the generic one: a failure here must not tell that the person exists.
-        if let Err(e) = self
+        let elsewhere = msg.to.masked();
+        match self
             .deliver_or_withdraw(Endpoint::ForgotPassword, caller, &record, &msg)
             .await?
         {
-            tracing::warn!(error = %e, "reset link delivery failed; the link was withdrawn");
+            Ok(()) if cmd.recipient.is_some() => {
+                self.notify_primary(caller, &user, &msg.to, &elsewhere)
+                    .await
+            }
+            Ok(()) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "reset link delivery failed; the link was withdrawn")
+            }
         }
         Ok(ForgotPasswordOutcome::default())
+    }
+}
+
+impl<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, N, C, R, M> {
+    /// Tells the person at their own address (email, else mobile) that a link went to
+    /// `sent_to`, another of their fields. Best effort: the link stands either way.
+    async fn notify_primary(
+        &self,
+        caller: &Caller,
+        user: &User,
+        sent_to: &Destination,
+        masked: &str,
+    ) {
+        let primary = user
+            .email()
+            .cloned()
+            .map(Destination::Email)
+            .or_else(|| user.mobile().cloned().map(Destination::Sms))
+            .filter(|p| p != sent_to);
+        let Some(primary) = primary else { return };
+        let notice = message::reset_sent_elsewhere(primary, user.first_name.as_ref(), masked);
+        let mut event = self.audit_event(caller, AuditAction::NoticeSent, Some(&user.id));
+        event.channel = Some(notice.to.channel());
+        event.destination = Some(notice.to.masked());
+        if let Err(e) = self.notifier.send(&notice).await {
+            tracing::warn!(error = %e, "notice to the primary address not delivered");
+            event.action = AuditAction::SendFailed;
+        }
+        self.audit(event.detail("reset_sent_elsewhere")).await;
     }
 }
 

@@ -204,9 +204,14 @@ async fn forgot_password_to_a_phone_recipient_field_texts_the_link() {
         captured.sms
     );
     assert_eq!(link_param(&texts[0].message, "LeadId"), person.id.as_ref());
+    let home = captured.emails_to(&person.email);
+    assert_eq!(home.len(), 1, "the person's own address is told, once");
+    assert_eq!(home[0].subject, "A password reset link was sent");
     assert!(
-        captured.emails_to(&person.email).is_empty() && captured.sms_to(&person.mobile).is_empty()
+        !home[0].body.contains("TemporaryPassword"),
+        "the notice carries no link"
     );
+    assert!(captured.sms_to(&person.mobile).is_empty());
     let secret = link_param(&texts[0].message, "TemporaryPassword");
     let (confirmed, _) = app
         .post_confirm(&confirm_with_lead(
