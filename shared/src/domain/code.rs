@@ -75,10 +75,45 @@ impl std::fmt::Debug for CodeHash {
     }
 }
 
-/// The per-stage HMAC secrets. The first signs new codes; all are tried when checking, so
-/// a secret can be rotated without invalidating codes already sent.
+/// The per-stage secrets, newest first. The first signs new codes; all are tried when
+/// checking, so a secret can be rotated without invalidating codes already sent.
+///
+/// No secret is used as a key itself: each yields one key per purpose through HKDF-SHA-256
+/// (RFC 5869), so the code HMAC, the pseudonyms and digests in tables, and the sealing of
+/// stored answers never share a key, and one key's exposure or misuse says nothing about
+/// another's.
 #[derive(Clone)]
-pub struct CodeKeys(Vec<SecretSlice<u8>>);
+pub struct CodeKeys(Vec<Keyring>);
+
+/// One secret's purpose keys.
+#[derive(Clone)]
+struct Keyring {
+    code_mac: SecretSlice<u8>,
+    digest: SecretSlice<u8>,
+    seal: SecretSlice<u8>,
+}
+
+/// HKDF `info` strings: a new purpose gets a new string, never a reused one.
+const CODE_MAC: &[u8] = b"resetkit/v1/code-hmac";
+const DIGEST: &[u8] = b"resetkit/v1/table-digest";
+const SEAL: &[u8] = b"resetkit/v1/stored-answer-seal";
+
+impl Keyring {
+    fn derive(secret: &[u8]) -> Self {
+        let hk = hkdf::Hkdf::<Sha256>::new(Some(b"resetkit stage secret"), secret);
+        let key = |info: &[u8]| {
+            let mut okm = vec![0u8; 32];
+            // 32 bytes is far below HKDF-SHA-256's 8160-byte limit.
+            hk.expand(info, &mut okm).unwrap_or_else(|_| unreachable!());
+            SecretSlice::from(okm)
+        };
+        Self {
+            code_mac: key(CODE_MAC),
+            digest: key(DIGEST),
+            seal: key(SEAL),
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum CodeKeysError {
@@ -96,11 +131,19 @@ impl CodeKeys {
         if let Some(i) = secrets.iter().position(|s| s.len() < 32) {
             return Err(CodeKeysError::TooShort(i + 1));
         }
-        Ok(Self(secrets.into_iter().map(SecretSlice::from).collect()))
+        Ok(Self(secrets.iter().map(|s| Keyring::derive(s)).collect()))
+    }
+
+    fn newest(&self) -> &Keyring {
+        // `new` refuses an empty list.
+        &self.0[0]
     }
 
     pub fn hash(&self, code: &ResetSecret) -> CodeHash {
-        Self::mac(self.0[0].expose_secret(), code)
+        CodeHash(hmac(
+            self.newest().code_mac.expose_secret(),
+            &[code.expose().as_bytes()],
+        ))
     }
 
     /// Constant-time comparison against every configured secret.
@@ -108,37 +151,33 @@ impl CodeKeys {
         self.0
             .iter()
             .fold(subtle::Choice::from(0), |acc, k| {
-                acc | Self::mac(k.expose_secret(), code).0.ct_eq(&stored.0)
+                let candidate = hmac(k.code_mac.expose_secret(), &[code.expose().as_bytes()]);
+                acc | candidate.ct_eq(&stored.0)
             })
             .into()
     }
 
     /// A stable, unguessable stand-in for a personal value (an address in a rate-limit
-    /// key, say): HMAC under the newest secret, domain-separated from codes by `purpose`.
+    /// key, say), separated from other uses by `purpose`.
     pub fn pseudonym(&self, purpose: &str, value: &str) -> String {
         hex::encode(&self.digest(purpose, &[value.as_bytes()])[..16])
     }
 
-    /// HMAC-SHA-256 under the newest secret of `purpose` and length-prefixed `parts`: a
+    /// HMAC-SHA-256 under the newest digest key of `purpose` and length-prefixed `parts`: a
     /// digest of request content (which may hold a password) that cannot be brute-forced
     /// from a stolen table.
     pub fn digest(&self, purpose: &str, parts: &[&[u8]]) -> [u8; 32] {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.0[0].expose_secret())
-            .unwrap_or_else(|_| unreachable!());
-        mac.update(purpose.as_bytes());
-        for part in parts {
-            mac.update(&(part.len() as u64).to_be_bytes());
-            mac.update(part);
-        }
-        mac.finalize().into_bytes().into()
+        let mut framed: Vec<&[u8]> = vec![purpose.as_bytes()];
+        framed.extend_from_slice(parts);
+        hmac(self.newest().digest.expose_secret(), &framed)
     }
 
-    /// Encrypts `plain` (XChaCha20-Poly1305, a key derived from the newest secret, a
-    /// random nonce) for storage: replayed answers may hold a staff code or a link secret.
+    /// Encrypts `plain` (XChaCha20-Poly1305 under the newest sealing key, a random nonce)
+    /// for storage: replayed answers may hold a staff code or a link secret.
     pub fn seal(&self, plain: &[u8], mut random: impl FnMut(&mut [u8])) -> Vec<u8> {
         let mut nonce = [0u8; 24];
         random(&mut nonce);
-        let cipher = Self::cipher(self.0[0].expose_secret());
+        let cipher = cipher(self.newest());
         // Encryption only fails for inputs beyond 256 GiB.
         let sealed = cipher
             .encrypt(XNonce::from_slice(&nonce), plain)
@@ -149,26 +188,25 @@ impl CodeKeys {
     /// Decrypts what `seal` made under any configured secret; `None` if none opens it.
     pub fn open(&self, sealed: &[u8]) -> Option<Vec<u8>> {
         let (nonce, body) = (sealed.get(..24)?, sealed.get(24..)?);
-        self.0.iter().find_map(|k| {
-            Self::cipher(k.expose_secret())
-                .decrypt(XNonce::from_slice(nonce), body)
-                .ok()
-        })
+        self.0
+            .iter()
+            .find_map(|k| cipher(k).decrypt(XNonce::from_slice(nonce), body).ok())
     }
+}
 
-    fn cipher(secret: &[u8]) -> XChaCha20Poly1305 {
-        let mut mac =
-            <Hmac<Sha256> as Mac>::new_from_slice(secret).unwrap_or_else(|_| unreachable!());
-        mac.update(b"resetkit stored-response key");
-        XChaCha20Poly1305::new(&mac.finalize().into_bytes())
-    }
+fn cipher(keys: &Keyring) -> XChaCha20Poly1305 {
+    XChaCha20Poly1305::new(chacha20poly1305::Key::from_slice(keys.seal.expose_secret()))
+}
 
-    fn mac(key: &[u8], code: &ResetSecret) -> CodeHash {
-        // HMAC accepts keys of any length; new_from_slice cannot fail for Hmac<Sha256>.
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!());
-        mac.update(code.expose().as_bytes());
-        CodeHash(mac.finalize().into_bytes().into())
+/// HMAC-SHA-256 of length-prefixed `parts` (so ("ab","c") and ("a","bc") differ).
+fn hmac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    // HMAC accepts keys of any length; new_from_slice cannot fail for Hmac<Sha256>.
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key).unwrap_or_else(|_| unreachable!());
+    for part in parts {
+        mac.update(&(part.len() as u64).to_be_bytes());
+        mac.update(part);
     }
+    mac.finalize().into_bytes().into()
 }
 
 #[cfg(test)]
@@ -209,6 +247,40 @@ mod tests {
         assert!(!CodeKeys::new(vec![vec![3; 32]])
             .unwrap()
             .verify(&code, &stored));
+    }
+
+    #[test]
+    fn each_purpose_has_its_own_key_and_none_is_the_secret() {
+        let secret = vec![7u8; 32];
+        let keys = Keyring::derive(&secret);
+        let all = [
+            keys.code_mac.expose_secret(),
+            keys.digest.expose_secret(),
+            keys.seal.expose_secret(),
+            &secret[..],
+        ];
+        for (i, a) in all.iter().enumerate() {
+            for b in &all[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+        // The code HMAC is not the HMAC under the raw secret, nor the pseudonym key's.
+        let code = ResetSecret::from_presented("123456");
+        let ck = CodeKeys::new(vec![secret.clone()]).unwrap();
+        assert_ne!(ck.hash(&code).0, hmac(&secret, &[b"123456"]));
+        assert_ne!(ck.hash(&code).0, ck.digest("", &[b"123456"]));
+    }
+
+    #[test]
+    fn sealed_answers_open_under_a_rotated_secret_only() {
+        let old = CodeKeys::new(vec![vec![1; 32]]).unwrap();
+        let sealed = old.seal(b"the answer", os);
+        let rotated = CodeKeys::new(vec![vec![2; 32], vec![1; 32]]).unwrap();
+        assert_eq!(rotated.open(&sealed).as_deref(), Some(&b"the answer"[..]));
+        assert_eq!(
+            CodeKeys::new(vec![vec![2; 32]]).unwrap().open(&sealed),
+            None
+        );
     }
 
     #[test]
