@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 
-use crate::ports::{ConsumeError, StoreError};
+use crate::ports::StoreError;
 
 /// Any SDK error as `Unavailable`, keeping the SDK's error (code, message, request id).
 pub(super) fn unavailable<E, R>(err: SdkError<E, R>) -> StoreError
@@ -65,6 +65,12 @@ impl Cancelled {
     pub fn condition_failed_at(&self, action: usize) -> bool {
         self.failed_conditions.contains(&action)
     }
+
+    /// Cancelled for `TransactionConflict` alone: no condition failed, so trying again
+    /// may well apply.
+    pub fn only_conflicts(&self) -> bool {
+        self.failed_conditions.is_empty()
+    }
 }
 
 /// `Some` if `err` is a `TransactionCanceledException` whose every reason is
@@ -89,16 +95,4 @@ pub(super) fn cancellation<R>(err: &SdkError<TransactWriteItemsError, R>) -> Opt
         }
     }
     lost.then_some(Cancelled { failed_conditions })
-}
-
-/// The one mapping for transactions that consume a verification: a lost condition or
-/// conflict is `Rejected`; anything else is `Unavailable`.
-pub(super) fn consume_error<R>(err: SdkError<TransactWriteItemsError, R>) -> ConsumeError
-where
-    aws_sdk_dynamodb::Error: From<SdkError<TransactWriteItemsError, R>>,
-{
-    match cancellation(&err) {
-        Some(_) => ConsumeError::Rejected,
-        None => ConsumeError::Store(unavailable(err)),
-    }
 }

@@ -15,6 +15,7 @@
 
 mod errors;
 mod items;
+mod transaction;
 mod verifications;
 
 use std::collections::BTreeSet;
@@ -24,8 +25,9 @@ use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
 use aws_sdk_dynamodb::Client;
 
-use self::errors::{build_error, cancellation, condition_failed, unavailable};
+use self::errors::{build_error, condition_failed, unavailable};
 use self::items::{attr, idempotency_guard_key, n, s, Item};
+use self::transaction::TransactError;
 use crate::domain::audit::ChainedEvent;
 use crate::domain::idempotency::{Fingerprint, IdempotencyKey, IdempotencyRecord, StoredResponse};
 use crate::domain::{ApiKeyHash, ApiKeyRecord, LookupKey, Timestamp, User, UserId};
@@ -181,20 +183,13 @@ impl UserDirectory for DynamoStore {
                 .map_err(build_error)?;
             actions.push(TransactWriteItem::builder().put(put_index).build());
         }
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(actions))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) => match cancellation(&e) {
-                Some(c) if c.condition_failed_at(0) => {
-                    Err(StoreError::Duplicate(user.id.to_string()))
-                }
-                _ => Err(unavailable(e)),
-            },
+        match self.transact(actions).await {
+            Ok(()) => Ok(()),
+            Err(TransactError::Cancelled(c)) if c.condition_failed_at(0) => {
+                Err(StoreError::Duplicate(user.id.to_string()))
+            }
+            Err(TransactError::Cancelled(_)) => Err(StoreError::unavailable(LostRace)),
+            Err(TransactError::Unavailable(e)) => Err(e),
         }
     }
 }
@@ -434,6 +429,12 @@ impl RateLimiter for DynamoStore {
         }
     }
 }
+
+/// Concurrent writers kept cancelling a transaction past its retries: nothing was decided,
+/// so the caller may try again.
+#[derive(Debug, thiserror::Error)]
+#[error("the transaction kept conflicting with concurrent writes")]
+struct LostRace;
 
 /// `true`, `false` as attribute values.
 fn boolean(b: bool) -> AttributeValue {

@@ -3,8 +3,9 @@
 
 use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem, Update};
 
-use super::errors::{build_error, cancellation, condition_failed, consume_error, unavailable};
+use super::errors::{build_error, condition_failed, unavailable};
 use super::items::{attr, n, s, Item, Reader};
+use super::transaction::TransactError;
 use super::{boolean, DynamoStore};
 use crate::domain::{Timestamp, UserId, VerificationId, VerificationRecord};
 use crate::ports::{AttemptCount, CompletedReset, ConsumeError, StoreError, VerificationStore};
@@ -37,23 +38,16 @@ impl VerificationStore for DynamoStore {
             TransactWriteItem::builder().put(put).build(),
             TransactWriteItem::builder().update(point).build(),
         ];
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(actions))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) => match cancellation(&e) {
-                Some(c) if c.condition_failed_at(1) => {
-                    Err(StoreError::Missing(record.user_id.to_string()))
-                }
-                Some(c) if c.condition_failed_at(0) => {
-                    Err(StoreError::Duplicate(record.id.to_string()))
-                }
-                _ => Err(unavailable(e)),
-            },
+        match self.transact(actions).await {
+            Ok(()) => Ok(()),
+            Err(TransactError::Cancelled(c)) if c.condition_failed_at(1) => {
+                Err(StoreError::Missing(record.user_id.to_string()))
+            }
+            Err(TransactError::Cancelled(c)) if c.condition_failed_at(0) => {
+                Err(StoreError::Duplicate(record.id.to_string()))
+            }
+            Err(TransactError::Cancelled(_)) => Err(StoreError::unavailable(super::LostRace)),
+            Err(TransactError::Unavailable(e)) => Err(e),
         }
     }
 
@@ -190,12 +184,10 @@ impl VerificationStore for DynamoStore {
             TransactWriteItem::builder().update(consume).build(),
             TransactWriteItem::builder().update(change).build(),
         ];
-        self.client
-            .transact_write_items()
-            .set_transact_items(Some(actions))
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(consume_error)
+        // A failed condition, or conflicts past the retries: this confirm lost.
+        self.transact(actions).await.map_err(|e| match e {
+            TransactError::Cancelled(_) => ConsumeError::Rejected,
+            TransactError::Unavailable(e) => ConsumeError::Store(e),
+        })
     }
 }
