@@ -14,6 +14,12 @@ pub const ZOE: &str = "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b";
 pub const ZARA: &str = "0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c0c";
 pub const NUNO: &str = "0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d";
 
+/// The same people's `SystemUserId` (contract C), fixed so that docs and tests can name them.
+pub const ANA_SYSTEM_USER_ID: i32 = 1001;
+pub const ZOE_SYSTEM_USER_ID: i32 = 1002;
+pub const ZARA_SYSTEM_USER_ID: i32 = 1003;
+pub const NUNO_SYSTEM_USER_ID: i32 = 1004;
+
 pub const STAFF_KEY: &str = "rk_demo_staff_key";
 pub const STAFF_READONLY_KEY: &str = "rk_demo_staff_readonly_key";
 pub const GUEST_TOKEN: &str = "rk_demo_guest_token";

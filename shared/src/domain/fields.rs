@@ -12,6 +12,9 @@ use super::identifiers::{fold_text, EmailAddress, PhoneE164, Username};
 pub const USERNAME: &str = "Username";
 pub const EMAIL: &str = "EmailAddress";
 pub const MOBILE: &str = "Mobile";
+/// Not a field: the name under which the identifier index claims contract C's numbers
+/// (`domain::system_user_id`), so no stage may declare a field by that name.
+pub const SYSTEM_USER_ID: &str = "SystemUserId";
 
 /// A field's schema name as the LeadSquared contract spells it (`EmailAddress`, `Phone`, `mx_…`).
 pub type FieldName = String;
@@ -150,6 +153,9 @@ impl FieldCatalog {
                 if parts.len() > 3 || parts[0].is_empty() {
                     return Err(format!("'{entry}' is not FIELD:KIND[:unique]"));
                 }
+                if parts[0].eq_ignore_ascii_case(SYSTEM_USER_ID) {
+                    return Err(format!("'{entry}': {SYSTEM_USER_ID} is reserved"));
+                }
                 Ok(FieldSpec {
                     name: parts[0].to_owned(),
                     kind,
@@ -267,6 +273,7 @@ mod tests {
         assert!(FieldCatalog::parse_extra("Phone").is_err());
         assert!(FieldCatalog::parse_extra("Phone:fax").is_err());
         assert!(FieldCatalog::parse_extra("Phone:phone:primary").is_err());
+        assert!(FieldCatalog::parse_extra("systemuserid:text:unique").is_err());
         assert_eq!(FieldCatalog::parse_extra("").unwrap(), vec![]);
     }
 }

@@ -4,6 +4,7 @@ mod confirm;
 mod forgot_password;
 mod guest_reset;
 mod limits;
+mod people;
 
 use std::time::Duration;
 
@@ -13,6 +14,7 @@ pub use confirm::{ConfirmCommand, ConfirmError, ConfirmSubject, Confirmed, Unexp
 pub use forgot_password::{ForgotPasswordCommand, ForgotPasswordError, ForgotPasswordOutcome};
 pub use guest_reset::{GuestResetCommand, GuestResetError, GuestResetIssued};
 pub use limits::{Endpoint, LimitReason, Limits, RateLimited};
+pub use people::{create_person, SYSTEM_USER_ID_DRAWS};
 
 use crate::domain::audit::ChainedEvent;
 use crate::domain::code::CodeKeys;

@@ -59,11 +59,17 @@ pub(super) fn condition_failed<E: ConditionalWriteError, R>(err: &SdkError<E, R>
 pub(super) struct Cancelled {
     /// Positions, in request order, of the actions whose condition failed.
     failed_conditions: Vec<usize>,
+    /// Positions of the actions a concurrent transaction was writing at the same time.
+    conflicts: Vec<usize>,
 }
 
 impl Cancelled {
     pub fn condition_failed_at(&self, action: usize) -> bool {
         self.failed_conditions.contains(&action)
+    }
+
+    pub fn conflict_at(&self, action: usize) -> bool {
+        self.conflicts.contains(&action)
     }
 }
 
@@ -76,6 +82,7 @@ pub(super) fn cancellation<R>(err: &SdkError<TransactWriteItemsError, R>) -> Opt
         return None;
     };
     let mut failed_conditions = Vec::new();
+    let mut conflicts = Vec::new();
     let mut lost = false;
     for (i, reason) in e.cancellation_reasons().iter().enumerate() {
         match reason.code() {
@@ -84,11 +91,17 @@ pub(super) fn cancellation<R>(err: &SdkError<TransactWriteItemsError, R>) -> Opt
                 failed_conditions.push(i);
                 lost = true;
             }
-            Some("TransactionConflict") => lost = true,
+            Some("TransactionConflict") => {
+                conflicts.push(i);
+                lost = true;
+            }
             Some(_) => return None,
         }
     }
-    lost.then_some(Cancelled { failed_conditions })
+    lost.then_some(Cancelled {
+        failed_conditions,
+        conflicts,
+    })
 }
 
 /// The one mapping for transactions that consume a verification: a lost condition or
