@@ -144,7 +144,9 @@ impl MemoryStore {
     pub fn put_legacy_user(&self, user: &User) {
         let mut legacy = user.clone();
         legacy.system_user_id = None;
-        self.state().users.insert(legacy.id.clone(), legacy);
+        let mut s = self.state();
+        s.system_user_ids.retain(|_, holder| *holder != legacy.id);
+        s.users.insert(legacy.id.clone(), legacy);
     }
 }
 
