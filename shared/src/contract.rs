@@ -554,7 +554,11 @@ async fn system_user_ids_are_claimed_once<S: Store>(store: S) {
     a.system_user_id = Some(number);
     store.create_user(&a, &[]).await.expect("create a");
     assert_eq!(
-        store.get_user(&a.id).await.expect("get").map(|u| u.system_user_id),
+        store
+            .get_user(&a.id)
+            .await
+            .expect("get")
+            .map(|u| u.system_user_id),
         Some(Some(number)),
         "the number MUST be stored with the user"
     );
@@ -565,7 +569,8 @@ async fn system_user_ids_are_claimed_once<S: Store>(store: S) {
 
     let mut b = User::new(UserId::from_random(random_id()));
     b.system_user_id = Some(number);
-    b.fields.insert(EMAIL.into(), FieldValue::Email(email.clone()));
+    b.fields
+        .insert(EMAIL.into(), FieldValue::Email(email.clone()));
     let keys: Vec<LookupKey> = FieldCatalog::new([], "US").index_keys(&b.fields).collect();
     assert!(
         matches!(store.create_user(&b, &keys).await, Err(StoreError::SystemUserIdTaken(n)) if n == number),
@@ -588,7 +593,10 @@ async fn system_user_ids_are_claimed_once<S: Store>(store: S) {
     let mut again = a.clone();
     again.system_user_id = Some(random_system_user_id());
     assert!(
-        matches!(store.create_user(&a, &[]).await, Err(StoreError::Duplicate(_))),
+        matches!(
+            store.create_user(&a, &[]).await,
+            Err(StoreError::Duplicate(_))
+        ),
         "an existing id MUST be Duplicate even when its number is taken too"
     );
     assert!(matches!(
@@ -636,15 +644,24 @@ async fn users_without_a_system_user_id_are_numbered_once<S: Store>(store: S) {
     assert_eq!(old.system_user_id, None);
     let (first, second) = (random_system_user_id(), random_system_user_id());
     assert_eq!(
-        store.assign_system_user_id(&old.id, first).await.expect("assign"),
+        store
+            .assign_system_user_id(&old.id, first)
+            .await
+            .expect("assign"),
         first
     );
     assert_eq!(
-        store.assign_system_user_id(&old.id, second).await.expect("assign"),
+        store
+            .assign_system_user_id(&old.id, second)
+            .await
+            .expect("assign"),
         first,
         "a numbered user MUST keep their number"
     );
-    assert_eq!(store.find_by_system_user_id(second).await.expect("find"), None);
+    assert_eq!(
+        store.find_by_system_user_id(second).await.expect("find"),
+        None
+    );
     let u = store.get_user(&old.id).await.expect("get").expect("user");
     assert_eq!(u.system_user_id, Some(first));
     assert_eq!(u.email(), old.email(), "numbering MUST change nothing else");
@@ -660,7 +677,10 @@ async fn users_without_a_system_user_id_are_numbered_once<S: Store>(store: S) {
             .await,
         Err(StoreError::Missing(_))
     ));
-    assert_eq!(store.find_by_system_user_id(second).await.expect("find"), None);
+    assert_eq!(
+        store.find_by_system_user_id(second).await.expect("find"),
+        None
+    );
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use crate::domain::code::CodeKeys;
 use crate::domain::message::LinkTemplate;
 use crate::domain::password::HashParams;
 use crate::domain::{Timestamp, UserId};
-use crate::ports::{ApiKeyStore, OsRandom, RateLimit, UserDirectory};
+use crate::ports::{ApiKeyStore, OsRandom, RandomSource, RateLimit, UserDirectory};
 use crate::service::{Limits, Resetkit, Settings};
 
 pub type MemoryResetkit = Resetkit<MemoryStore, MemoryOutbox, ManualClock, OsRandom>;
@@ -156,4 +156,54 @@ pub fn read_response(
     let json = serde_json::from_slice(bytes)
         .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", String::from_utf8_lossy(bytes)));
     (status, headers, json)
+}
+
+/// Draws for `SystemUserId` that are sure to collide, for tests of the claim: 1, 2, 3, … and,
+/// when `interleaved` is given, a fresh number from there after each of those (1, b, 2, b+1,
+/// …). Two imports that both start at 1 contest number 1 at least. Buffers of other lengths
+/// (ids, salts) get OS randomness.
+pub struct CollidingDraws {
+    counter: std::sync::atomic::AtomicU32,
+    interleaved: Option<u32>,
+    draws: std::sync::atomic::AtomicU32,
+}
+
+impl CollidingDraws {
+    pub fn counting() -> Self {
+        Self {
+            counter: 0.into(),
+            interleaved: None,
+            draws: 0.into(),
+        }
+    }
+
+    /// `counting`, with every other draw a number from `unique_from` up (never contested
+    /// by a `counting` source while it stays above that source's numbers).
+    pub fn interleaved(unique_from: u32) -> Self {
+        Self {
+            interleaved: Some(unique_from),
+            ..Self::counting()
+        }
+    }
+
+    /// How many numbers have been drawn.
+    pub fn draws(&self) -> u32 {
+        self.draws.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl RandomSource for CollidingDraws {
+    fn fill(&self, buf: &mut [u8]) {
+        use std::sync::atomic::Ordering::SeqCst;
+        if buf.len() != 4 {
+            return OsRandom.fill(buf);
+        }
+        let draw = self.draws.fetch_add(1, SeqCst);
+        let number = match self.interleaved {
+            Some(base) if draw % 2 == 1 => base + draw / 2,
+            _ => self.counter.fetch_add(1, SeqCst) + 1,
+        };
+        // `SystemUserId::from_random` adds one to what it reads.
+        buf.copy_from_slice(&(number - 1).to_le_bytes());
+    }
 }

@@ -69,7 +69,13 @@ fn read_response(
 #[test]
 fn the_typed_view_refuses_what_a_typed_client_refuses() {
     let base = json!({"Description": "d", "Heading": "h", "WasSuccessful": false});
-    for bad in [json!(null), json!(ANA), json!(2_147_483_648_i64), json!(1.5), json!("7")] {
+    for bad in [
+        json!(null),
+        json!(ANA),
+        json!(2_147_483_648_i64),
+        json!(1.5),
+        json!("7"),
+    ] {
         let mut answer = base.clone();
         answer["SystemUserId"] = bad.clone();
         assert!(
@@ -489,7 +495,10 @@ async fn a_form_post_works_like_json() {
             changed.user_id.map(|u| u.to_string()),
             changed.system_user_id.map(|n| n.get())
         ),
-        (Some(ANA.to_owned()), Some(resetkit::demo::ANA_SYSTEM_USER_ID)),
+        (
+            Some(ANA.to_owned()),
+            Some(resetkit::demo::ANA_SYSTEM_USER_ID)
+        ),
         "the audit names the person by both ids"
     );
 }

@@ -81,8 +81,21 @@ mod tests {
 
     #[test]
     fn parse_takes_plain_decimal_digits() {
-        assert_eq!(SystemUserId::parse(" 1001 ").map(SystemUserId::get), Ok(1001));
-        for bad in ["", "0", "-5", "+5", "1e3", "12a", "2147483648", "99999999999", "٣"] {
+        assert_eq!(
+            SystemUserId::parse(" 1001 ").map(SystemUserId::get),
+            Ok(1001)
+        );
+        for bad in [
+            "",
+            "0",
+            "-5",
+            "+5",
+            "1e3",
+            "12a",
+            "2147483648",
+            "99999999999",
+            "٣",
+        ] {
             assert!(SystemUserId::parse(bad).is_err(), "{bad}");
         }
     }

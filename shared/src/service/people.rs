@@ -90,9 +90,13 @@ mod tests {
     async fn a_taken_number_is_drawn_again() {
         let store = MemoryStore::new();
         let random = Counting(AtomicU32::new(0));
-        let first = create_person(&store, &random, person(1), &[]).await.unwrap();
+        let first = create_person(&store, &random, person(1), &[])
+            .await
+            .unwrap();
         random.0.store(0, Ordering::SeqCst); // the next person draws number 1 again first
-        let second = create_person(&store, &random, person(2), &[]).await.unwrap();
+        let second = create_person(&store, &random, person(2), &[])
+            .await
+            .unwrap();
         assert_eq!(first.system_user_id, SystemUserId::new(1).ok());
         assert_eq!(second.system_user_id, SystemUserId::new(2).ok());
         assert_eq!(
@@ -130,7 +134,9 @@ mod tests {
             }
         }
         let store = MemoryStore::new();
-        create_person(&store, &Always, person(1), &[]).await.unwrap();
+        create_person(&store, &Always, person(1), &[])
+            .await
+            .unwrap();
         assert!(matches!(
             create_person(&store, &Always, person(2), &[]).await,
             Err(StoreError::SystemUserIdTaken(_))

@@ -216,10 +216,12 @@ impl UserDirectory for DynamoStore {
                 }
                 // Another transaction claiming the same number at this moment counts as
                 // holding it: the caller draws again rather than failing the import.
-                Some(c) if c.condition_failed_at(claim_at) || c.conflict_at(claim_at) => match user.system_user_id {
-                    Some(number) => Err(StoreError::SystemUserIdTaken(number)),
-                    None => Err(unavailable(e)),
-                },
+                Some(c) if c.condition_failed_at(claim_at) || c.conflict_at(claim_at) => {
+                    match user.system_user_id {
+                        Some(number) => Err(StoreError::SystemUserIdTaken(number)),
+                        None => Err(unavailable(e)),
+                    }
+                }
                 _ => Err(unavailable(e)),
             },
         }
