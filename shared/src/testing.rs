@@ -158,31 +158,28 @@ pub fn read_response(
     (status, headers, json)
 }
 
-/// Draws for `SystemUserId` that are sure to collide, for tests of the claim: 1, 2, 3, … and,
-/// when `interleaved` is given, a fresh number from there after each of those (1, b, 2, b+1,
-/// …). Two imports that both start at 1 contest number 1 at least. Buffers of other lengths
-/// (ids, salts) get OS randomness.
+/// Draws for `SystemUserId` that are sure to collide, for tests of the claim: 1, 2, 3, …;
+/// or, from `contested_then_unique`, only the first few of those and then numbers from a
+/// base up. Two sources that both start at 1 contest number 1 at least, and since the second
+/// contests at most `contested` numbers, no person of either loses more draws than that
+/// (keep it below `SYSTEM_USER_ID_DRAWS`). Buffers of other lengths get OS randomness.
 pub struct CollidingDraws {
-    counter: std::sync::atomic::AtomicU32,
-    interleaved: Option<u32>,
+    /// After this many draws, numbers come from `unique_from` up.
+    contested: u32,
+    unique_from: u32,
     draws: std::sync::atomic::AtomicU32,
 }
 
 impl CollidingDraws {
     pub fn counting() -> Self {
-        Self {
-            counter: 0.into(),
-            interleaved: None,
-            draws: 0.into(),
-        }
+        Self::contested_then_unique(u32::MAX, 0)
     }
 
-    /// `counting`, with every other draw a number from `unique_from` up (never contested
-    /// by a `counting` source while it stays above that source's numbers).
-    pub fn interleaved(unique_from: u32) -> Self {
+    pub fn contested_then_unique(contested: u32, unique_from: u32) -> Self {
         Self {
-            interleaved: Some(unique_from),
-            ..Self::counting()
+            contested,
+            unique_from,
+            draws: 0.into(),
         }
     }
 
@@ -194,14 +191,14 @@ impl CollidingDraws {
 
 impl RandomSource for CollidingDraws {
     fn fill(&self, buf: &mut [u8]) {
-        use std::sync::atomic::Ordering::SeqCst;
         if buf.len() != 4 {
             return OsRandom.fill(buf);
         }
-        let draw = self.draws.fetch_add(1, SeqCst);
-        let number = match self.interleaved {
-            Some(base) if draw % 2 == 1 => base + draw / 2,
-            _ => self.counter.fetch_add(1, SeqCst) + 1,
+        let draw = self.draws.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let number = if draw < self.contested {
+            draw + 1
+        } else {
+            self.unique_from + (draw - self.contested)
         };
         // `SystemUserId::from_random` adds one to what it reads.
         buf.copy_from_slice(&(number - 1).to_le_bytes());

@@ -203,7 +203,7 @@ mod tests {
         let catalog = resetkit::demo::catalog();
         let (a, b) = (
             CollidingDraws::counting(),
-            CollidingDraws::interleaved(1_000_000),
+            CollidingDraws::contested_then_unique(4, 1_000_000),
         );
         let (file_a, file_b) = (people("a", 50), people("b", 50));
 
