@@ -16,6 +16,12 @@ pub const NUNO: &str = "0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d0d";
 /// The lead of LeadSquared's documented samples: `johnwick@example.com`, Phone `+14-157415569`.
 pub const JOHN: &str = "0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e0e";
 
+/// The same people's `SystemUserId` (contract C), fixed so that docs and tests can name them.
+pub const ANA_SYSTEM_USER_ID: i32 = 1001;
+pub const ZOE_SYSTEM_USER_ID: i32 = 1002;
+pub const ZARA_SYSTEM_USER_ID: i32 = 1003;
+pub const NUNO_SYSTEM_USER_ID: i32 = 1004;
+
 pub const STAFF_KEY: &str = "rk_demo_staff_key";
 pub const STAFF_READONLY_KEY: &str = "rk_demo_staff_readonly_key";
 pub const GUEST_TOKEN: &str = "rk_demo_guest_token";

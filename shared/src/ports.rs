@@ -9,8 +9,8 @@ use crate::domain::audit::ChainedEvent;
 use crate::domain::idempotency::{Fingerprint, IdempotencyKey, IdempotencyRecord, StoredResponse};
 use crate::domain::message::OutgoingMessage;
 use crate::domain::{
-    ApiKeyHash, ApiKeyRecord, Channel, Endpoint, LimitReason, LookupKey, PasswordHash, Timestamp,
-    User, UserId, VerificationId, VerificationRecord,
+    ApiKeyHash, ApiKeyRecord, Channel, Endpoint, LimitReason, LookupKey, PasswordHash,
+    SystemUserId, Timestamp, User, UserId, VerificationId, VerificationRecord,
 };
 
 /// Storage failed for a reason the caller cannot fix by changing the request.
@@ -24,6 +24,9 @@ pub enum StoreError {
     Duplicate(String),
     #[error("no such item: {0}")]
     Missing(String),
+    /// Another person holds this `SystemUserId` already.
+    #[error("SystemUserId {0} is already taken")]
+    SystemUserIdTaken(SystemUserId),
 }
 
 impl StoreError {
@@ -55,13 +58,32 @@ pub trait UserDirectory: Send + Sync + 'static {
         id: &UserId,
     ) -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
 
-    /// Creates `user` with its index entries `keys`. MUST fail with `Duplicate` if the id
-    /// exists, and MUST NOT leave index entries pointing at a user that was not created.
+    /// Creates `user` with its index entries `keys` and, when it carries one, the claim on
+    /// its `system_user_id`. MUST fail with `Duplicate` if the id exists (whatever else
+    /// fails), else with `SystemUserIdTaken` if another user holds the number, atomically
+    /// under any concurrency; MUST NOT leave index entries or a claim for a user that was
+    /// not created.
     fn create_user(
         &self,
         user: &User,
         keys: &[LookupKey],
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The user holding `id`, by the claim's key, never a scan.
+    fn find_by_system_user_id(
+        &self,
+        id: SystemUserId,
+    ) -> impl Future<Output = Result<Option<UserId>, StoreError>> + Send;
+
+    /// Gives a user stored without a `SystemUserId` the number `id`, claimed as
+    /// `create_user` claims it, and returns the user's number afterwards: `id`, or the one
+    /// they already had (then `id` is left free). MUST fail with `SystemUserIdTaken` if
+    /// another user holds `id`, and with `Missing` for an unknown user.
+    fn assign_system_user_id(
+        &self,
+        user: &UserId,
+        id: SystemUserId,
+    ) -> impl Future<Output = Result<SystemUserId, StoreError>> + Send;
 }
 
 /// The reset that `VerificationStore::complete_reset` applies in one atomic step.

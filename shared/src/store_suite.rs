@@ -13,7 +13,8 @@ use crate::domain::idempotency::{Fingerprint, IdempotencyKey, IdempotencyState, 
 use crate::domain::password::PasswordHash;
 use crate::domain::{
     ApiKeyRecord, Channel, EmailAddress, FieldValue, Flow, KeyKind, LookupKey, Permission,
-    PresentedKey, ResetSecret, Timestamp, User, UserId, VerificationId, VerificationRecord,
+    PresentedKey, ResetSecret, SystemUserId, Timestamp, User, UserId, VerificationId,
+    VerificationRecord,
 };
 use crate::domain::{AuditAction, AuditEvent};
 use crate::ports::{
@@ -37,6 +38,13 @@ async fn new_user<S: Store>(store: &S, email: &EmailAddress) -> User {
         .collect();
     store.create_user(&user, &keys).await.expect("create_user");
     user
+}
+
+/// A number no other case (nor an earlier run on the same tables) is likely to hold.
+fn random_system_user_id() -> SystemUserId {
+    let mut b = [0u8; 4];
+    getrandom::fill(&mut b).unwrap_or_else(|e| panic!("os rng: {e}"));
+    SystemUserId::from_random(b)
 }
 
 fn unique_email() -> EmailAddress {
@@ -103,6 +111,9 @@ where
     audit_links_chain_and_are_never_replaced(make().await).await;
     idempotency_keys_are_claimed_once_then_replayed(make().await).await;
     concurrent_idempotency_claims_have_one_winner(make().await).await;
+    system_user_ids_are_claimed_once(make().await).await;
+    concurrent_claims_of_one_system_user_id_have_one_winner(make().await).await;
+    users_without_a_system_user_id_are_numbered_once(make().await).await;
 }
 
 async fn unknown_verification_reads_as_none<S: Store>(store: S) {
@@ -533,6 +544,142 @@ async fn concurrent_idempotency_claims_have_one_winner<S: Store + Clone>(store: 
     assert_eq!(
         acquired, 1,
         "exactly one concurrent claim MUST acquire the key"
+    );
+}
+
+async fn system_user_ids_are_claimed_once<S: Store>(store: S) {
+    let number = random_system_user_id();
+    let email = unique_email();
+    let mut a = User::new(UserId::from_random(random_id()));
+    a.system_user_id = Some(number);
+    store.create_user(&a, &[]).await.expect("create a");
+    assert_eq!(
+        store
+            .get_user(&a.id)
+            .await
+            .expect("get")
+            .map(|u| u.system_user_id),
+        Some(Some(number)),
+        "the number MUST be stored with the user"
+    );
+    assert_eq!(
+        store.find_by_system_user_id(number).await.expect("find"),
+        Some(a.id.clone())
+    );
+
+    let mut b = User::new(UserId::from_random(random_id()));
+    b.system_user_id = Some(number);
+    b.fields
+        .insert(EMAIL.into(), FieldValue::Email(email.clone()));
+    let keys: Vec<LookupKey> = FieldCatalog::new([], "US").index_keys(&b.fields).collect();
+    assert!(
+        matches!(store.create_user(&b, &keys).await, Err(StoreError::SystemUserIdTaken(n)) if n == number),
+        "a held number MUST be SystemUserIdTaken"
+    );
+    assert_eq!(store.get_user(&b.id).await.expect("get"), None);
+    assert!(
+        store
+            .find_by(&LookupKey::new(EMAIL, &FieldValue::Email(email)))
+            .await
+            .expect("find")
+            .is_empty(),
+        "a refused user MUST leave no index entry"
+    );
+    assert_eq!(
+        store.find_by_system_user_id(number).await.expect("find"),
+        Some(a.id.clone()),
+        "the holder MUST keep the number"
+    );
+    let mut again = a.clone();
+    again.system_user_id = Some(random_system_user_id());
+    assert!(
+        matches!(
+            store.create_user(&a, &[]).await,
+            Err(StoreError::Duplicate(_))
+        ),
+        "an existing id MUST be Duplicate even when its number is taken too"
+    );
+    assert!(matches!(
+        store.create_user(&again, &[]).await,
+        Err(StoreError::Duplicate(_))
+    ));
+    assert_eq!(
+        store
+            .find_by_system_user_id(again.system_user_id.expect("set"))
+            .await
+            .expect("find"),
+        None,
+        "a refused user MUST leave no claim"
+    );
+}
+
+async fn concurrent_claims_of_one_system_user_id_have_one_winner<S: Store + Clone>(store: S) {
+    let number = random_system_user_id();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..10 {
+        let store = store.clone();
+        tasks.spawn(async move {
+            let mut user = User::new(UserId::from_random(random_id()));
+            user.system_user_id = Some(number);
+            (user.id.clone(), store.create_user(&user, &[]).await)
+        });
+    }
+    let mut winners = Vec::new();
+    while let Some(res) = tasks.join_next().await {
+        match res.expect("task") {
+            (id, Ok(())) => winners.push(id),
+            (_, Err(StoreError::SystemUserIdTaken(n))) if n == number => {}
+            (_, Err(e)) => panic!("a lost claim MUST be SystemUserIdTaken, not {e:?}"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one concurrent claim MUST win");
+    assert_eq!(
+        store.find_by_system_user_id(number).await.expect("find"),
+        winners.pop()
+    );
+}
+
+async fn users_without_a_system_user_id_are_numbered_once<S: Store>(store: S) {
+    let old = new_user(&store, &unique_email()).await;
+    assert_eq!(old.system_user_id, None);
+    let (first, second) = (random_system_user_id(), random_system_user_id());
+    assert_eq!(
+        store
+            .assign_system_user_id(&old.id, first)
+            .await
+            .expect("assign"),
+        first
+    );
+    assert_eq!(
+        store
+            .assign_system_user_id(&old.id, second)
+            .await
+            .expect("assign"),
+        first,
+        "a numbered user MUST keep their number"
+    );
+    assert_eq!(
+        store.find_by_system_user_id(second).await.expect("find"),
+        None
+    );
+    let u = store.get_user(&old.id).await.expect("get").expect("user");
+    assert_eq!(u.system_user_id, Some(first));
+    assert_eq!(u.email(), old.email(), "numbering MUST change nothing else");
+
+    let other = new_user(&store, &unique_email()).await;
+    assert!(matches!(
+        store.assign_system_user_id(&other.id, first).await,
+        Err(StoreError::SystemUserIdTaken(_))
+    ));
+    assert!(matches!(
+        store
+            .assign_system_user_id(&UserId::from_random(random_id()), second)
+            .await,
+        Err(StoreError::Missing(_))
+    ));
+    assert_eq!(
+        store.find_by_system_user_id(second).await.expect("find"),
+        None
     );
 }
 

@@ -7,7 +7,7 @@ use crate::domain::code::CodeKeys;
 use crate::domain::message::LinkTemplate;
 use crate::domain::password::HashParams;
 use crate::domain::{Timestamp, UserId};
-use crate::ports::{ApiKeyStore, OsRandom, RateLimit, UserDirectory};
+use crate::ports::{ApiKeyStore, OsRandom, RandomSource, RateLimit, UserDirectory};
 use crate::service::{Limits, Resetkit, Settings};
 
 pub type MemoryResetkit = Resetkit<MemoryStore, MemoryOutbox, ManualClock, OsRandom>;
@@ -160,4 +160,51 @@ pub fn read_response(
     let json = serde_json::from_slice(bytes)
         .unwrap_or_else(|e| panic!("body is not JSON ({e}): {}", String::from_utf8_lossy(bytes)));
     (status, headers, json)
+}
+
+/// Draws for `SystemUserId` that are sure to collide, for tests of the claim: 1, 2, 3, …;
+/// or, from `contested_then_unique`, only the first few of those and then numbers from a
+/// base up. Two sources that both start at 1 contest number 1 at least, and since the second
+/// contests at most `contested` numbers, no person of either loses more draws than that
+/// (keep it below `SYSTEM_USER_ID_DRAWS`). Buffers of other lengths get OS randomness.
+pub struct CollidingDraws {
+    /// After this many draws, numbers come from `unique_from` up.
+    contested: u32,
+    unique_from: u32,
+    draws: std::sync::atomic::AtomicU32,
+}
+
+impl CollidingDraws {
+    pub fn counting() -> Self {
+        Self::contested_then_unique(u32::MAX, 0)
+    }
+
+    pub fn contested_then_unique(contested: u32, unique_from: u32) -> Self {
+        Self {
+            contested,
+            unique_from,
+            draws: 0.into(),
+        }
+    }
+
+    /// How many numbers have been drawn.
+    pub fn draws(&self) -> u32 {
+        self.draws.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl RandomSource for CollidingDraws {
+    fn fill(&self, buf: &mut [u8]) {
+        if buf.len() != 4 {
+            return OsRandom.fill(buf);
+        }
+        let draw = self.draws.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let number = if draw < self.contested {
+            draw + 1
+        } else {
+            self.unique_from + (draw - self.contested)
+        };
+        // `SystemUserId::from_random` adds one to what it reads.
+        buf.copy_from_slice(&(number - 1).to_le_bytes());
+    }
 }

@@ -65,7 +65,10 @@ async fn main() {
         .collect()
         .await;
     let odd: Vec<u16> = timings.iter().map(|t| t.2).filter(|s| *s != 400).collect();
-    assert!(odd.is_empty(), "every wrong guess is the generic 400; also got {odd:?}");
+    assert!(
+        odd.is_empty(),
+        "every wrong guess is the generic 400; also got {odd:?}"
+    );
     let ms = |group: usize| -> Vec<f64> {
         let mut v: Vec<f64> = timings
             .iter()
@@ -81,7 +84,10 @@ async fn main() {
         "password-confirm latency of a wrong guess by EmailAddress ({PER_GROUP} each, {CONCURRENCY} concurrent, {} build)",
         if cfg!(debug_assertions) { "debug" } else { "release" }
     );
-    println!("{:>8} {:>10} {:>10} {:>10}", "", GROUPS[0], GROUPS[1], GROUPS[2]);
+    println!(
+        "{:>8} {:>10} {:>10} {:>10}",
+        "", GROUPS[0], GROUPS[1], GROUPS[2]
+    );
     for (label, q) in [
         ("min", 0.0),
         ("p10", 0.10),

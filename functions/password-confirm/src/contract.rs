@@ -7,7 +7,7 @@ use resetkit::http::{BodyError, UNAVAILABLE_RETRY_AFTER_SECS};
 use resetkit::idempotency::Refusal;
 use resetkit::ports::StoreError;
 use resetkit::service::{
-    ConfirmCommand, ConfirmError, ConfirmSubject, RateLimited, UnexpectedConfirm,
+    ConfirmCommand, ConfirmError, ConfirmSubject, Confirmed, RateLimited, UnexpectedConfirm,
 };
 use serde::{Deserialize, Serialize};
 
@@ -38,7 +38,10 @@ pub enum Coordinate {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ConfirmResponse {
-    pub system_user_id: Option<String>,
+    /// The person's number (`resetkit::domain::SystemUserId`) on success; 0 on every error,
+    /// as the contract's own sample has it, so that a typed client's non-nullable `int`
+    /// reads every answer.
+    pub system_user_id: i32,
     pub description: String,
     pub heading: &'static str,
     pub was_successful: bool,
@@ -82,6 +85,9 @@ impl FieldError {
 
 pub const INVALID_CODE: &str = "InvalidOrExpiredCode";
 
+/// `SystemUserId` in an error answer: no person, and still an `int`.
+pub const NO_SYSTEM_USER_ID: i32 = 0;
+
 /// An error answer: status plus the body.
 pub struct Failure(pub StatusCode, pub ConfirmResponse);
 
@@ -96,7 +102,7 @@ impl Failure {
         Failure(
             status,
             ConfirmResponse {
-                system_user_id: None,
+                system_user_id: NO_SYSTEM_USER_ID,
                 description: message.clone(),
                 heading: "Password not reset",
                 was_successful: false,
@@ -210,9 +216,9 @@ impl From<ConfirmError> for Failure {
 }
 
 impl ConfirmResponse {
-    pub fn success(user: &UserId) -> Self {
+    pub fn success(done: &Confirmed) -> Self {
         Self {
-            system_user_id: Some(user.to_string()),
+            system_user_id: done.system_user_id.get(),
             description: "Your password has been reset.".into(),
             heading: "Password reset",
             was_successful: true,

@@ -85,7 +85,7 @@ async fn confirm<S: Store, N: Notifier, C: Clock, R: RandomSource>(
             AuthError::Unexpected(cause) => ConfirmError::from(cause).into(),
         })?;
     let done = svc.confirm(&caller, valid.command).await?;
-    Ok(ConfirmResponse::success(&done.user_id))
+    Ok(ConfirmResponse::success(&done))
 }
 
 fn reply(fmt: &Format, status: StatusCode, body: &ConfirmResponse) -> Response<Body> {

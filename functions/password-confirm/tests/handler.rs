@@ -4,7 +4,8 @@ use password_confirm::handle;
 use resetkit::domain::{Channel, EmailAddress, UserId};
 use resetkit::ports::UserDirectory;
 use resetkit::service::GuestResetCommand;
-use resetkit::testing::{http_request, read_response, TestKit, ANA};
+use resetkit::testing::{http_request, TestKit, ANA};
+use serde::Deserialize;
 use serde_json::{json, Value};
 
 const PATH: &str = "/user/password/reset";
@@ -35,6 +36,59 @@ async fn staff_code(kit: &TestKit) -> (String, String) {
     )
 }
 
+/// An answer as a client generated from the contract declares it (C#: `public int
+/// SystemUserId`, and so on in Java, Kotlin, Swift, Dart): `SystemUserId` is an int32 or
+/// absent, never a string or `null`, which such a client cannot read.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+#[allow(dead_code)] // read only by deserialising
+struct TypedClientView {
+    #[serde(default)]
+    system_user_id: i32,
+    description: String,
+    heading: String,
+    was_successful: bool,
+}
+
+/// Panics unless a typed client reads `json`: every answer of this file goes through it.
+fn assert_typed_client_reads(json: &Value) {
+    if let Err(e) = serde_json::from_value::<TypedClientView>(json.clone()) {
+        panic!("a typed client cannot read this answer ({e}): {json}");
+    }
+}
+
+/// `resetkit::testing::read_response`, checked by `assert_typed_client_reads`.
+fn read_response(
+    res: lambda_http::Response<lambda_http::Body>,
+) -> (u16, lambda_http::http::HeaderMap, Value) {
+    let (status, headers, json) = resetkit::testing::read_response(res);
+    assert_typed_client_reads(&json);
+    (status, headers, json)
+}
+
+#[test]
+fn the_typed_view_refuses_what_a_typed_client_refuses() {
+    let base = json!({"Description": "d", "Heading": "h", "WasSuccessful": false});
+    for bad in [
+        json!(null),
+        json!(ANA),
+        json!(2_147_483_648_i64),
+        json!(1.5),
+        json!("7"),
+    ] {
+        let mut answer = base.clone();
+        answer["SystemUserId"] = bad.clone();
+        assert!(
+            serde_json::from_value::<TypedClientView>(answer).is_err(),
+            "{bad}"
+        );
+    }
+    let mut answer = base.clone();
+    answer["SystemUserId"] = json!(0);
+    assert_typed_client_reads(&answer);
+    assert_typed_client_reads(&base);
+}
+
 fn body(kit: &TestKit, vid: &str, code: &str) -> Value {
     json!({
         "VerificationId": vid, "TemporaryPassword": code, "Password": NEW_PASSWORD,
@@ -60,7 +114,7 @@ async fn post(kit: &TestKit, body: &Value) -> (u16, Value) {
 
 fn rejected() -> Value {
     json!({
-        "SystemUserId": null, "Description": "The code is invalid or has expired", "Heading": "Password not reset",
+        "SystemUserId": 0, "Description": "The code is invalid or has expired", "Heading": "Password not reset",
         "WasSuccessful": false,
         "ResponseStatus": {"ErrorCode": "InvalidOrExpiredCode", "Message": "The code is invalid or has expired",
                            "StackTrace": null, "Errors": [], "Meta": null}
@@ -68,7 +122,7 @@ fn rejected() -> Value {
 }
 
 fn success() -> Value {
-    json!({"SystemUserId": ANA, "Description": "Your password has been reset.", "Heading": "Password reset",
+    json!({"SystemUserId": resetkit::demo::ANA_SYSTEM_USER_ID, "Description": "Your password has been reset.", "Heading": "Password reset",
            "WasSuccessful": true, "ResponseStatus": null})
 }
 
@@ -97,6 +151,35 @@ async fn the_staff_code_resets_the_password_once() {
         "reused code"
     );
     assert_eq!(ana(&kit).await.credential_version, 1);
+}
+
+#[tokio::test]
+async fn a_person_stored_without_a_number_gets_one_at_their_confirm_and_keeps_it() {
+    let kit = TestKit::new().await;
+    kit.store.put_legacy_user(&ana(&kit).await);
+    assert_eq!(ana(&kit).await.system_user_id, None, "read without failing");
+    let (vid, code) = staff_code(&kit).await;
+
+    let (status, answer) = post(&kit, &body(&kit, &vid, &code)).await;
+
+    assert_eq!(status, 200, "{answer}");
+    let given = ana(&kit).await.system_user_id.expect("numbered").get();
+    assert!(given >= 1);
+    assert_eq!(answer["SystemUserId"], json!(given));
+    assert_eq!(
+        kit.store
+            .find_by_system_user_id(resetkit::domain::SystemUserId::new(given.into()).unwrap())
+            .await
+            .unwrap(),
+        Some(UserId::parse(ANA).unwrap())
+    );
+    let changed = kit
+        .store
+        .audit_events()
+        .into_iter()
+        .find(|e| e.action == resetkit::domain::AuditAction::PasswordChanged)
+        .unwrap();
+    assert_eq!(changed.system_user_id.map(|n| n.get()), Some(given));
 }
 
 #[tokio::test]
@@ -407,6 +490,17 @@ async fn a_form_post_works_like_json() {
         changed.location.map(|l| (l.latitude, l.longitude)),
         Some((41.15, -8.61))
     );
+    assert_eq!(
+        (
+            changed.user_id.map(|u| u.to_string()),
+            changed.system_user_id.map(|n| n.get())
+        ),
+        (
+            Some(ANA.to_owned()),
+            Some(resetkit::demo::ANA_SYSTEM_USER_ID)
+        ),
+        "the audit names the person by both ids"
+    );
 }
 
 #[tokio::test]
@@ -443,6 +537,8 @@ async fn format_switches_and_jsonp() {
         text.starts_with("/**/app.done({") && text.ends_with("});"),
         "{text}"
     );
+    let wrapped = &text["/**/app.done(".len()..text.len() - ");".len()];
+    assert_typed_client_reads(&serde_json::from_str(wrapped).unwrap());
 
     for cb in ["alert(1)", "a%3Bb", "x%0Ay", "%3Cscript%3E"] {
         let req = http_request(

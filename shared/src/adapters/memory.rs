@@ -11,8 +11,8 @@ use crate::domain::idempotency::{
 };
 use crate::domain::message::OutgoingMessage;
 use crate::domain::{
-    ApiKeyHash, ApiKeyRecord, AuditEvent, Endpoint, LookupKey, Timestamp, User, UserId,
-    VerificationId, VerificationRecord,
+    ApiKeyHash, ApiKeyRecord, AuditEvent, Endpoint, LookupKey, SystemUserId, Timestamp, User,
+    UserId, VerificationId, VerificationRecord,
 };
 use crate::ports::{
     ApiKeyStore, AttemptCount, AuditLog, Claim, Clock, CompletedReset, ConsumeError, DeliveryError,
@@ -24,6 +24,7 @@ use crate::ports::{
 struct State {
     users: HashMap<UserId, User>,
     index: BTreeMap<String, BTreeSet<UserId>>,
+    system_user_ids: HashMap<SystemUserId, UserId>,
     verifications: HashMap<VerificationId, VerificationRecord>,
     keys: HashMap<String, ApiKeyRecord>,
     /// Every link, in the order appended.
@@ -94,6 +95,12 @@ impl UserDirectory for MemoryStore {
         if s.users.contains_key(&user.id) {
             return Err(StoreError::Duplicate(user.id.to_string()));
         }
+        if let Some(number) = user.system_user_id {
+            if s.system_user_ids.contains_key(&number) {
+                return Err(StoreError::SystemUserIdTaken(number));
+            }
+            s.system_user_ids.insert(number, user.id.clone());
+        }
         s.users.insert(user.id.clone(), user.clone());
         for k in keys {
             s.index
@@ -102,6 +109,44 @@ impl UserDirectory for MemoryStore {
                 .insert(user.id.clone());
         }
         Ok(())
+    }
+
+    async fn find_by_system_user_id(&self, id: SystemUserId) -> Result<Option<UserId>, StoreError> {
+        Ok(self.state().system_user_ids.get(&id).cloned())
+    }
+
+    async fn assign_system_user_id(
+        &self,
+        user: &UserId,
+        id: SystemUserId,
+    ) -> Result<SystemUserId, StoreError> {
+        let mut guard = self.state();
+        let s = &mut *guard;
+        let u = s
+            .users
+            .get_mut(user)
+            .ok_or_else(|| StoreError::Missing(user.to_string()))?;
+        if let Some(existing) = u.system_user_id {
+            return Ok(existing);
+        }
+        if s.system_user_ids.contains_key(&id) {
+            return Err(StoreError::SystemUserIdTaken(id));
+        }
+        s.system_user_ids.insert(id, user.clone());
+        u.system_user_id = Some(id);
+        Ok(id)
+    }
+}
+
+impl MemoryStore {
+    /// Stores `user` as a table written before `SystemUserId` existed would hold it: without
+    /// a number or its claim. For tests of that migration path.
+    pub fn put_legacy_user(&self, user: &User) {
+        let mut legacy = user.clone();
+        legacy.system_user_id = None;
+        let mut s = self.state();
+        s.system_user_ids.retain(|_, holder| *holder != legacy.id);
+        s.users.insert(legacy.id.clone(), legacy);
     }
 }
 

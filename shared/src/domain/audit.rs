@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 use thiserror::Error;
 
 use super::identifiers::UserId;
+use super::system_user_id::SystemUserId;
 use super::time::Timestamp;
 use super::verification::Channel;
 
@@ -99,6 +100,8 @@ pub struct AuditEvent {
     /// The calling key's id (never the key).
     pub actor: Option<String>,
     pub user_id: Option<UserId>,
+    /// The same person's contract C number, when the event is about a known person.
+    pub system_user_id: Option<SystemUserId>,
     pub channel: Option<Channel>,
     /// A masked destination (`a***@example.com`, `+1******5569`).
     pub destination: Option<String>,
@@ -115,6 +118,7 @@ impl AuditEvent {
             action,
             actor: None,
             user_id: None,
+            system_user_id: None,
             channel: None,
             destination: None,
             source_ip: None,
@@ -152,6 +156,9 @@ impl AuditEvent {
             action: &'a str,
             actor: Option<&'a str>,
             user: Option<&'a str>,
+            // Left out when absent, so links written before the field existed still verify.
+            #[serde(skip_serializing_if = "Option::is_none")]
+            system_user_id: Option<i32>,
             channel: Option<&'a str>,
             destination: Option<&'a str>,
             source_ip: Option<&'a str>,
@@ -164,6 +171,7 @@ impl AuditEvent {
             action: self.action.as_str(),
             actor: self.actor.as_deref(),
             user: self.user_id.as_ref().map(AsRef::as_ref),
+            system_user_id: self.system_user_id.map(SystemUserId::get),
             channel: self.channel.map(Channel::as_str),
             destination: self.destination.as_deref(),
             source_ip: self.source_ip.as_deref(),
@@ -283,6 +291,20 @@ mod chain_tests {
         let mut links = chain(4);
         links[2].event.detail = Some("edited".into());
         assert_eq!(verify_chain(&links), Err(ChainBreak::Altered { seq: 3 }));
+    }
+
+    #[test]
+    fn the_system_user_id_is_covered_and_its_absence_keeps_older_links_valid() {
+        let mut links = chain(2);
+        links[1].event.system_user_id = Some(SystemUserId::new(1001).unwrap());
+        assert_eq!(verify_chain(&links), Err(ChainBreak::Altered { seq: 2 }));
+
+        // A link written before the field existed hashed exactly these bytes.
+        let event = AuditEvent::new(Timestamp::from_unix_seconds(5), AuditAction::CodeSent);
+        assert_eq!(
+            String::from_utf8(event.canonical()).unwrap(),
+            r#"{"at":5,"action":"code_sent","actor":null,"user":null,"channel":null,"destination":null,"source_ip":null,"latitude":null,"longitude":null,"detail":null}"#
+        );
     }
 
     #[test]

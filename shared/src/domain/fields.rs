@@ -12,6 +12,9 @@ use super::identifiers::{fold_text, EmailAddress, PhoneE164, Username};
 pub const USERNAME: &str = "Username";
 pub const EMAIL: &str = "EmailAddress";
 pub const MOBILE: &str = "Mobile";
+/// Not a field: the name under which the identifier index claims contract C's numbers
+/// (`domain::system_user_id`), so no stage may declare a field by that name.
+pub const SYSTEM_USER_ID: &str = "SystemUserId";
 
 /// A field's schema name as the LeadSquared contract spells it (`EmailAddress`, `Phone`, `mx_…`).
 pub type FieldName = String;
@@ -171,6 +174,9 @@ impl FieldCatalog {
                 if name.is_empty() {
                     return Err(format!("'{entry}' has no field name"));
                 }
+                if name.eq_ignore_ascii_case(SYSTEM_USER_ID) {
+                    return Err(format!("'{entry}': {SYSTEM_USER_ID} is reserved"));
+                }
                 Ok(FieldSpec {
                     name: name.to_owned(),
                     kind,
@@ -303,6 +309,7 @@ mod tests {
         assert!(FieldCatalog::parse_extra(":phone").is_err());
         let both = FieldCatalog::parse_extra("Phone:phone:deliverable:unique").unwrap();
         assert!(both[0].unique && both[0].deliverable);
+        assert!(FieldCatalog::parse_extra("systemuserid:text:unique").is_err());
         assert_eq!(FieldCatalog::parse_extra("").unwrap(), vec![]);
     }
 }

@@ -14,6 +14,9 @@ use super::user::User;
 #[serde(deny_unknown_fields)]
 pub struct UserImport {
     pub id: Option<String>,
+    /// Contract C's number, kept from a service the person is migrated from; assigned on
+    /// import when absent.
+    pub system_user_id: Option<i64>,
     pub first_name: Option<String>,
     pub username: Option<String>,
     pub email: Option<String>,
@@ -26,6 +29,8 @@ pub struct UserImport {
 pub enum ImportError {
     #[error("id: {0}")]
     Id(#[from] super::identifiers::GuidError),
+    #[error("system_user_id: {0}")]
+    SystemUserId(#[from] super::system_user_id::SystemUserIdError),
     #[error("first_name: {0}")]
     FirstName(#[from] super::identifiers::TextError),
     #[error(transparent)]
@@ -33,7 +38,8 @@ pub enum ImportError {
 }
 
 impl UserImport {
-    /// The user and the index keys to store with it. `new_id` supplies an id when none is given.
+    /// The user and the index keys to store with it. `new_id` supplies an id when none is
+    /// given; a missing `system_user_id` stays `None` for `create_person` to assign.
     pub fn into_user(
         self,
         catalog: &FieldCatalog,
@@ -44,6 +50,10 @@ impl UserImport {
             None => new_id(),
         };
         let mut user = User::new(id);
+        user.system_user_id = self
+            .system_user_id
+            .map(super::system_user_id::SystemUserId::new)
+            .transpose()?;
         user.first_name = self
             .first_name
             .as_deref()

@@ -11,6 +11,7 @@ pub mod import;
 pub mod matching;
 pub mod message;
 pub mod password;
+pub mod system_user_id;
 pub mod time;
 pub mod user;
 pub mod verification;
@@ -23,6 +24,7 @@ pub use fields::{FieldCatalog, FieldKind, FieldName, FieldSpec, FieldValue, Look
 pub use identifiers::{EmailAddress, FirstName, PhoneE164, UserId, Username, VerificationId};
 pub use matching::{narrow_by_first_name, MatchedWith};
 pub use password::{NewPassword, PasswordHash, PasswordPolicyError};
+pub use system_user_id::{SystemUserId, SystemUserIdError};
 pub use time::Timestamp;
 pub use user::User;
 pub use verification::{Channel, CheckFailure, Flow, VerificationRecord};

@@ -3,11 +3,16 @@ use std::collections::BTreeMap;
 use super::fields::{FieldName, FieldValue, EMAIL, MOBILE, USERNAME};
 use super::identifiers::{EmailAddress, FirstName, PhoneE164, UserId, Username, VerificationId};
 use super::password::PasswordHash;
+use super::system_user_id::SystemUserId;
 
 /// A person who can reset a password: a Zenoti guest or a LeadSquared lead.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct User {
     pub id: UserId,
+    /// Contract C's number for the person. `None` only for a person stored before numbers
+    /// existed: the next confirm assigns one (see `Resetkit::confirm`), so reading an older
+    /// table never fails for want of it.
+    pub system_user_id: Option<SystemUserId>,
     pub first_name: Option<FirstName>,
     /// Every identifying or contact field, keyed by schema name (`EmailAddress`, `Mobile`, …).
     pub fields: BTreeMap<FieldName, FieldValue>,
@@ -22,6 +27,7 @@ impl User {
     pub fn new(id: UserId) -> Self {
         Self {
             id,
+            system_user_id: None,
             first_name: None,
             fields: BTreeMap::new(),
             password_hash: None,

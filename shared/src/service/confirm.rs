@@ -8,7 +8,8 @@ use crate::domain::message::{self, Destination};
 use crate::domain::password::{HashError, NewPassword};
 use crate::domain::{
     AuditAction, CheckFailure, EmailAddress, FieldValue, Flow, Location, LookupKey,
-    PasswordPolicyError, ResetSecret, User, UserId, VerificationId, VerificationRecord,
+    PasswordPolicyError, ResetSecret, SystemUserId, User, UserId, VerificationId,
+    VerificationRecord,
 };
 use crate::ports::{
     Clock, CompletedReset, ConsumeError, Metric, Metrics, Notifier, RandomSource, Store, StoreError,
@@ -34,6 +35,8 @@ pub struct ConfirmCommand {
 #[derive(Debug)]
 pub struct Confirmed {
     pub user_id: UserId,
+    /// The same person's number in contract C.
+    pub system_user_id: SystemUserId,
 }
 
 #[derive(Debug, Error)]
@@ -85,6 +88,7 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, N
             return Err(ConfirmError::CodeRejected);
         };
         let mut event = self.audit_event(caller, AuditAction::AttemptFailed, Some(&user.id));
+        event.system_user_id = user.system_user_id;
         event.location = cmd.location;
         event.channel = Some(record.channel);
 
@@ -129,6 +133,8 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, N
             .map_err(UnexpectedConfirm::from)?
             .map_err(UnexpectedConfirm::from)?;
 
+        let system_user_id = self.system_user_id_of(&user).await?;
+        event.system_user_id = Some(system_user_id);
         let reset = CompletedReset {
             verification: record.id.clone(),
             user: user.id.clone(),
@@ -148,7 +154,25 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, N
         self.audit(event).await;
         self.count(Endpoint::PasswordConfirm, Metric::PasswordChanged);
         self.notify_changed(caller, &user).await;
-        Ok(Confirmed { user_id: user.id })
+        Ok(Confirmed {
+            user_id: user.id,
+            system_user_id,
+        })
+    }
+
+    /// The person's number. One stored before numbers existed gets one now, on the first
+    /// confirm that proves they hold a code (their only write): reading an older table
+    /// never fails, and the success answer always carries a real number.
+    async fn system_user_id_of(&self, user: &User) -> Result<SystemUserId, StoreError> {
+        match user.system_user_id {
+            Some(number) => Ok(number),
+            None => {
+                super::people::claim_fresh_number(&self.random, |number| {
+                    self.store.assign_system_user_id(&user.id, number)
+                })
+                .await
+            }
+        }
     }
 
     /// The user and their verification record for `subject`, if there is an active one.

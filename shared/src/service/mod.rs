@@ -5,6 +5,7 @@ mod forgot_password;
 mod guest_reset;
 mod issue;
 mod limits;
+mod people;
 #[cfg(test)]
 mod tests;
 
@@ -17,6 +18,7 @@ pub use confirm::{ConfirmCommand, ConfirmError, ConfirmSubject, Confirmed, Unexp
 pub use forgot_password::{ForgotPasswordCommand, ForgotPasswordError, ForgotPasswordOutcome};
 pub use guest_reset::{GuestResetCommand, GuestResetError, GuestResetIssued};
 pub use limits::{Limits, RateLimited};
+pub use people::{create_person, SYSTEM_USER_ID_DRAWS};
 
 use crate::adapters::emf::EmfMetrics;
 use crate::domain::audit::ChainedEvent;

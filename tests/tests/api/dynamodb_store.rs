@@ -1,7 +1,7 @@
 //! The DynamoDB adapter against the emulator: the shared port contract, and what the
 //! tables actually hold.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use resetkit::domain::fields::EMAIL;
@@ -16,6 +16,7 @@ use resetkit::ports::{
     UserDirectory, VerificationStore,
 };
 use resetkit::service::{ConfirmCommand, ConfirmError, ConfirmSubject, GuestResetCommand};
+use resetkit::testing::CollidingDraws;
 use resetkit::Resetkit;
 
 use crate::helpers::{captured_messages, random_hex, spawn_stack, TestStack};
@@ -336,4 +337,115 @@ fn render(v: &AttributeValue) -> String {
             .join(","),
         other => format!("{other:?}"),
     }
+}
+
+/// `count` people, one JSON object a line, with addresses no other test uses.
+fn import_file(tag: &str, count: usize) -> String {
+    (0..count)
+        .map(|i| {
+            serde_json::json!({"first_name": "Imp", "email": format!("{tag}-{i}@example.com")})
+                .to_string()
+                + "\n"
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_concurrent_imports_never_give_two_people_one_system_user_id() {
+    // Arrange: both imports draw 1, 2, 3, … (the second only its first four, then numbers
+    // no one else draws), so they contest the same numbers from the first person on.
+    let stack = spawn_stack().await;
+    let catalog = resetkit::demo::catalog();
+    let (draws_a, draws_b) = (
+        CollidingDraws::counting(),
+        CollidingDraws::contested_then_unique(4, 1_000_000),
+    );
+    let tag = random_hex(4);
+    let (file_a, file_b) = (
+        import_file(&format!("a{tag}"), 40),
+        import_file(&format!("b{tag}"), 40),
+    );
+
+    // Act
+    let (a, b) = tokio::join!(
+        resetctl::people::import_users_with(
+            &stack.store,
+            &draws_a,
+            &catalog,
+            file_a.as_bytes(),
+            |_| {}
+        ),
+        resetctl::people::import_users_with(
+            &stack.store,
+            &draws_b,
+            &catalog,
+            file_b.as_bytes(),
+            |_| {}
+        ),
+    );
+
+    // Assert: everyone imported, each with a number of their own that names them back.
+    let (a, b) = (a.expect("import a"), b.expect("import b"));
+    assert_eq!(
+        (a.imported, b.imported, a.rejected.len() + b.rejected.len()),
+        (40, 40, 0),
+        "{a:?} {b:?}"
+    );
+    assert!(
+        draws_a.draws() + draws_b.draws() > 80,
+        "some number was contested and drawn again"
+    );
+    let mut numbers = BTreeSet::new();
+    for line in file_a.lines().chain(file_b.lines()) {
+        let email: serde_json::Value = serde_json::from_str(line).expect("json");
+        let email = email["email"].as_str().expect("email");
+        let ids = stack
+            .store
+            .find_by(&LookupKey::new(
+                EMAIL,
+                &FieldValue::Email(parse_email(email)),
+            ))
+            .await
+            .expect("find_by");
+        assert_eq!(ids.len(), 1, "{email}");
+        let user = stack
+            .store
+            .get_user(&ids[0])
+            .await
+            .expect("get")
+            .expect("user");
+        let number = user.system_user_id.expect("numbered on import");
+        assert_eq!(
+            stack
+                .store
+                .find_by_system_user_id(number)
+                .await
+                .expect("find"),
+            Some(user.id),
+            "{number} names its person"
+        );
+        numbers.insert(number);
+    }
+    assert_eq!(numbers.len(), 80, "no number shared");
+    let claims = scan_all(&stack).await["identifiers"]
+        .iter()
+        .filter(|item| item.contains("claimed_by"))
+        .count();
+    assert_eq!(claims, 80, "one claim per person, none left by a lost draw");
+
+    // An import that gives a number someone holds is refused on that line alone.
+    let held = numbers.first().expect("a number").get();
+    let clash = format!(
+        "{}\n{}\n",
+        serde_json::json!({"email": format!("c1{tag}@example.com")}),
+        serde_json::json!({"email": format!("c2{tag}@example.com"), "system_user_id": held}),
+    );
+    let report = resetctl::people::import_users(&stack.store, &catalog, clash.as_bytes(), |_| {})
+        .await
+        .expect("import");
+    assert_eq!(report.imported, 1, "{report:?}");
+    assert_eq!(
+        report.rejected,
+        vec![(2, format!("system_user_id {held} is already taken"))]
+    );
 }

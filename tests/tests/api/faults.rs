@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use lambda_http::{Body, Response};
 use resetkit::demo::{BROWSER_KEY, PORTAL_KEY, STAFF_KEY};
-use resetkit::domain::{Timestamp, UserId, VerificationId};
+use resetkit::domain::{Timestamp, VerificationId};
 use resetkit::ports::VerificationStore;
 use serde_json::{json, Value};
 
@@ -455,13 +455,10 @@ fn check_consistency(
             assert_eq!(s.credential_version, u64::from(consumed), "{label}: {s:?}");
             if status == 200 {
                 assert!(consumed, "{label}: 200 without the change");
-                assert_eq!(
+                assert!(
                     body["SystemUserId"]
-                        .as_str()
-                        .map(UserId::parse)
-                        .and_then(Result::ok)
-                        .is_some(),
-                    true,
+                        .as_i64()
+                        .is_some_and(|n| (1..=i64::from(i32::MAX)).contains(&n)),
                     "{label}: {body}"
                 );
             } else {

@@ -25,6 +25,25 @@ fn reset_link_sent() -> Vec<u8> {
         .into_bytes()
 }
 
+/// The `SystemUserId` line `resetctl ids <user id>` prints for the person, as a number, and
+/// checks that `resetctl ids <that number>` names the same person.
+async fn printed_system_user_id(app: &TestApp, id: &resetkit::domain::UserId) -> i64 {
+    let printed = resetctl::people::person_ids(&app.stack.store, id.as_ref())
+        .await
+        .unwrap_or_else(|e| panic!("resetctl ids {id}: {e}"))
+        .to_string();
+    let number: i64 = printed
+        .lines()
+        .find_map(|l| l.strip_prefix("SystemUserId "))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no SystemUserId number in {printed:?}"));
+    let back = resetctl::people::person_ids(&app.stack.store, &number.to_string())
+        .await
+        .unwrap_or_else(|e| panic!("resetctl ids {number}: {e}"));
+    assert_eq!(&back.user_id, id, "both ids name the same person");
+    number
+}
+
 /// The last message to `email`, which must exist.
 async fn last_email_body(app: &TestApp, email: &str) -> String {
     let captured = captured_messages(&app.stack.endpoint).await;
@@ -81,8 +100,16 @@ async fn a_guest_reset_mails_a_code_that_sets_the_password_once() {
         "staff see the code that was mailed"
     );
     assert_eq!(
-        (status, confirmed["WasSuccessful"].clone()),
-        (200, json!(true)),
+        (
+            status,
+            confirmed["WasSuccessful"].clone(),
+            confirmed["SystemUserId"].clone()
+        ),
+        (
+            200,
+            json!(true),
+            json!(printed_system_user_id(&app, &guest.id).await)
+        ),
         "{confirmed}"
     );
     assert_eq!(again, 400, "a code works once");
@@ -167,7 +194,7 @@ async fn forgot_password_mails_a_link_whose_secret_sets_the_password() {
     assert!(secret.len() >= 22, "at least 128 bits, URL-safe: {secret}");
     assert_eq!(
         (confirmed, reply["SystemUserId"].clone()),
-        (200, json!(person.id.as_ref())),
+        (200, json!(printed_system_user_id(&app, &person.id).await)),
         "{reply}"
     );
     assert!(app

@@ -214,6 +214,49 @@ const FORGOT: &str = "/api/Authentication/ForgotPassword";
 const CONFIRM: &str = "/user/password/reset";
 const PASSWORD: &str = "a tangerine rowboat at dusk";
 
+/// What a client generated from contract C reads (C#'s `public int SystemUserId`, Java,
+/// Kotlin, Swift, Dart): the spec admits exactly that, so validating every answer against it
+/// (the scenarios below, the corpus, the fault matrix's 503s) checks that such a client
+/// parses each one.
+#[test]
+fn the_confirm_schemas_admit_only_what_a_typed_client_reads() {
+    let spec = spec();
+    let success = spec.validator(&json!({"$ref": "#/components/schemas/ConfirmSuccess"}));
+    let error = spec.validator(&json!({"$ref": "#/components/schemas/ConfirmError"}));
+    let ok = |id: Value| {
+        json!({"SystemUserId": id, "Description": "Your password has been reset.",
+               "Heading": "Password reset", "WasSuccessful": true, "ResponseStatus": null})
+    };
+    let failed = |id: Value| {
+        json!({"SystemUserId": id, "Description": "m", "Heading": "Password not reset",
+               "WasSuccessful": false, "ResponseStatus": {"ErrorCode": "X", "Message": "m",
+               "StackTrace": null, "Errors": [], "Meta": null}})
+    };
+    for good in [json!(1), json!(1001), json!(2_147_483_647)] {
+        assert!(success.is_valid(&ok(good.clone())), "{good}");
+    }
+    assert!(error.is_valid(&failed(json!(0))));
+    let not_int32 = [
+        json!(resetkit::demo::ANA),
+        json!(null),
+        json!("1001"),
+        json!(1.5),
+        json!(2_147_483_648_i64),
+        json!(-1),
+    ];
+    for bad in not_int32.iter().chain(&[json!(0)]) {
+        assert!(!success.is_valid(&ok(bad.clone())), "success with {bad}");
+    }
+    for bad in not_int32.iter().chain(&[json!(1001)]) {
+        assert!(!error.is_valid(&failed(bad.clone())), "error with {bad}");
+    }
+    let mut without = ok(json!(1001));
+    if let Some(fields) = without.as_object_mut() {
+        fields.remove("SystemUserId");
+    }
+    assert!(!success.is_valid(&without), "SystemUserId is always sent");
+}
+
 #[tokio::test]
 async fn every_documented_answer_of_the_three_handlers_matches_openapi_yaml() {
     // Arrange

@@ -33,13 +33,23 @@ enum Command {
         #[arg(long, default_value = "template.yaml")]
         template: PathBuf,
     },
-    /// Import people from a JSON Lines file (one `{id?, first_name, username, email, mobile,
-    /// fields}` object per line). Fields are parsed with the stage's RESETKIT_EXTRA_FIELDS
-    /// and RESETKIT_DEFAULT_COUNTRY, as the functions do. Re-running skips people already there.
+    /// Import people from a JSON Lines file (one `{id?, system_user_id?, first_name,
+    /// username, email, mobile, fields}` object per line). Fields are parsed with the stage's
+    /// RESETKIT_EXTRA_FIELDS and RESETKIT_DEFAULT_COUNTRY, as the functions do. A person
+    /// without `system_user_id` gets one; a line whose number someone holds is refused.
+    /// Re-running skips people already there.
     Import {
         #[arg(long)]
         prefix: String,
         file: PathBuf,
+    },
+    /// Print a person's two ids: the 32-hex user id (contracts A and B) and the SystemUserId
+    /// (contract C).
+    Ids {
+        #[arg(long)]
+        prefix: String,
+        /// The person's user id or SystemUserId.
+        id: String,
     },
     /// Mint an API key: the secret is printed once and only its hash is stored.
     Keys {
@@ -100,6 +110,7 @@ async fn main() -> ExitCode {
     let result = match cli.command {
         Command::CreateTables { prefix, template } => create_tables(&sdk, &prefix, &template).await,
         Command::Import { prefix, file } => import(&sdk, &prefix, &file).await,
+        Command::Ids { prefix, id } => ids(&sdk, &prefix, &id).await,
         Command::Keys {
             command:
                 KeysCommand::Mint {
@@ -169,6 +180,14 @@ fn print_report(report: &ImportReport) {
         report.already_present,
         report.rejected.len()
     );
+}
+
+async fn ids(sdk: &SdkConfig, prefix: &str, id: &str) -> Outcome {
+    println!(
+        "{}",
+        resetctl::people::person_ids(&store(sdk, prefix), id).await?
+    );
+    Ok(())
 }
 
 async fn mint(sdk: &SdkConfig, prefix: &str, kind: &str, permissions: &[String]) -> Outcome {

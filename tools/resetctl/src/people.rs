@@ -1,11 +1,13 @@
-//! People in bulk: JSON Lines import, and the demo people and keys of the local stack.
+//! People in bulk: JSON Lines import, and the demo people and keys of the local stack; and
+//! one person's two ids.
 
 use std::io::BufRead;
 
 use futures::stream::{self, StreamExt};
 use resetkit::domain::import::UserImport;
-use resetkit::domain::{FieldCatalog, UserId};
+use resetkit::domain::{FieldCatalog, SystemUserId, UserId};
 use resetkit::ports::{ApiKeyStore, OsRandom, RandomSource, StoreError, UserDirectory};
+use resetkit::service::create_person;
 use thiserror::Error;
 
 /// Users written at once: enough to hide round-trip latency, few enough not to be throttled
@@ -26,15 +28,28 @@ pub struct ImportReport {
     pub imported: usize,
     /// Lines whose `id` already exists: left as they are, so an import can be re-run.
     pub already_present: usize,
-    /// `(line number, reason)` for lines that are not a valid person.
+    /// `(line number, reason)` for lines that are not a valid person, or whose
+    /// `system_user_id` another person holds.
     pub rejected: Vec<(usize, String)>,
 }
 
 /// Imports one person per line of `jsonl` (the `UserImport` shape) into `directory`, with
-/// their identifier index entries. `progress` is told the bytes consumed after each line.
-/// Storage failures other than "already exists" stop the import.
+/// their identifier index entries and `SystemUserId` (kept when the line gives one, drawn
+/// from the OS CSPRNG otherwise). `progress` is told the bytes consumed after each line.
+/// Storage failures other than "already exists" and "number taken" stop the import.
 pub async fn import_users(
     directory: &impl UserDirectory,
+    catalog: &FieldCatalog,
+    jsonl: impl BufRead,
+    progress: impl FnMut(u64),
+) -> Result<ImportReport, ImportError> {
+    import_users_with(directory, &OsRandom, catalog, jsonl, progress).await
+}
+
+/// `import_users`, drawing numbers from `random`.
+pub async fn import_users_with(
+    directory: &impl UserDirectory,
+    random: &impl RandomSource,
     catalog: &FieldCatalog,
     jsonl: impl BufRead,
     mut progress: impl FnMut(u64),
@@ -63,17 +78,25 @@ pub async fn import_users(
         }
     }
     let mut writes = stream::iter(parsed)
-        .map(
-            |(line, (user, keys))| async move { (line, directory.create_user(&user, &keys).await) },
-        )
+        .map(|(line, (user, keys))| async move {
+            let given = user.system_user_id.is_some();
+            let created = create_person(directory, random, user, &keys).await;
+            (line, given, created)
+        })
         .buffer_unordered(CONCURRENT_WRITES);
-    while let Some((line, result)) = writes.next().await {
+    while let Some((line, given, result)) = writes.next().await {
         match result {
-            Ok(()) => report.imported += 1,
+            Ok(_) => report.imported += 1,
             Err(StoreError::Duplicate(_)) => report.already_present += 1,
+            // The line's own number: the line is refused, the rest go on. (A drawn number
+            // taken again and again is a store problem, below.)
+            Err(StoreError::SystemUserIdTaken(number)) if given => report
+                .rejected
+                .push((line, format!("system_user_id {number} is already taken"))),
             Err(source) => return Err(ImportError::Store { line, source }),
         }
     }
+    report.rejected.sort_by_key(|(line, _)| *line);
     Ok(report)
 }
 
@@ -97,8 +120,172 @@ pub async fn seed_demo(
     Ok(report)
 }
 
+/// One person's two ids: contract A's and contract B's 32-hex `user_id`, and contract C's
+/// `SystemUserId` (`None` for a person stored before numbers existed, until their next
+/// confirm).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonIds {
+    pub user_id: UserId,
+    pub system_user_id: Option<SystemUserId>,
+}
+
+impl std::fmt::Display for PersonIds {
+    /// `user_id <hex>` and `SystemUserId <number>` on two lines, as `resetctl ids` prints.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(f, "user_id {}", self.user_id)?;
+        match self.system_user_id {
+            Some(number) => write!(f, "SystemUserId {number}"),
+            None => write!(f, "SystemUserId none yet (assigned at the next confirm)"),
+        }
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum IdsError {
+    #[error("'{0}' is neither a 32-hex user id nor a SystemUserId")]
+    NotAnId(String),
+    #[error("no person with id {0}")]
+    Unknown(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The ids of the person named by `subject`: their user id or their `SystemUserId`. Key
+/// look-ups only.
+pub async fn person_ids(
+    directory: &impl UserDirectory,
+    subject: &str,
+) -> Result<PersonIds, IdsError> {
+    let user_id = match (UserId::parse(subject), SystemUserId::parse(subject)) {
+        (Ok(id), _) => id,
+        (_, Ok(number)) => directory
+            .find_by_system_user_id(number)
+            .await?
+            .ok_or_else(|| IdsError::Unknown(subject.to_owned()))?,
+        _ => return Err(IdsError::NotAnId(subject.to_owned())),
+    };
+    let user = directory
+        .get_user(&user_id)
+        .await?
+        .ok_or_else(|| IdsError::Unknown(subject.to_owned()))?;
+    Ok(PersonIds {
+        user_id: user.id,
+        system_user_id: user.system_user_id,
+    })
+}
+
 fn random_bytes() -> [u8; 16] {
     let mut b = [0u8; 16];
     OsRandom.fill(&mut b);
     b
+}
+
+#[cfg(test)]
+mod tests {
+    use resetkit::adapters::memory::MemoryStore;
+    use resetkit::testing::CollidingDraws;
+    use serde_json::json;
+
+    use super::*;
+
+    fn people(tag: &str, count: usize) -> String {
+        (0..count)
+            .map(|i| {
+                json!({"first_name": "P", "email": format!("{tag}-{i}@example.com")}).to_string()
+                    + "\n"
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn two_imports_drawing_the_same_numbers_give_everyone_their_own() {
+        let store = MemoryStore::new();
+        let catalog = resetkit::demo::catalog();
+        let (a, b) = (
+            CollidingDraws::counting(),
+            CollidingDraws::contested_then_unique(4, 1_000_000),
+        );
+        let (file_a, file_b) = (people("a", 50), people("b", 50));
+
+        let (ra, rb) = tokio::join!(
+            import_users_with(&store, &a, &catalog, file_a.as_bytes(), |_| {}),
+            import_users_with(&store, &b, &catalog, file_b.as_bytes(), |_| {}),
+        );
+
+        let (ra, rb) = (ra.unwrap(), rb.unwrap());
+        assert_eq!((ra.imported, rb.imported), (50, 50), "{ra:?} {rb:?}");
+        assert!(a.draws() + b.draws() > 100, "number 1 was contested");
+        let mut numbers = std::collections::BTreeSet::new();
+        for email in file_a.lines().chain(file_b.lines()).map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["email"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }) {
+            let key = resetkit::domain::LookupKey::new(
+                resetkit::domain::fields::EMAIL,
+                &resetkit::domain::FieldValue::Email(
+                    resetkit::domain::EmailAddress::parse(&email).unwrap(),
+                ),
+            );
+            let ids = store.find_by(&key).await.unwrap();
+            let user = store.get_user(&ids[0]).await.unwrap().unwrap();
+            let number = user.system_user_id.unwrap();
+            assert_eq!(
+                store.find_by_system_user_id(number).await.unwrap(),
+                Some(user.id)
+            );
+            numbers.insert(number);
+        }
+        assert_eq!(numbers.len(), 100, "one number per person");
+    }
+
+    #[tokio::test]
+    async fn a_given_number_already_taken_refuses_its_line_only() {
+        let store = MemoryStore::new();
+        let catalog = resetkit::demo::catalog();
+        let file = [
+            json!({"email": "one@example.com", "system_user_id": 42}),
+            json!({"email": "two@example.com", "system_user_id": 42}),
+            json!({"email": "three@example.com"}),
+            json!({"email": "four@example.com", "system_user_id": 0}),
+        ]
+        .map(|l| l.to_string() + "\n")
+        .concat();
+
+        let report = import_users(&store, &catalog, file.as_bytes(), |_| {})
+            .await
+            .unwrap();
+
+        assert_eq!(report.imported, 2, "{report:?}");
+        assert_eq!(report.rejected.len(), 2, "{report:?}");
+        assert_eq!(
+            report.rejected[0],
+            (2, "system_user_id 42 is already taken".to_owned())
+        );
+        assert_eq!(report.rejected[1].0, 4, "{report:?}");
+        assert!(report.rejected[1].1.contains("system_user_id"));
+        let holder = store
+            .find_by_system_user_id(SystemUserId::new(42).unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        let ids = person_ids(&store, "42").await.unwrap();
+        assert_eq!(ids.user_id, holder);
+        assert_eq!(
+            person_ids(&store, holder.as_ref())
+                .await
+                .unwrap()
+                .to_string(),
+            format!("user_id {holder}\nSystemUserId 42")
+        );
+        assert!(matches!(
+            person_ids(&store, "43").await,
+            Err(IdsError::Unknown(_))
+        ));
+        assert!(matches!(
+            person_ids(&store, "ana").await,
+            Err(IdsError::NotAnId(_))
+        ));
+    }
 }

@@ -59,6 +59,8 @@ pub(super) fn condition_failed<E: ConditionalWriteError, R>(err: &SdkError<E, R>
 pub(super) struct Cancelled {
     /// Positions, in request order, of the actions whose condition failed.
     failed_conditions: Vec<usize>,
+    /// Positions of the actions a concurrent transaction was writing at the same time.
+    conflicts: Vec<usize>,
 }
 
 impl Cancelled {
@@ -71,6 +73,10 @@ impl Cancelled {
     pub fn only_conflicts(&self) -> bool {
         self.failed_conditions.is_empty()
     }
+
+    pub fn conflict_at(&self, action: usize) -> bool {
+        self.conflicts.contains(&action)
+    }
 }
 
 /// `Some` if `err` is a `TransactionCanceledException` whose every reason is
@@ -82,6 +88,7 @@ pub(super) fn cancellation<R>(err: &SdkError<TransactWriteItemsError, R>) -> Opt
         return None;
     };
     let mut failed_conditions = Vec::new();
+    let mut conflicts = Vec::new();
     let mut lost = false;
     for (i, reason) in e.cancellation_reasons().iter().enumerate() {
         match reason.code() {
@@ -90,9 +97,15 @@ pub(super) fn cancellation<R>(err: &SdkError<TransactWriteItemsError, R>) -> Opt
                 failed_conditions.push(i);
                 lost = true;
             }
-            Some("TransactionConflict") => lost = true,
+            Some("TransactionConflict") => {
+                conflicts.push(i);
+                lost = true;
+            }
             Some(_) => return None,
         }
     }
-    lost.then_some(Cancelled { failed_conditions })
+    lost.then_some(Cancelled {
+        failed_conditions,
+        conflicts,
+    })
 }

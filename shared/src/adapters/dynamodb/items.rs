@@ -16,8 +16,8 @@ use crate::domain::idempotency::{
 };
 use crate::domain::{
     ApiKeyHash, ApiKeyRecord, AuditAction, AuditEvent, Channel, CodeHash, EmailAddress, FieldValue,
-    FirstName, Flow, KeyKind, Location, PasswordHash, Permission, PhoneE164, Timestamp, User,
-    UserId, Username, VerificationId, VerificationRecord,
+    FirstName, Flow, KeyKind, Location, PasswordHash, Permission, PhoneE164, SystemUserId,
+    Timestamp, User, UserId, Username, VerificationId, VerificationRecord,
 };
 use crate::ports::StoreError;
 
@@ -25,6 +25,8 @@ use crate::ports::StoreError;
 pub(super) mod attr {
     // users
     pub const USER_ID: &str = "user_id";
+    /// Contract C's number, on users and audit events.
+    pub const SYSTEM_USER_ID: &str = "system_user_id";
     pub const FIRST_NAME: &str = "first_name";
     pub const FIELDS: &str = "fields";
     pub const KIND: &str = "kind";
@@ -34,6 +36,8 @@ pub(super) mod attr {
     pub const LATEST_VERIFICATION: &str = "latest_verification";
     // identifiers
     pub const LOOKUP: &str = "lookup";
+    /// On a `SystemUserId` claim: the user holding the number.
+    pub const CLAIMED_BY: &str = "claimed_by";
     // verifications
     pub const VERIFICATION_ID: &str = "verification_id";
     pub const FLOW: &str = "flow";
@@ -208,6 +212,12 @@ impl<'a> Reader<'a> {
         parse(raw).map_err(|e| self.corrupt(name, e))
     }
 
+    pub fn system_user_id(&self) -> Result<Option<SystemUserId>, StoreError> {
+        self.opt_n::<i64>(attr::SYSTEM_USER_ID)?
+            .map(|v| SystemUserId::new(v).map_err(|e| self.corrupt(attr::SYSTEM_USER_ID, e)))
+            .transpose()
+    }
+
     pub fn parsed_opt<T, E: std::fmt::Display>(
         &self,
         name: &str,
@@ -244,6 +254,7 @@ impl From<&User> for Item {
             .collect();
         let mut item = Item::default();
         item.put(attr::USER_ID, s(u.id.as_ref()));
+        item.put_opt(attr::SYSTEM_USER_ID, u.system_user_id.map(|id| n(id.get())));
         item.put_opt(
             attr::FIRST_NAME,
             u.first_name.as_ref().map(|f| s(f.as_ref())),
@@ -268,6 +279,8 @@ impl TryFrom<Item> for User {
     fn try_from(item: Item) -> Result<Self, StoreError> {
         let r = Reader::new("users", &item.0);
         let mut user = User::new(r.parsed(attr::USER_ID, UserId::parse)?);
+        // Absent on users stored before numbers existed: `None`, assigned at their next confirm.
+        user.system_user_id = r.system_user_id()?;
         user.first_name = r.parsed_opt(attr::FIRST_NAME, FirstName::parse)?;
         for (name, entry) in r.map(attr::FIELDS)? {
             let AttributeValue::M(entry) = entry else {
@@ -297,6 +310,26 @@ impl TryFrom<Item> for User {
             r.parsed_opt(attr::LATEST_VERIFICATION, VerificationId::parse)?;
         Ok(user)
     }
+}
+
+// --- SystemUserId claims (identifiers table) ------------------------------------------------
+
+/// The identifiers table's sort key on a claim. A claim's key must depend on the number
+/// alone, so that a conditional put finds any other holder; `claimed_by` names the user.
+/// (`SystemUserId` is reserved as a field name, so no field's index entry shares its `lookup`.)
+pub(super) const CLAIM_SORT_KEY: &str = "claim";
+
+pub(super) fn system_user_id_lookup(id: SystemUserId) -> String {
+    format!("{}#{id}", crate::domain::fields::SYSTEM_USER_ID)
+}
+
+/// The claim item on `id` for `user`.
+pub(super) fn system_user_id_claim(id: SystemUserId, user: &UserId) -> Attrs {
+    HashMap::from([
+        (attr::LOOKUP.to_owned(), s(system_user_id_lookup(id))),
+        (attr::USER_ID.to_owned(), s(CLAIM_SORT_KEY)),
+        (attr::CLAIMED_BY.to_owned(), s(user.as_ref())),
+    ])
 }
 
 // --- verifications -------------------------------------------------------------------------
@@ -418,6 +451,7 @@ impl From<&ChainedEvent> for Item {
         item.put(attr::ACTION, s(e.action.as_str()));
         item.put_opt(attr::ACTOR, e.actor.as_deref().map(s));
         item.put_opt(attr::USER_ID, e.user_id.as_ref().map(|u| s(u.as_ref())));
+        item.put_opt(attr::SYSTEM_USER_ID, e.system_user_id.map(|id| n(id.get())));
         item.put_opt(attr::CHANNEL, e.channel.map(|c| s(c.as_str())));
         item.put_opt(attr::DESTINATION, e.destination.as_deref().map(s));
         item.put_opt(attr::SOURCE_IP, e.source_ip.as_deref().map(s));
@@ -451,6 +485,7 @@ impl TryFrom<Item> for ChainedEvent {
             })?,
             actor: r.opt_s(attr::ACTOR)?.map(str::to_owned),
             user_id: r.parsed_opt(attr::USER_ID, UserId::parse)?,
+            system_user_id: r.system_user_id()?,
             channel: r.parsed_opt(attr::CHANNEL, |c| {
                 Channel::parse(c).ok_or("is not a channel")
             })?,
@@ -522,6 +557,7 @@ mod tests {
         ));
         u.credential_version = 3;
         u.latest_verification = Some(VerificationId::from_random([9; 16]));
+        u.system_user_id = Some(SystemUserId::new(2_147_483_647).unwrap());
         u
     }
 
@@ -531,6 +567,21 @@ mod tests {
         assert_eq!(User::try_from(Item::from(&u)).unwrap(), u);
         let bare = User::new(UserId::from_random([1; 16]));
         assert_eq!(User::try_from(Item::from(&bare)).unwrap(), bare);
+    }
+
+    #[test]
+    fn a_user_without_a_system_user_id_reads_as_none_and_a_bad_one_is_corrupt() {
+        let mut item = Item::from(&user()).into_attrs();
+        item.remove(attr::SYSTEM_USER_ID);
+        assert_eq!(User::try_from(Item(item)).unwrap().system_user_id, None);
+        for bad in ["0", "2147483648", "-3"] {
+            let mut item = Item::from(&user()).into_attrs();
+            item.insert(attr::SYSTEM_USER_ID.into(), n(bad));
+            assert!(
+                matches!(User::try_from(Item(item)), Err(StoreError::Corrupt(m)) if m.contains("system_user_id")),
+                "{bad}"
+            );
+        }
     }
 
     #[test]
@@ -631,11 +682,13 @@ mod tests {
             longitude: -0.12,
         });
         e.source_ip = Some("203.0.113.5".into());
+        e.system_user_id = Some(SystemUserId::new(1001).unwrap());
         let link = ChainedEvent::next(None, e);
         let item = Item::from(&link).into_attrs();
         assert_eq!(item.get(attr::STREAM), Some(&s("ip:203.0.113.5")));
         assert_eq!(item.get(attr::EVENT_ID), Some(&s("00000000000000000001")));
         assert_eq!(item.get(attr::LATITUDE), Some(&n(51.5)));
+        assert_eq!(item.get(attr::SYSTEM_USER_ID), Some(&n(1001)));
         assert!(!item.contains_key(attr::ACTOR));
         assert_eq!(ChainedEvent::try_from(Item(item)).unwrap(), link);
     }

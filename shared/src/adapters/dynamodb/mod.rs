@@ -4,7 +4,8 @@
 //! | table           | key                         | holds                                       |
 //! |-----------------|-----------------------------|---------------------------------------------|
 //! | `users`         | `user_id`                   | fields, password hash, credential version   |
-//! | `identifiers`   | `lookup`, `user_id`         | one item per unique field value → user      |
+//! | `identifiers`   | `lookup`, `user_id`         | one item per unique field value → user;     |
+//! |                 |                             | one claim per `SystemUserId` (see `items`)  |
 //! | `verifications` | `verification_id`           | code HMAC, expiry (TTL), attempts, consumed |
 //! | `guards`        | `guard_key`                 | rate-limit windows, idempotency (TTL)       |
 //! | `api-keys`      | `key_hash`                  | kind, permissions, active                   |
@@ -22,15 +23,18 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::primitives::Blob;
-use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem, Update};
 use aws_sdk_dynamodb::Client;
 
 use self::errors::{build_error, condition_failed, unavailable};
-use self::items::{attr, idempotency_guard_key, n, s, Item};
+use self::items::{
+    attr, idempotency_guard_key, n, s, system_user_id_claim, system_user_id_lookup, Item,
+    CLAIM_SORT_KEY,
+};
 use self::transaction::TransactError;
 use crate::domain::audit::ChainedEvent;
 use crate::domain::idempotency::{Fingerprint, IdempotencyKey, IdempotencyRecord, StoredResponse};
-use crate::domain::{ApiKeyHash, ApiKeyRecord, LookupKey, Timestamp, User, UserId};
+use crate::domain::{ApiKeyHash, ApiKeyRecord, LookupKey, SystemUserId, Timestamp, User, UserId};
 use crate::ports::{
     ApiKeyStore, AuditLog, Claim, IdempotencyStore, RateDecision, RateLimit, RateLimiter,
     StoreError, UserDirectory,
@@ -123,6 +127,18 @@ impl DynamoStore {
             .map_err(unavailable)?;
         Ok(out.item.map(Item))
     }
+
+    /// The conditional put of the claim on `id` for `user`: it fails if anyone holds `id`.
+    fn claim_put(&self, id: SystemUserId, user: &UserId) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.tables.identifiers)
+            .set_item(Some(system_user_id_claim(id, user)))
+            .condition_expression("attribute_not_exists(#lookup)")
+            .expression_attribute_names("#lookup", attr::LOOKUP)
+            .build()
+            .map_err(build_error)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
 }
 
 impl UserDirectory for DynamoStore {
@@ -162,7 +178,8 @@ impl UserDirectory for DynamoStore {
             .transpose()
     }
 
-    /// One transaction: the user (only if new) and its index items, or nothing.
+    /// One transaction: the user (only if new), its index items and the claim on its
+    /// `SystemUserId` (only if free), or nothing.
     async fn create_user(&self, user: &User, keys: &[LookupKey]) -> Result<(), StoreError> {
         let put_user = Put::builder()
             .table_name(&self.tables.users)
@@ -183,10 +200,82 @@ impl UserDirectory for DynamoStore {
                 .map_err(build_error)?;
             actions.push(TransactWriteItem::builder().put(put_index).build());
         }
+        let claim_at = actions.len();
+        if let Some(number) = user.system_user_id {
+            actions.push(self.claim_put(number, &user.id)?);
+        }
         match self.transact(actions).await {
             Ok(()) => Ok(()),
             Err(TransactError::Cancelled(c)) if c.condition_failed_at(0) => {
                 Err(StoreError::Duplicate(user.id.to_string()))
+            }
+            // Another transaction still claiming the same number after the retries counts as
+            // holding it: the caller draws again rather than failing the import.
+            Err(TransactError::Cancelled(c))
+                if c.condition_failed_at(claim_at) || c.conflict_at(claim_at) =>
+            {
+                match user.system_user_id {
+                    Some(number) => Err(StoreError::SystemUserIdTaken(number)),
+                    None => Err(StoreError::unavailable(LostRace)),
+                }
+            }
+            Err(TransactError::Cancelled(_)) => Err(StoreError::unavailable(LostRace)),
+            Err(TransactError::Unavailable(e)) => Err(e),
+        }
+    }
+
+    async fn find_by_system_user_id(&self, id: SystemUserId) -> Result<Option<UserId>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.tables.identifiers)
+            .key(attr::LOOKUP, s(system_user_id_lookup(id)))
+            .key(attr::USER_ID, s(CLAIM_SORT_KEY))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        out.item
+            .map(|item| {
+                items::Reader::new("identifiers", &item).parsed(attr::CLAIMED_BY, UserId::parse)
+            })
+            .transpose()
+    }
+
+    /// One transaction: the claim (only if free) and the number on the user (only if the
+    /// user exists without one).
+    async fn assign_system_user_id(
+        &self,
+        user: &UserId,
+        id: SystemUserId,
+    ) -> Result<SystemUserId, StoreError> {
+        let set_number = Update::builder()
+            .table_name(&self.tables.users)
+            .key(attr::USER_ID, s(user.as_ref()))
+            .update_expression("SET #sid = :sid")
+            .condition_expression("attribute_exists(#uid) AND attribute_not_exists(#sid)")
+            .expression_attribute_names("#uid", attr::USER_ID)
+            .expression_attribute_names("#sid", attr::SYSTEM_USER_ID)
+            .expression_attribute_values(":sid", n(id.get()))
+            .build()
+            .map_err(build_error)?;
+        let actions = vec![
+            self.claim_put(id, user)?,
+            TransactWriteItem::builder().update(set_number).build(),
+        ];
+        match self.transact(actions).await {
+            Ok(()) => Ok(id),
+            // Unknown, or numbered meanwhile: which one, the user's item says.
+            Err(TransactError::Cancelled(c)) if c.condition_failed_at(1) => {
+                match self.get_user(user).await? {
+                    None => Err(StoreError::Missing(user.to_string())),
+                    Some(u) => u
+                        .system_user_id
+                        .ok_or_else(|| StoreError::unavailable(LostRace)),
+                }
+            }
+            Err(TransactError::Cancelled(c)) if c.condition_failed_at(0) => {
+                Err(StoreError::SystemUserIdTaken(id))
             }
             Err(TransactError::Cancelled(_)) => Err(StoreError::unavailable(LostRace)),
             Err(TransactError::Unavailable(e)) => Err(e),
