@@ -1,17 +1,66 @@
 //! The verification store: issue, read, count failures, revoke, and the one transaction
 //! that consumes a code and changes the password.
 
-use aws_sdk_dynamodb::types::{Put, ReturnValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::primitives::Blob;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem, Update};
 
 use super::errors::{build_error, condition_failed, unavailable};
 use super::items::{attr, n, s, Item, Reader};
 use super::transaction::TransactError;
-use super::{boolean, DynamoStore};
-use crate::domain::{Timestamp, UserId, VerificationId, VerificationRecord};
+use super::{boolean, DynamoStore, LostRace};
+use crate::domain::{
+    Channel, CodeHash, Flow, Timestamp, UserId, VerificationId, VerificationRecord,
+};
 use crate::ports::{AttemptCount, CompletedReset, ConsumeError, StoreError, VerificationStore};
 
 /// The condition under which a record may still be used or counted against.
 const USABLE: &str = "#consumed = :false AND #attempts < #max AND #expires > :now";
+
+impl From<&VerificationRecord> for Item {
+    fn from(v: &VerificationRecord) -> Self {
+        let mut item = Item::default();
+        item.put(attr::VERIFICATION_ID, s(v.id.as_ref()));
+        item.put(attr::USER_ID, s(v.user_id.as_ref()));
+        item.put(attr::FLOW, s(v.flow.as_str()));
+        item.put(attr::CHANNEL, s(v.channel.as_str()));
+        item.put(
+            attr::CODE_HASH,
+            AttributeValue::B(Blob::new(v.code_hash.as_bytes().to_vec())),
+        );
+        item.put(attr::CREATED_AT, n(v.created_at.unix_seconds()));
+        item.put(attr::EXPIRES_AT, n(v.expires_at.unix_seconds()));
+        item.put(attr::ATTEMPTS, n(v.attempts));
+        item.put(attr::MAX_ATTEMPTS, n(v.max_attempts));
+        item.put(attr::CONSUMED, AttributeValue::Bool(v.consumed));
+        item
+    }
+}
+
+impl TryFrom<Item> for VerificationRecord {
+    type Error = StoreError;
+
+    fn try_from(item: Item) -> Result<Self, StoreError> {
+        let r = Reader::new("verifications", &item.0);
+        let hash: [u8; 32] = r
+            .blob(attr::CODE_HASH)?
+            .try_into()
+            .map_err(|_| r.corrupt(attr::CODE_HASH, "is not 32 bytes"))?;
+        Ok(VerificationRecord {
+            id: r.parsed(attr::VERIFICATION_ID, VerificationId::parse)?,
+            user_id: r.parsed(attr::USER_ID, UserId::parse)?,
+            flow: r.parsed(attr::FLOW, |f| Flow::parse(f).ok_or("is not a known flow"))?,
+            channel: r.parsed(attr::CHANNEL, |c| {
+                Channel::parse(c).ok_or("is not a known channel")
+            })?,
+            code_hash: CodeHash::from_bytes(hash),
+            created_at: r.timestamp(attr::CREATED_AT)?,
+            expires_at: r.timestamp(attr::EXPIRES_AT)?,
+            attempts: r.n(attr::ATTEMPTS)?,
+            max_attempts: r.n(attr::MAX_ATTEMPTS)?,
+            consumed: r.bool(attr::CONSUMED)?,
+        })
+    }
+}
 
 impl VerificationStore for DynamoStore {
     /// One transaction: the new record, and the user's `latest_verification` pointing at it
@@ -46,7 +95,7 @@ impl VerificationStore for DynamoStore {
             Err(TransactError::Cancelled(c)) if c.condition_failed_at(0) => {
                 Err(StoreError::Duplicate(record.id.to_string()))
             }
-            Err(TransactError::Cancelled(_)) => Err(StoreError::unavailable(super::LostRace)),
+            Err(TransactError::Cancelled(_)) => Err(StoreError::unavailable(LostRace)),
             Err(TransactError::Unavailable(e)) => Err(e),
         }
     }
@@ -189,5 +238,53 @@ impl VerificationStore for DynamoStore {
             TransactError::Cancelled(_) => ConsumeError::Rejected,
             TransactError::Unavailable(e) => ConsumeError::Store(e),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::code::CodeHash;
+
+    #[test]
+    fn verifications_round_trip() {
+        let v = VerificationRecord {
+            id: VerificationId::from_random([2; 16]),
+            user_id: UserId::from_random([3; 16]),
+            flow: Flow::Link,
+            channel: Channel::Sms,
+            code_hash: CodeHash::from_bytes([4; 32]),
+            created_at: Timestamp::from_unix_seconds(1_800_000_000),
+            expires_at: Timestamp::from_unix_seconds(1_800_003_600),
+            attempts: 2,
+            max_attempts: 5,
+            consumed: false,
+        };
+        assert_eq!(VerificationRecord::try_from(Item::from(&v)).unwrap(), v);
+    }
+
+    #[test]
+    fn a_malformed_verification_item_is_corrupt_not_a_panic() {
+        let mut item = Item::from(&VerificationRecord {
+            id: VerificationId::from_random([2; 16]),
+            user_id: UserId::from_random([3; 16]),
+            flow: Flow::StaffCode,
+            channel: Channel::Email,
+            code_hash: CodeHash::from_bytes([4; 32]),
+            created_at: Timestamp::from_unix_seconds(1),
+            expires_at: Timestamp::from_unix_seconds(2),
+            attempts: 0,
+            max_attempts: 5,
+            consumed: false,
+        })
+        .into_attrs();
+        item.insert(
+            attr::CODE_HASH.into(),
+            AttributeValue::B(Blob::new(vec![1, 2, 3])),
+        );
+        assert!(matches!(
+            VerificationRecord::try_from(Item(item)),
+            Err(StoreError::Corrupt(_))
+        ));
     }
 }
