@@ -1,0 +1,161 @@
+//! Guards: rate-limit windows and `Idempotency-Key` claims.
+use std::time::Duration;
+
+use super::{random_id, T0};
+use crate::domain::code::CodeKeys;
+use crate::domain::idempotency::{Fingerprint, IdempotencyKey, IdempotencyState, StoredResponse};
+use crate::domain::Timestamp;
+use crate::ports::{Claim, RateDecision, RateLimit, Store, StoreError};
+
+pub(super) async fn rate_limit_allows_max_per_window<S: Store>(store: S) {
+    let bucket = format!("contract#{}", hex::encode(random_id()));
+    let limit = RateLimit {
+        max: 3,
+        window_secs: 5,
+    };
+    let start = Timestamp::from_unix_seconds(1_800_000_000); // a multiple of 5
+    for _ in 0..3 {
+        assert_eq!(
+            store.hit(&bucket, limit, start).await.expect("hit"),
+            RateDecision::Allowed
+        );
+    }
+    let at = start.plus(Duration::from_secs(2));
+    assert_eq!(
+        store.hit(&bucket, limit, at).await.expect("hit"),
+        RateDecision::Limited {
+            retry_after_secs: 3
+        }
+    );
+    let next = start.plus(Duration::from_secs(5));
+    assert_eq!(
+        store.hit(&bucket, limit, next).await.expect("hit"),
+        RateDecision::Allowed,
+        "a new window resets"
+    );
+}
+
+pub(super) async fn concurrent_hits_never_exceed_the_limit<S: Store + Clone>(store: S) {
+    let bucket = format!("contract#{}", hex::encode(random_id()));
+    let limit = RateLimit {
+        max: 5,
+        window_secs: 60,
+    };
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let (store, bucket) = (store.clone(), bucket.clone());
+        tasks.spawn(async move { store.hit(&bucket, limit, T0).await });
+    }
+    let mut allowed = 0;
+    while let Some(res) = tasks.join_next().await {
+        if res.expect("task").expect("hit") == RateDecision::Allowed {
+            allowed += 1;
+        }
+    }
+    assert_eq!(allowed, 5, "exactly max hits MUST be allowed");
+}
+
+pub(super) async fn idempotency_keys_are_claimed_once_then_replayed<S: Store>(store: S) {
+    let keys = CodeKeys::new(vec![vec![9; 32]]).expect("keys");
+    let key = IdempotencyKey::parse(&hex::encode(random_id()), "contract", "caller").expect("key");
+    let fp = Fingerprint::of(&keys, &[b"request"]);
+    let lock = T0.plus(Duration::from_secs(60));
+    assert_eq!(
+        store
+            .claim(&key, &fp, "first", T0, lock)
+            .await
+            .expect("claim"),
+        Claim::Acquired
+    );
+    match store
+        .claim(&key, &fp, "second", T0, lock)
+        .await
+        .expect("claim")
+    {
+        Claim::Existing(r) => {
+            assert_eq!(
+                (r.fingerprint, r.owner.as_str(), r.state),
+                (fp.clone(), "first", IdempotencyState::InFlight)
+            )
+        }
+        other => panic!("a held key MUST read as in flight, got {other:?}"),
+    }
+    let answer = StoredResponse {
+        status: 200,
+        content_type: "application/json".into(),
+        body: vec![1, 2, 3],
+    };
+    let keep = T0.plus(Duration::from_secs(86_400));
+    assert!(
+        matches!(
+            store.complete(&key, "second", &answer, keep).await,
+            Err(StoreError::Missing(_))
+        ),
+        "only the owner MUST complete"
+    );
+    store
+        .release(&key, "second")
+        .await
+        .expect("releasing another's key is a no-op");
+    store
+        .complete(&key, "first", &answer, keep)
+        .await
+        .expect("complete");
+    match store
+        .claim(&key, &fp, "third", T0.plus(Duration::from_secs(120)), lock)
+        .await
+        .expect("claim")
+    {
+        Claim::Existing(r) => assert_eq!(
+            r.state,
+            IdempotencyState::Completed(answer),
+            "the answer MUST be kept"
+        ),
+        other => panic!("a completed key MUST replay, got {other:?}"),
+    }
+    let after = keep.plus(Duration::from_secs(1));
+    let relock = after.plus(Duration::from_secs(60));
+    assert_eq!(
+        store
+            .claim(&key, &fp, "fourth", after, relock)
+            .await
+            .expect("claim"),
+        Claim::Acquired,
+        "an expired record MUST free its key"
+    );
+    store.release(&key, "fourth").await.expect("release");
+    assert_eq!(
+        store
+            .claim(&key, &fp, "fifth", after, relock)
+            .await
+            .expect("claim"),
+        Claim::Acquired,
+        "a released key MUST be free"
+    );
+}
+
+pub(super) async fn concurrent_idempotency_claims_have_one_winner<S: Store + Clone>(store: S) {
+    let keys = CodeKeys::new(vec![vec![9; 32]]).expect("keys");
+    let key = IdempotencyKey::parse(&hex::encode(random_id()), "contract", "caller").expect("key");
+    let fp = Fingerprint::of(&keys, &[b"request"]);
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..10 {
+        let (store, key, fp) = (store.clone(), key.clone(), fp.clone());
+        tasks.spawn(async move {
+            let owner = hex::encode(random_id());
+            store
+                .claim(&key, &fp, &owner, T0, T0.plus(Duration::from_secs(60)))
+                .await
+        });
+    }
+    let mut acquired = 0;
+    while let Some(res) = tasks.join_next().await {
+        if res.expect("task").expect("claim") == Claim::Acquired {
+            acquired += 1;
+        }
+    }
+    assert_eq!(
+        acquired, 1,
+        "exactly one concurrent claim MUST acquire the key"
+    );
+}
