@@ -11,13 +11,13 @@
 
 use lambda_http::http::{header, HeaderValue, Method, StatusCode};
 use lambda_http::{Body, Request, Response};
-use resetkit::domain::{KeyKind, Permission, PresentedKey};
-use resetkit::http::{query_param, respond, with_retry_after};
+use resetkit::inbound::{ok, query_param, Problem};
 use resetkit::ports::{Clock, Notifier, RandomSource, Store};
-use resetkit::service::ConfirmError;
+use resetkit::service::PageKeyError;
 use resetkit::Resetkit;
 
-use crate::contract::Failure;
+use crate::contract::{self, Failure};
+use crate::format::Format;
 
 pub const PATH: &str = "/reset";
 
@@ -46,14 +46,7 @@ pub async fn serve<S: Store, N: Notifier, C: Clock, R: RandomSource>(
 ) -> Response<Body> {
     let mut res = match asset(svc, req).await {
         Ok(res) => res,
-        Err(Failure(status, body)) => {
-            let json = serde_json::to_string(&body).unwrap_or_else(|_| "{}".into());
-            let res = respond(status, "application/json; charset=utf-8", json);
-            match body.retry_after {
-                Some(secs) => with_retry_after(res, secs),
-                None => res,
-            }
-        }
+        Err(failure) => contract::render(&Format::Json, Err(failure)),
     };
     let h = res.headers_mut();
     h.insert(
@@ -81,74 +74,21 @@ async fn asset<S: Store, N: Notifier, C: Clock, R: RandomSource>(
     req: &Request,
 ) -> Result<Response<Body>, Failure> {
     if req.method() != Method::GET {
-        return Err(Failure::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "MethodNotAllowed",
-            "Use GET",
-            vec![],
-        ));
+        return Err(Problem::method_not_allowed("Use GET").into());
     }
-    let Some(key) = svc.settings().browser_confirm_key.as_deref() else {
-        return Err(Failure::new(
-            StatusCode::NOT_FOUND,
-            "NotFound",
-            "The reset page is not enabled on this stage",
-            vec![],
-        ));
-    };
+    if !svc.reset_page_enabled() {
+        return Err(PageKeyError::Disabled.into());
+    }
     Ok(match query_param(req, "asset").as_deref() {
-        None => respond(
-            StatusCode::OK,
+        // The key is checked before it is handed out (`Resetkit::reset_page_key`).
+        None => ok(
             "text/html; charset=utf-8",
-            render(checked(svc, key).await?),
+            render(svc.reset_page_key().await?),
         ),
-        Some("reset.css") => respond(StatusCode::OK, "text/css; charset=utf-8", CSS.to_owned()),
-        Some("reset.js") => respond(
-            StatusCode::OK,
-            "text/javascript; charset=utf-8",
-            JS.to_owned(),
-        ),
-        Some(_) => {
-            return Err(Failure::new(
-                StatusCode::NOT_FOUND,
-                "NotFound",
-                "No such asset",
-                vec![],
-            ))
-        }
+        Some("reset.css") => ok("text/css; charset=utf-8", CSS.to_owned()),
+        Some("reset.js") => ok("text/javascript; charset=utf-8", JS.to_owned()),
+        Some(_) => return Err(Problem::not_found("No such asset").into()),
     })
-}
-
-/// The page hands its key to every visitor, so it must be a browser key that can do
-/// nothing but confirm. A misconfigured stage (a server key, say) gets no page rather
-/// than a published secret.
-async fn checked<'k, S: Store, N: Notifier, C: Clock, R: RandomSource>(
-    svc: &Resetkit<S, N, C, R>,
-    key: &'k str,
-) -> Result<&'k str, Failure> {
-    match svc.store().find_key(&PresentedKey(key).hash()).await {
-        Ok(Some(k))
-            if k.kind == KeyKind::Browser
-                && k.active
-                && k.permissions.iter().eq(&[Permission::PasswordConfirm]) =>
-        {
-            Ok(key)
-        }
-        Ok(other) => {
-            tracing::error!(
-                key_id = other.as_ref().map(|k| k.key_id.as_str()),
-                "{} is not an active browser key with password:confirm only; the reset page is withheld",
-                resetkit::config::BROWSER_CONFIRM_KEY
-            );
-            Err(Failure::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "PageUnavailable",
-                "The reset page is not available",
-                vec![],
-            ))
-        }
-        Err(e) => Err(ConfirmError::from(e).into()),
-    }
 }
 
 fn render(key: &str) -> String {

@@ -3,7 +3,9 @@
 mod confirm;
 mod forgot_password;
 mod guest_reset;
+mod idempotency;
 mod limits;
+mod reset_page;
 
 use std::time::Duration;
 
@@ -12,7 +14,9 @@ use thiserror::Error;
 pub use confirm::{ConfirmCommand, ConfirmError, ConfirmSubject, Confirmed, UnexpectedConfirm};
 pub use forgot_password::{ForgotPasswordCommand, ForgotPasswordError, ForgotPasswordOutcome};
 pub use guest_reset::{GuestResetCommand, GuestResetError, GuestResetIssued};
+pub use idempotency::{Refusal, Remembered, KEEP, LOCK};
 pub use limits::{Endpoint, LimitReason, Limits, RateLimited};
+pub use reset_page::PageKeyError;
 
 use crate::domain::audit::ChainedEvent;
 use crate::domain::code::CodeKeys;
@@ -87,10 +91,6 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource> Resetkit<S, N, C, R> {
 
     pub fn settings(&self) -> &Settings {
         &self.settings
-    }
-
-    pub fn store(&self) -> &S {
-        &self.store
     }
 
     /// Counts the request against its source address, finds the presented key by its hash,
@@ -180,11 +180,6 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource> Resetkit<S, N, C, R> {
         );
     }
 
-    /// The clock the service runs on, for the inbound side's idempotency records.
-    pub fn now(&self) -> crate::domain::Timestamp {
-        self.clock.now()
-    }
-
     fn audit_event(
         &self,
         caller: &Caller,
@@ -196,11 +191,6 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource> Resetkit<S, N, C, R> {
         e.user_id = user.cloned();
         e.source_ip = caller.source_ip.clone();
         e
-    }
-
-    /// Fills `buf` from the service's random source.
-    pub fn fill_random(&self, buf: &mut [u8]) {
-        self.random.fill(buf);
     }
 
     fn random_bytes<const LEN: usize>(&self) -> [u8; LEN] {
