@@ -1,10 +1,9 @@
 //! LeadSquared's wire shapes, and the one mapping from domain outcomes to them.
 
-use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use resetkit::domain::fields::EMAIL;
 use resetkit::domain::{FieldCatalog, LookupKey};
-use resetkit::inbound::{self, Problem};
+use resetkit::inbound::{self, Kind, Problem};
 use resetkit::ports::StoreError;
 use resetkit::service::{ForgotPasswordCommand, ForgotPasswordError, ForgotPasswordOutcome};
 use serde::{Deserialize, Serialize};
@@ -82,21 +81,21 @@ pub fn render(outcome: Result<Success, Problem>) -> Response<Body> {
         Ok(sent) => return inbound::ok_json(&sent),
         Err(problem) => problem,
     };
-    let (exception_type, message) = match problem.status {
-        StatusCode::BAD_REQUEST => ("MXInvalidInputException", None),
-        StatusCode::UNAUTHORIZED => (
+    let (exception_type, message) = match problem.kind {
+        Kind::BadRequest => ("MXInvalidInputException", None),
+        Kind::Unauthorized => (
             "MXUnAuthorizedAccessException",
             Some("Invalid or missing auth key"),
         ),
-        StatusCode::PAYLOAD_TOO_LARGE => ("MXRequestTooLargeException", None),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("MXUnsupportedMediaTypeException", None),
-        StatusCode::TOO_MANY_REQUESTS => ("MXAPIRateLimitExceededException", None),
-        StatusCode::METHOD_NOT_ALLOWED => ("MXMethodNotAllowedException", None),
-        StatusCode::NOT_FOUND => ("MXNotFoundException", None),
-        StatusCode::SERVICE_UNAVAILABLE => ("MXServiceUnavailableException", None),
-        StatusCode::CONFLICT => ("MXRequestInProgressException", None),
-        StatusCode::UNPROCESSABLE_ENTITY => ("MXIdempotencyKeyReusedException", None),
-        _ => ("MXUnexpectedException", None),
+        Kind::TooLarge => ("MXRequestTooLargeException", None),
+        Kind::UnsupportedMediaType => ("MXUnsupportedMediaTypeException", None),
+        Kind::RateLimited => ("MXAPIRateLimitExceededException", None),
+        Kind::MethodNotAllowed => ("MXMethodNotAllowedException", None),
+        Kind::NotFound => ("MXNotFoundException", None),
+        Kind::Unavailable => ("MXServiceUnavailableException", None),
+        Kind::InFlight => ("MXRequestInProgressException", None),
+        Kind::KeyReused => ("MXIdempotencyKeyReusedException", None),
+        Kind::NotAcceptable | Kind::Unexpected => ("MXUnexpectedException", None),
     };
     let body = ErrorBody {
         status: "Error",

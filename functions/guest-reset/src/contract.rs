@@ -1,9 +1,8 @@
 //! Zenoti's wire shapes, and the one mapping from domain outcomes to them.
 
-use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use resetkit::domain::{Channel, EmailAddress, FirstName, PhoneE164, Username};
-use resetkit::inbound::{self, BodyError, Problem};
+use resetkit::inbound::{self, BodyError, Kind, Problem};
 use resetkit::ports::{DeliveryError, StoreError};
 use resetkit::service::{GuestResetCommand, GuestResetError, GuestResetIssued, Refusal};
 use serde::{Deserialize, Serialize};
@@ -69,7 +68,7 @@ pub fn render(outcome: Result<GuestResetResponse, Failure>) -> Response<Body> {
         Ok(issued) => return inbound::ok_json(&issued),
         Err(failure) => failure,
     };
-    let message = if problem.status == StatusCode::UNAUTHORIZED {
+    let message = if problem.kind == Kind::Unauthorized {
         UNAUTHORIZED.to_owned()
     } else {
         problem.message.clone()
@@ -78,7 +77,7 @@ pub fn render(outcome: Result<GuestResetResponse, Failure>) -> Response<Body> {
         user_count,
         matched_with,
         error: Some(ErrorBody {
-            code: problem.status.as_u16(),
+            code: problem.status().as_u16(),
             message,
             reason: problem.reason,
         }),

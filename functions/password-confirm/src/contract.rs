@@ -1,10 +1,9 @@
 //! ServiceStack's wire shapes, and the one mapping from domain outcomes to them.
 
-use lambda_http::http::StatusCode;
 use lambda_http::{Body, Response};
 use resetkit::domain::password::NewPassword;
 use resetkit::domain::{EmailAddress, Location, ResetSecret, UserId, VerificationId};
-use resetkit::inbound::{self, BodyError, Problem};
+use resetkit::inbound::{self, BodyError, Kind, Problem};
 use resetkit::ports::StoreError;
 use resetkit::service::{
     ConfirmCommand, ConfirmError, ConfirmSubject, PageKeyError, Refusal, UnexpectedConfirm,
@@ -127,19 +126,19 @@ pub fn render(fmt: &Format, outcome: Result<ConfirmResponse, Failure>) -> Respon
         }
         Err(failure) => failure,
     };
-    let (default_code, message) = match problem.status {
-        StatusCode::BAD_REQUEST => ("SerializationException", None),
-        StatusCode::UNAUTHORIZED => ("Unauthorized", Some("Invalid ApiKey")),
-        StatusCode::NOT_FOUND => ("NotFound", None),
-        StatusCode::METHOD_NOT_ALLOWED => ("MethodNotAllowed", None),
-        StatusCode::NOT_ACCEPTABLE => ("InvalidFormat", None),
-        StatusCode::CONFLICT => ("RequestInProgress", None),
-        StatusCode::PAYLOAD_TOO_LARGE => ("RequestTooLarge", None),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("UnsupportedMediaType", None),
-        StatusCode::UNPROCESSABLE_ENTITY => ("IdempotencyKeyReused", None),
-        StatusCode::TOO_MANY_REQUESTS => ("TooManyRequests", None),
-        StatusCode::SERVICE_UNAVAILABLE => ("ServiceUnavailable", None),
-        _ => ("InternalServerError", None),
+    let (default_code, message) = match problem.kind {
+        Kind::BadRequest => ("SerializationException", None),
+        Kind::Unauthorized => ("Unauthorized", Some("Invalid ApiKey")),
+        Kind::NotFound => ("NotFound", None),
+        Kind::MethodNotAllowed => ("MethodNotAllowed", None),
+        Kind::NotAcceptable => ("InvalidFormat", None),
+        Kind::InFlight => ("RequestInProgress", None),
+        Kind::TooLarge => ("RequestTooLarge", None),
+        Kind::UnsupportedMediaType => ("UnsupportedMediaType", None),
+        Kind::KeyReused => ("IdempotencyKeyReused", None),
+        Kind::RateLimited => ("TooManyRequests", None),
+        Kind::Unavailable => ("ServiceUnavailable", None),
+        Kind::Unexpected => ("InternalServerError", None),
     };
     let message = message.map_or_else(|| problem.message.clone(), str::to_owned);
     let body = ConfirmResponse {

@@ -9,9 +9,9 @@
 //! Serving the page spends nothing: the link's `LeadId` and `TemporaryPassword` travel in
 //! the URL fragment, which browsers never send, and only the POST of contract C uses them.
 
-use lambda_http::http::{header, HeaderValue, Method, StatusCode};
+use lambda_http::http::{header, HeaderValue, Method};
 use lambda_http::{Body, Request, Response};
-use resetkit::inbound::{ok, query_param, Problem};
+use resetkit::inbound::{ok, query_param, Kind, Problem};
 use resetkit::ports::{Clock, Notifier, RandomSource, Store};
 use resetkit::service::PageKeyError;
 use resetkit::Resetkit;
@@ -44,9 +44,12 @@ pub async fn serve<S: Store, N: Notifier, C: Clock, R: RandomSource>(
     svc: &Resetkit<S, N, C, R>,
     req: &Request,
 ) -> Response<Body> {
-    let mut res = match asset(svc, req).await {
-        Ok(res) => res,
-        Err(failure) => contract::render(&Format::Json, Err(failure)),
+    let (mut res, allow) = match asset(svc, req).await {
+        Ok(res) => (res, false),
+        Err(failure) => {
+            let allow = failure.problem.kind == Kind::MethodNotAllowed;
+            (contract::render(&Format::Json, Err(failure)), allow)
+        }
     };
     let h = res.headers_mut();
     h.insert(
@@ -62,9 +65,8 @@ pub async fn serve<S: Store, N: Notifier, C: Clock, R: RandomSource>(
         "cross-origin-opener-policy",
         HeaderValue::from_static("same-origin"),
     );
-    if res.status() == StatusCode::METHOD_NOT_ALLOWED {
-        res.headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("GET"));
+    if allow {
+        h.insert(header::ALLOW, HeaderValue::from_static("GET"));
     }
     res
 }

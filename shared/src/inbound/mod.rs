@@ -14,7 +14,7 @@ use std::future::Future;
 use lambda_http::{Body, Request, Response};
 
 pub use idempotency::{HEADER as IDEMPOTENCY_KEY, REPLAYED};
-pub use problem::{chain, Problem};
+pub use problem::{chain, Kind, Problem};
 pub use request::{
     query_param, read_body, single_header, source_ip, Accepts, BodyError, MAX_BODY_BYTES,
 };

@@ -1,6 +1,7 @@
 //! [`Problem`]: every answer other than success, before a contract words it. This is the
-//! one place that decides a status code and a `Retry-After`; each function's `contract.rs`
-//! renders a `Problem` in its own wire shape and decides nothing of the kind.
+//! one place that decides a status code ([`Kind::status`]) and a `Retry-After`; each
+//! function's `contract.rs` renders a `Problem` in its own wire shape by its [`Kind`] and
+//! decides neither.
 
 use std::error::Error;
 
@@ -17,10 +18,50 @@ const IN_FLIGHT_RETRY_AFTER_SECS: u64 = 1;
 /// What a caller is asked to wait after a dependency failed, in seconds.
 const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 2;
 
+/// What went wrong, as far as a caller is concerned. Each contract names the kinds in its
+/// own vocabulary; only [`Kind::status`] turns one into a status code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    BadRequest,
+    Unauthorized,
+    NotFound,
+    MethodNotAllowed,
+    NotAcceptable,
+    /// The first request with this `Idempotency-Key` is still running.
+    InFlight,
+    TooLarge,
+    UnsupportedMediaType,
+    /// The `Idempotency-Key` was used for another request.
+    KeyReused,
+    RateLimited,
+    Unexpected,
+    Unavailable,
+}
+
+impl Kind {
+    /// The one table from kinds of problem to status codes.
+    pub fn status(self) -> StatusCode {
+        match self {
+            Kind::BadRequest => StatusCode::BAD_REQUEST,
+            Kind::Unauthorized => StatusCode::UNAUTHORIZED,
+            Kind::NotFound => StatusCode::NOT_FOUND,
+            Kind::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Kind::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
+            Kind::InFlight => StatusCode::CONFLICT,
+            Kind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Kind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Kind::KeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            Kind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            Kind::Unexpected => StatusCode::INTERNAL_SERVER_ERROR,
+            Kind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+}
+
 /// An answer other than success.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
-    pub status: StatusCode,
+    pub kind: Kind,
     /// Sent as `Retry-After` (seconds), never in a body.
     pub retry_after: Option<u64>,
     /// Machine-readable cause of a 429 (`source_ip_rate_limited`, …); `None` otherwise.
@@ -30,27 +71,31 @@ pub struct Problem {
 }
 
 impl Problem {
-    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+    fn new(kind: Kind, message: impl Into<String>) -> Self {
         Self {
-            status,
+            kind,
             retry_after: None,
             reason: None,
             message: message.into(),
         }
     }
 
+    pub fn status(&self) -> StatusCode {
+        self.kind.status()
+    }
+
     /// The request is not as the contract wants it.
     pub fn bad_request(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, message)
+        Self::new(Kind::BadRequest, message)
     }
 
     /// The caller is not allowed. Each contract words this answer its own way.
     pub fn unauthorized() -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "Unauthorized")
+        Self::new(Kind::Unauthorized, "Unauthorized")
     }
 
     pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, message)
+        Self::new(Kind::NotFound, message)
     }
 
     /// A path no route of the function serves.
@@ -59,12 +104,12 @@ impl Problem {
     }
 
     pub fn method_not_allowed(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::METHOD_NOT_ALLOWED, message)
+        Self::new(Kind::MethodNotAllowed, message)
     }
 
     /// No representation the caller accepts.
     pub fn not_acceptable(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_ACCEPTABLE, message)
+        Self::new(Kind::NotAcceptable, message)
     }
 
     /// 503 with `Retry-After`: a dependency (DynamoDB, SES, SNS) was throttling, failing or
@@ -74,7 +119,7 @@ impl Problem {
         Self {
             retry_after: Some(UNAVAILABLE_RETRY_AFTER_SECS),
             ..Self::new(
-                StatusCode::SERVICE_UNAVAILABLE,
+                Kind::Unavailable,
                 "Service temporarily unavailable; retry later",
             )
         }
@@ -91,10 +136,7 @@ impl Problem {
 
     /// A failure on our side, with a generic message.
     pub fn unexpected() -> Self {
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "An unexpected error occurred",
-        )
+        Self::new(Kind::Unexpected, "An unexpected error occurred")
     }
 
     /// A dependency was down: `cause`, with its whole source chain, goes to the log.
@@ -129,12 +171,12 @@ pub fn chain(cause: &(dyn Error + 'static)) -> String {
 
 impl From<BodyError> for Problem {
     fn from(e: BodyError) -> Self {
-        let status = match e {
-            BodyError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            BodyError::UnsupportedMediaType(..) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            BodyError::Empty | BodyError::Malformed(_) => StatusCode::BAD_REQUEST,
+        let kind = match e {
+            BodyError::TooLarge => Kind::TooLarge,
+            BodyError::UnsupportedMediaType(..) => Kind::UnsupportedMediaType,
+            BodyError::Empty | BodyError::Malformed(_) => Kind::BadRequest,
         };
-        Self::new(status, e.to_string())
+        Self::new(kind, e.to_string())
     }
 }
 
@@ -143,7 +185,7 @@ impl From<RateLimited> for Problem {
         Self {
             retry_after: Some(limited.retry_after_secs),
             reason: Some(limited.reason.as_str()),
-            ..Self::new(StatusCode::TOO_MANY_REQUESTS, limited.to_string())
+            ..Self::new(Kind::RateLimited, limited.to_string())
         }
     }
 }
@@ -171,10 +213,10 @@ impl From<Refusal> for Problem {
     fn from(r: Refusal) -> Self {
         match r {
             Refusal::Malformed(_) => Self::bad_request(r.to_string()),
-            Refusal::Mismatch => Self::new(StatusCode::UNPROCESSABLE_ENTITY, r.to_string()),
+            Refusal::Mismatch => Self::new(Kind::KeyReused, r.to_string()),
             Refusal::InFlight => Self {
                 retry_after: Some(IN_FLIGHT_RETRY_AFTER_SECS),
-                ..Self::new(StatusCode::CONFLICT, r.to_string())
+                ..Self::new(Kind::InFlight, r.to_string())
             },
             // Even a corrupt record: the request itself was never run, so it may be retried.
             Refusal::Unavailable(_) => Self::dependency_down("idempotency store unavailable", &r),
@@ -189,7 +231,7 @@ mod tests {
 
     #[test]
     fn only_unavailable_and_waiting_answers_ask_for_a_retry() {
-        assert_eq!(Problem::unavailable().status.as_u16(), 503);
+        assert_eq!(Problem::unavailable().status().as_u16(), 503);
         assert_eq!(Problem::unavailable().retry_after, Some(2));
         assert_eq!(Problem::withheld("off").retry_after, None);
         assert_eq!(Problem::from(Refusal::InFlight).retry_after, Some(1));
@@ -201,7 +243,7 @@ mod tests {
             retry_after_secs: 7,
         };
         let p = Problem::from(limited);
-        assert_eq!((p.status.as_u16(), p.retry_after), (429, Some(7)));
+        assert_eq!((p.status().as_u16(), p.retry_after), (429, Some(7)));
         assert_eq!(p.reason, Some(LimitReason::SourceIp.as_str()));
     }
 

@@ -27,7 +27,7 @@ pub fn ok_json(body: &impl Serialize) -> Response<Body> {
 /// A problem, as a contract rendered it: the problem's status, and its `Retry-After` when
 /// the caller is asked to wait.
 pub fn problem(problem: &Problem, content_type: &'static str, body: String) -> Response<Body> {
-    let mut res = respond(problem.status, content_type, body);
+    let mut res = respond(problem.status(), content_type, body);
     if let Some(secs) = problem.retry_after {
         res.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(secs));
