@@ -8,9 +8,9 @@ use resetkit::ports::StoreError;
 use resetkit::service::{
     ConfirmCommand, ConfirmError, ConfirmSubject, PageKeyError, Refusal, UnexpectedConfirm,
 };
+use serde::{Deserialize, Serialize};
 
 use crate::format::{self, Format, FormatError};
-use serde::{Deserialize, Serialize};
 
 /// The request, from JSON or a form. Every field is optional here so that a missing one
 /// becomes a `NotEmpty` field error rather than a parse failure.
@@ -80,8 +80,8 @@ impl FieldError {
 
 pub const INVALID_CODE: &str = "InvalidOrExpiredCode";
 
-/// An error answer: the problem, with ServiceStack's error code when the status alone does
-/// not give it, and the field errors.
+/// An error answer: the problem, with ServiceStack's error code when its kind alone does not
+/// give it, and the field errors.
 #[derive(Debug)]
 pub struct Failure {
     pub problem: Problem,

@@ -19,7 +19,7 @@ pub const REPLAYED: &str = "idempotent-replayed";
 /// Runs `run` for `req` under its `Idempotency-Key`, if it has one. `scope` is what the
 /// caller authenticates with (the key's scope); `refuse` renders a refusal in the
 /// contract's shape.
-pub(super) async fn guard<S, N, C, R, Fut>(
+pub(super) async fn guard<S: Store, N: Notifier, C: Clock, R: RandomSource, Fut>(
     svc: &Resetkit<S, N, C, R>,
     req: &Request,
     endpoint: Endpoint,
@@ -28,10 +28,6 @@ pub(super) async fn guard<S, N, C, R, Fut>(
     run: impl FnOnce() -> Fut,
 ) -> Response<Body>
 where
-    S: Store,
-    N: Notifier,
-    C: Clock,
-    R: RandomSource,
     Fut: Future<Output = Response<Body>>,
 {
     let mut values = req.headers().get_all(HEADER).iter();

@@ -46,7 +46,8 @@ pub struct Settings {
     /// happened, so that their latency does not tell a known person from an unknown one.
     pub forgot_min_response: Duration,
     /// The key the reset page (contract D) posts with: a browser key with `password:confirm`.
-    /// `None` turns the page off. The service never reads it; the page hands it to browsers.
+    /// `None` turns the page off. The service checks it (`reset_page_key`) before the page
+    /// hands it to browsers.
     pub browser_confirm_key: Option<String>,
 }
 
