@@ -79,3 +79,24 @@ fn route(req: &Request, routes: &[(&str, &str)]) -> Result<(), Problem> {
         Err(Problem::method_not_allowed(format!("Use {allowed}")))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::http_request;
+
+    const ROUTES: &[(&str, &str)] = &[("POST", "/a/b"), ("GET", "/page")];
+
+    #[test]
+    fn a_route_is_its_path_and_method_with_or_without_a_trailing_slash() {
+        let at = |method, path| route(&http_request(method, path, &[], ""), ROUTES);
+        assert_eq!(at("POST", "/a/b"), Ok(()));
+        assert_eq!(at("POST", "/a/b/"), Ok(()));
+        assert_eq!(at("GET", "/page"), Ok(()));
+        assert_eq!(at("POST", "/a"), Err(Problem::no_such_endpoint()));
+        assert_eq!(
+            at("GET", "/a/b"),
+            Err(Problem::method_not_allowed("Use POST"))
+        );
+    }
+}
