@@ -4,6 +4,8 @@
 //! - [`ports`]: what the domain needs from the outside world (storage, delivery, clock,
 //!   randomness), stated as traits with their contracts.
 //! - [`service`]: one use case per module, generic over the ports.
+//! - [`inbound`]: the HTTP side the three functions share: reading requests, the
+//!   `Idempotency-Key` wrapper, [`inbound::Problem`] and the one `serve` entry.
 //! - [`adapters`]: DynamoDB, SES v2, SNS and in-memory implementations of the ports.
 //! - [`config`]: typed settings, read once per cold start.
 //!
@@ -14,8 +16,7 @@
 pub mod adapters;
 pub mod config;
 pub mod domain;
-pub mod http;
-pub mod idempotency;
+pub mod inbound;
 pub mod ports;
 pub mod service;
 

@@ -1,14 +1,11 @@
 //! LeadSquared's wire shapes, and the one mapping from domain outcomes to them.
 
-use lambda_http::http::StatusCode;
+use lambda_http::{Body, Response};
 use resetkit::domain::fields::EMAIL;
 use resetkit::domain::{FieldCatalog, LookupKey};
-use resetkit::http::{BodyError, UNAVAILABLE_RETRY_AFTER_SECS};
-use resetkit::idempotency::Refusal;
+use resetkit::inbound::{self, Kind, Problem};
 use resetkit::ports::StoreError;
-use resetkit::service::{
-    ForgotPasswordCommand, ForgotPasswordError, ForgotPasswordOutcome, RateLimited,
-};
+use resetkit::service::{ForgotPasswordCommand, ForgotPasswordError, ForgotPasswordOutcome};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Deserialize)]
@@ -77,100 +74,45 @@ pub struct ErrorBody {
     pub reason: Option<&'static str>,
 }
 
-/// An error answer: status, LeadSquared body, and `Retry-After` when limited.
-pub struct Failure {
-    pub status: StatusCode,
-    pub body: ErrorBody,
-    pub retry_after: Option<u64>,
+/// Writes an outcome in LeadSquared's shape: the one place that words a [`Problem`] for
+/// contract B.
+pub fn render(outcome: Result<Success, Problem>) -> Response<Body> {
+    let problem = match outcome {
+        Ok(sent) => return inbound::ok_json(&sent),
+        Err(problem) => problem,
+    };
+    let (exception_type, message) = match problem.kind {
+        Kind::BadRequest => ("MXInvalidInputException", None),
+        Kind::Unauthorized => (
+            "MXUnAuthorizedAccessException",
+            Some("Invalid or missing auth key"),
+        ),
+        Kind::TooLarge => ("MXRequestTooLargeException", None),
+        Kind::UnsupportedMediaType => ("MXUnsupportedMediaTypeException", None),
+        Kind::RateLimited => ("MXAPIRateLimitExceededException", None),
+        Kind::MethodNotAllowed => ("MXMethodNotAllowedException", None),
+        Kind::NotFound => ("MXNotFoundException", None),
+        Kind::Unavailable => ("MXServiceUnavailableException", None),
+        Kind::InFlight => ("MXRequestInProgressException", None),
+        Kind::KeyReused => ("MXIdempotencyKeyReusedException", None),
+        Kind::NotAcceptable | Kind::Unexpected => ("MXUnexpectedException", None),
+    };
+    let body = ErrorBody {
+        status: "Error",
+        exception_type,
+        exception_message: message.map_or_else(|| problem.message.clone(), str::to_owned),
+        reason: problem.reason,
+    };
+    inbound::problem_json(&problem, &body)
 }
 
-impl Failure {
-    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        let exception_type = match status {
-            StatusCode::BAD_REQUEST => "MXInvalidInputException",
-            StatusCode::UNAUTHORIZED => "MXUnAuthorizedAccessException",
-            StatusCode::PAYLOAD_TOO_LARGE => "MXRequestTooLargeException",
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => "MXUnsupportedMediaTypeException",
-            StatusCode::TOO_MANY_REQUESTS => "MXAPIRateLimitExceededException",
-            StatusCode::METHOD_NOT_ALLOWED => "MXMethodNotAllowedException",
-            StatusCode::NOT_FOUND => "MXNotFoundException",
-            StatusCode::SERVICE_UNAVAILABLE => "MXServiceUnavailableException",
-            StatusCode::CONFLICT => "MXRequestInProgressException",
-            StatusCode::UNPROCESSABLE_ENTITY => "MXIdempotencyKeyReusedException",
-            _ => "MXUnexpectedException",
-        };
-        let body = ErrorBody {
-            status: "Error",
-            exception_type,
-            exception_message: message.into(),
-            reason: None,
-        };
-        Self {
-            status,
-            body,
-            retry_after: None,
+/// The one mapping from the use case's errors.
+pub fn failed(e: ForgotPasswordError) -> Problem {
+    match e {
+        ForgotPasswordError::Unexpected(StoreError::Unavailable(_)) => {
+            Problem::dependency_down("storage unavailable", &e)
         }
-    }
-
-    pub fn bad_input(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, message)
-    }
-
-    /// 503 with `Retry-After`: a dependency failed before anything was decided.
-    pub fn unavailable() -> Self {
-        Failure {
-            retry_after: Some(UNAVAILABLE_RETRY_AFTER_SECS),
-            ..Failure::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Service temporarily unavailable; retry later",
-            )
-        }
-    }
-}
-
-impl From<RateLimited> for Failure {
-    fn from(limited: RateLimited) -> Self {
-        let mut f = Failure::new(StatusCode::TOO_MANY_REQUESTS, limited.to_string());
-        f.body.reason = Some(limited.reason.as_str());
-        f.retry_after = Some(limited.retry_after_secs);
-        f
-    }
-}
-
-impl From<Refusal> for Failure {
-    fn from(r: Refusal) -> Self {
-        if let Refusal::Unavailable(cause) = &r {
-            tracing::warn!(error = %cause, "idempotency store unavailable");
-            return Failure::unavailable();
-        }
-        Failure {
-            retry_after: r.retry_after(),
-            ..Failure::new(r.status(), r.to_string())
-        }
-    }
-}
-
-impl From<BodyError> for Failure {
-    fn from(e: BodyError) -> Self {
-        Failure::new(e.status(), e.to_string())
-    }
-}
-
-impl From<ForgotPasswordError> for Failure {
-    fn from(e: ForgotPasswordError) -> Self {
-        match e {
-            ForgotPasswordError::Unexpected(StoreError::Unavailable(cause)) => {
-                tracing::warn!(error = %cause, "storage unavailable");
-                Failure::unavailable()
-            }
-            ForgotPasswordError::Unexpected(cause) => {
-                tracing::error!(error = %cause, "forgot-password failed");
-                Failure::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "An unexpected error occurred",
-                )
-            }
-        }
+        ForgotPasswordError::Unexpected(_) => Problem::failed("forgot-password failed", &e),
     }
 }
 
@@ -180,16 +122,16 @@ impl ForgotPasswordBody {
     pub fn try_into_command(
         self,
         catalog: &FieldCatalog,
-    ) -> Result<ForgotPasswordCommand, Failure> {
-        let bad = |e: &dyn std::fmt::Display| Failure::bad_input(e.to_string());
+    ) -> Result<ForgotPasswordCommand, Problem> {
+        let bad = |e: &dyn std::fmt::Display| Problem::bad_request(e.to_string());
         let (field, raw) = match (self.email_address, self.search_key_data) {
             (Some(_), Some(_)) => {
-                return Err(Failure::bad_input(
+                return Err(Problem::bad_request(
                     "Send either EmailAddress or SearchKeyData, not both",
                 ))
             }
             (None, None) => {
-                return Err(Failure::bad_input(
+                return Err(Problem::bad_request(
                     "EmailAddress or SearchKeyData is required",
                 ))
             }

@@ -1,11 +1,10 @@
 //! Zenoti's wire shapes, and the one mapping from domain outcomes to them.
 
-use lambda_http::http::StatusCode;
+use lambda_http::{Body, Response};
 use resetkit::domain::{Channel, EmailAddress, FirstName, PhoneE164, Username};
-use resetkit::http::{BodyError, UNAVAILABLE_RETRY_AFTER_SECS};
-use resetkit::idempotency::Refusal;
+use resetkit::inbound::{self, BodyError, Kind, Problem};
 use resetkit::ports::{DeliveryError, StoreError};
-use resetkit::service::{GuestResetCommand, GuestResetError, GuestResetIssued, RateLimited};
+use resetkit::service::{GuestResetCommand, GuestResetError, GuestResetIssued, Refusal};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Deserialize)]
@@ -36,9 +35,6 @@ pub struct GuestResetResponse {
     pub verification_code: Option<String>,
     pub verification_id: Option<String>,
     pub error: Option<ErrorBody>,
-    /// Sent as the `Retry-After` header (seconds), never in the body.
-    #[serde(skip)]
-    pub retry_after: Option<u64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -50,106 +46,103 @@ pub struct ErrorBody {
     pub reason: Option<&'static str>,
 }
 
-/// An answer other than success: status and the response to send.
-pub struct Failure(pub StatusCode, pub GuestResetResponse);
+/// What a refused caller is told.
+const UNAUTHORIZED: &str =
+    "Unauthorized: an employee key with permission to edit guests is required";
 
-impl Failure {
-    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        let error = ErrorBody {
-            code: status.as_u16(),
-            message: message.into(),
-            reason: None,
-        };
-        Self(
-            status,
-            GuestResetResponse {
-                error: Some(error),
-                ..Default::default()
-            },
-        )
-    }
-
-    /// 503 with `Retry-After`: a dependency failed before anything was decided.
-    pub fn unavailable() -> Self {
-        let mut f = Failure::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Service temporarily unavailable; retry later",
-        );
-        f.1.retry_after = Some(UNAVAILABLE_RETRY_AFTER_SECS);
-        f
-    }
+/// An answer other than success: the problem, and what Zenoti says about the match.
+#[derive(Debug)]
+pub struct Failure {
+    pub problem: Problem,
+    pub user_count: usize,
+    pub matched_with: u8,
 }
 
-impl From<RateLimited> for Failure {
-    fn from(limited: RateLimited) -> Self {
-        let mut f = Failure::new(StatusCode::TOO_MANY_REQUESTS, limited.to_string());
-        if let Some(error) = f.1.error.as_mut() {
-            error.reason = Some(limited.reason.as_str());
+/// Writes an outcome in Zenoti's shape: the one place that words a [`Problem`] for contract A.
+pub fn render(outcome: Result<GuestResetResponse, Failure>) -> Response<Body> {
+    let Failure {
+        problem,
+        user_count,
+        matched_with,
+    } = match outcome {
+        Ok(issued) => return inbound::ok_json(&issued),
+        Err(failure) => failure,
+    };
+    let message = if problem.kind == Kind::Unauthorized {
+        UNAUTHORIZED.to_owned()
+    } else {
+        problem.message.clone()
+    };
+    let body = GuestResetResponse {
+        user_count,
+        matched_with,
+        error: Some(ErrorBody {
+            code: problem.status().as_u16(),
+            message,
+            reason: problem.reason,
+        }),
+        ..Default::default()
+    };
+    inbound::problem_json(&problem, &body)
+}
+
+impl From<Problem> for Failure {
+    fn from(problem: Problem) -> Self {
+        Self {
+            problem,
+            user_count: 0,
+            matched_with: 0,
         }
-        f.1.retry_after = Some(limited.retry_after_secs);
-        f
     }
 }
 
 impl From<Refusal> for Failure {
     fn from(r: Refusal) -> Self {
-        if let Refusal::Unavailable(cause) = &r {
-            tracing::warn!(error = %cause, "idempotency store unavailable");
-            return Failure::unavailable();
-        }
-        let mut f = Failure::new(r.status(), r.to_string());
-        f.1.retry_after = r.retry_after();
-        f
+        Problem::from(r).into()
     }
 }
 
 impl From<BodyError> for Failure {
     fn from(e: BodyError) -> Self {
-        Failure::new(e.status(), e.to_string())
+        Problem::from(e).into()
     }
 }
 
 impl From<GuestResetError> for Failure {
     fn from(e: GuestResetError) -> Self {
-        match e {
+        let problem = match e {
             GuestResetError::NotFound { matched_with } => {
-                let mut f = Failure::new(StatusCode::NOT_FOUND, "User Not Found");
-                f.1.matched_with = matched_with as u8;
-                f
+                return Failure {
+                    matched_with: matched_with as u8,
+                    ..Problem::not_found(e.to_string()).into()
+                }
             }
             GuestResetError::Ambiguous {
                 count,
                 matched_with,
             } => {
-                let mut f = Failure::new(StatusCode::BAD_REQUEST, e.to_string());
-                f.1.user_count = count;
-                f.1.matched_with = matched_with as u8;
-                f
+                return Failure {
+                    user_count: count,
+                    matched_with: matched_with as u8,
+                    ..Problem::bad_request(e.to_string()).into()
+                }
             }
-            GuestResetError::NoDestination(_) => {
-                Failure::new(StatusCode::BAD_REQUEST, e.to_string())
-            }
+            GuestResetError::NoDestination(_) => Problem::bad_request(e.to_string()),
             GuestResetError::RateLimited(limited) => limited.into(),
-            GuestResetError::Delivery(DeliveryError::Unavailable(ref cause)) => {
-                tracing::warn!(error = %cause, "guest code delivery unavailable; the code was withdrawn");
-                Failure::unavailable()
+            GuestResetError::Delivery(DeliveryError::Unavailable(_)) => Problem::dependency_down(
+                "guest code delivery unavailable; the code was withdrawn",
+                &e,
+            ),
+            GuestResetError::Delivery(_) => Problem {
+                message: e.to_string(),
+                ..Problem::failed("guest code delivery failed", &e)
+            },
+            GuestResetError::Unexpected(StoreError::Unavailable(_)) => {
+                Problem::dependency_down("storage unavailable", &e)
             }
-            GuestResetError::Unexpected(StoreError::Unavailable(ref cause)) => {
-                tracing::warn!(error = %cause, "storage unavailable");
-                Failure::unavailable()
-            }
-            GuestResetError::Delivery(ref cause) => {
-                tracing::error!(error = %cause, "guest code delivery failed");
-                Failure::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
-            }
-            GuestResetError::Unexpected(cause) => {
-                tracing::error!(error = %cause, "guest reset failed");
-                Failure::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "An unexpected error occurred",
-                )
-            }
-        }
+            GuestResetError::Unexpected(_) => Problem::failed("guest reset failed", &e),
+        };
+        problem.into()
     }
 }
 
@@ -157,7 +150,7 @@ impl GuestResetBody {
     /// Parses every present identifier; at least one is required.
     pub fn try_into_command(self, default_country: &str) -> Result<GuestResetCommand, Failure> {
         let bad = |field: &str, e: &dyn std::fmt::Display| {
-            Failure::new(StatusCode::BAD_REQUEST, format!("{field}: {e}"))
+            Failure::from(Problem::bad_request(format!("{field}: {e}")))
         };
         let present = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
         let username = present(self.username)
@@ -176,10 +169,9 @@ impl GuestResetBody {
             ),
         };
         if username.is_none() && email.is_none() && mobile.is_none() {
-            return Err(Failure::new(
-                StatusCode::BAD_REQUEST,
-                "One of username, email or mobile is required",
-            ));
+            return Err(
+                Problem::bad_request("One of username, email or mobile is required").into(),
+            );
         }
         let first_name = present(self.first_name)
             .map(|f| FirstName::parse(&f))
@@ -227,7 +219,6 @@ impl GuestResetResponse {
             verification_code: reveal_code.then(|| issued.code.expose().to_owned()),
             verification_id: Some(issued.verification_id.to_string()),
             error: None,
-            retry_after: None,
         }
     }
 }

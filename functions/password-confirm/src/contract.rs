@@ -1,15 +1,17 @@
 //! ServiceStack's wire shapes, and the one mapping from domain outcomes to them.
 
-use lambda_http::http::StatusCode;
+use lambda_http::{Body, Response};
 use resetkit::domain::password::NewPassword;
 use resetkit::domain::{EmailAddress, Location, ResetSecret, UserId, VerificationId};
-use resetkit::http::{BodyError, UNAVAILABLE_RETRY_AFTER_SECS};
-use resetkit::idempotency::Refusal;
+use resetkit::inbound::{self, BodyError, Kind, Problem};
 use resetkit::ports::StoreError;
 use resetkit::service::{
-    ConfirmCommand, ConfirmError, ConfirmSubject, Confirmed, RateLimited, UnexpectedConfirm,
+    ConfirmCommand, ConfirmError, ConfirmSubject, Confirmed, PageKeyError, Refusal,
+    UnexpectedConfirm,
 };
 use serde::{Deserialize, Serialize};
+
+use crate::format::{self, Format, FormatError};
 
 /// The request, from JSON or a form. Every field is optional here so that a missing one
 /// becomes a `NotEmpty` field error rather than a parse failure.
@@ -46,9 +48,6 @@ pub struct ConfirmResponse {
     pub heading: &'static str,
     pub was_successful: bool,
     pub response_status: Option<ResponseStatus>,
-    /// Sent as the `Retry-After` header (seconds), never in the body.
-    #[serde(skip)]
-    pub retry_after: Option<u64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -88,34 +87,21 @@ pub const INVALID_CODE: &str = "InvalidOrExpiredCode";
 /// `SystemUserId` in an error answer: no person, and still an `int`.
 pub const NO_SYSTEM_USER_ID: i32 = 0;
 
-/// An error answer: status plus the body.
-pub struct Failure(pub StatusCode, pub ConfirmResponse);
+/// An error answer: the problem, with ServiceStack's error code when its kind alone does not
+/// give it, and the field errors.
+#[derive(Debug)]
+pub struct Failure {
+    pub problem: Problem,
+    pub code: Option<String>,
+    pub errors: Vec<FieldError>,
+}
 
 impl Failure {
-    pub fn new(
-        status: StatusCode,
-        code: &str,
-        message: impl Into<String>,
-        errors: Vec<FieldError>,
-    ) -> Self {
-        let message = message.into();
-        Failure(
-            status,
-            ConfirmResponse {
-                system_user_id: NO_SYSTEM_USER_ID,
-                description: message.clone(),
-                heading: "Password not reset",
-                was_successful: false,
-                response_status: Some(ResponseStatus {
-                    error_code: code.into(),
-                    message,
-                    stack_trace: None,
-                    errors,
-                    meta: None,
-                }),
-                retry_after: None,
-            },
-        )
+    fn coded(problem: Problem, code: &str) -> Self {
+        Self {
+            code: Some(code.into()),
+            ..problem.into()
+        }
     }
 
     /// ServiceStack's validation answer: the first error names the whole response.
@@ -125,72 +111,94 @@ impl Failure {
             .map_or(("ValidationException".into(), String::new()), |e| {
                 (e.error_code.clone(), e.message.clone())
             });
-        Failure::new(StatusCode::BAD_REQUEST, &code, message, errors)
-    }
-
-    /// 503 with `Retry-After`: a dependency failed before anything was decided.
-    pub fn unavailable() -> Self {
-        let mut f = Failure::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "ServiceUnavailable",
-            "Service temporarily unavailable; retry later",
-            vec![],
-        );
-        f.1.retry_after = Some(UNAVAILABLE_RETRY_AFTER_SECS);
-        f
-    }
-
-    pub fn unexpected() -> Self {
-        Failure::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "InternalServerError",
-            "An unexpected error occurred",
-            vec![],
-        )
+        Self {
+            problem: Problem::bad_request(message),
+            code: Some(code),
+            errors,
+        }
     }
 }
 
-impl From<RateLimited> for Failure {
-    fn from(limited: RateLimited) -> Self {
-        let mut f = Failure::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "TooManyRequests",
-            limited.to_string(),
-            vec![],
-        );
-        if let Some(status) = f.1.response_status.as_mut() {
-            status.meta = Some([("Reason", limited.reason.as_str())].into());
+/// Writes an outcome in ServiceStack's shape, as JSON or JSONP: the one place that words a
+/// [`Problem`] for contracts C and D.
+pub fn render(fmt: &Format, outcome: Result<ConfirmResponse, Failure>) -> Response<Body> {
+    let Failure {
+        problem,
+        code,
+        errors,
+    } = match outcome {
+        Ok(done) => {
+            let (content_type, text) = format::write(fmt, inbound::to_json(&done));
+            return inbound::ok(content_type, text);
         }
-        f.1.retry_after = Some(limited.retry_after_secs);
-        f
+        Err(failure) => failure,
+    };
+    let (default_code, message) = match problem.kind {
+        Kind::BadRequest => ("SerializationException", None),
+        Kind::Unauthorized => ("Unauthorized", Some("Invalid ApiKey")),
+        Kind::NotFound => ("NotFound", None),
+        Kind::MethodNotAllowed => ("MethodNotAllowed", None),
+        Kind::NotAcceptable => ("InvalidFormat", None),
+        Kind::InFlight => ("RequestInProgress", None),
+        Kind::TooLarge => ("RequestTooLarge", None),
+        Kind::UnsupportedMediaType => ("UnsupportedMediaType", None),
+        Kind::KeyReused => ("IdempotencyKeyReused", None),
+        Kind::RateLimited => ("TooManyRequests", None),
+        Kind::Unavailable => ("ServiceUnavailable", None),
+        Kind::Unexpected => ("InternalServerError", None),
+    };
+    let message = message.map_or_else(|| problem.message.clone(), str::to_owned);
+    let body = ConfirmResponse {
+        system_user_id: NO_SYSTEM_USER_ID,
+        description: message.clone(),
+        heading: "Password not reset",
+        was_successful: false,
+        response_status: Some(ResponseStatus {
+            error_code: code.unwrap_or_else(|| default_code.into()),
+            message,
+            stack_trace: None,
+            errors,
+            meta: problem.reason.map(|reason| [("Reason", reason)].into()),
+        }),
+    };
+    let (content_type, text) = format::write(fmt, inbound::to_json(&body));
+    inbound::problem(&problem, content_type, text)
+}
+
+impl From<Problem> for Failure {
+    fn from(problem: Problem) -> Self {
+        Self {
+            problem,
+            code: None,
+            errors: vec![],
+        }
     }
 }
 
 impl From<Refusal> for Failure {
     fn from(r: Refusal) -> Self {
-        let code = match &r {
-            Refusal::Malformed(_) => "InvalidIdempotencyKey",
-            Refusal::Mismatch => "IdempotencyKeyReused",
-            Refusal::InFlight => "RequestInProgress",
-            Refusal::Unavailable(cause) => {
-                tracing::warn!(error = %cause, "idempotency store unavailable");
-                return Failure::unavailable();
-            }
-        };
-        let mut f = Failure::new(r.status(), code, r.to_string(), vec![]);
-        f.1.retry_after = r.retry_after();
-        f
+        match r {
+            Refusal::Malformed(_) => Failure::coded(r.into(), "InvalidIdempotencyKey"),
+            _ => Problem::from(r).into(),
+        }
     }
 }
 
 impl From<BodyError> for Failure {
     fn from(e: BodyError) -> Self {
-        let code = match e {
-            BodyError::TooLarge => "RequestTooLarge",
-            BodyError::UnsupportedMediaType(..) => "UnsupportedMediaType",
-            BodyError::Empty | BodyError::Malformed(_) => "SerializationException",
+        Problem::from(e).into()
+    }
+}
+
+impl From<FormatError> for Failure {
+    fn from(e: FormatError) -> Self {
+        let problem = match e {
+            FormatError::NotAcceptable => Problem::not_acceptable(e.message()),
+            FormatError::UnknownFormat | FormatError::BadCallback => {
+                Problem::bad_request(e.message())
+            }
         };
-        Failure::new(e.status(), code, e.to_string(), vec![])
+        Failure::coded(problem, "InvalidFormat")
     }
 }
 
@@ -198,19 +206,37 @@ impl From<ConfirmError> for Failure {
     fn from(e: ConfirmError) -> Self {
         match e {
             ConfirmError::CodeRejected => {
-                Failure::new(StatusCode::BAD_REQUEST, INVALID_CODE, e.to_string(), vec![])
+                Failure::coded(Problem::bad_request(e.to_string()), INVALID_CODE)
             }
             ConfirmError::Policy(p) => {
                 Failure::fields(vec![FieldError::new(p.code(), "Password", p.to_string())])
             }
-            ConfirmError::Unexpected(UnexpectedConfirm::Store(StoreError::Unavailable(cause))) => {
-                tracing::warn!(error = %cause, "storage unavailable");
-                Failure::unavailable()
+            ConfirmError::Unexpected(UnexpectedConfirm::Store(StoreError::Unavailable(_))) => {
+                Problem::dependency_down("storage unavailable", &e).into()
             }
-            ConfirmError::Unexpected(cause) => {
-                tracing::error!(error = %cause, "password confirm failed");
-                Failure::unexpected()
+            ConfirmError::Unexpected(_) => Problem::failed("password confirm failed", &e).into(),
+        }
+    }
+}
+
+impl From<PageKeyError> for Failure {
+    fn from(e: PageKeyError) -> Self {
+        match e {
+            PageKeyError::Disabled => {
+                Problem::not_found("The reset page is not enabled on this stage").into()
             }
+            PageKeyError::Unsuitable { ref key_id } => {
+                tracing::error!(
+                    key_id = key_id.as_deref(),
+                    "{} is not an active browser key with password:confirm only; the reset page is withheld",
+                    resetkit::config::BROWSER_CONFIRM_KEY
+                );
+                Failure::coded(
+                    Problem::withheld("The reset page is not available"),
+                    "PageUnavailable",
+                )
+            }
+            PageKeyError::Unexpected(cause) => Problem::from(cause).into(),
         }
     }
 }
@@ -223,7 +249,6 @@ impl ConfirmResponse {
             heading: "Password reset",
             was_successful: true,
             response_status: None,
-            retry_after: None,
         }
     }
 }

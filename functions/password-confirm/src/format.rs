@@ -1,8 +1,8 @@
 //! ServiceStack's format switches: `?format=json`, a `.json` suffix, `Accept`, and JSONP.
 
-use lambda_http::http::{header, StatusCode};
-use lambda_http::{Body, Request, Response};
-use resetkit::http::{query_param, respond};
+use lambda_http::http::header;
+use lambda_http::Request;
+use resetkit::inbound::{query_param, JSON};
 
 /// How the answer is written.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,13 +20,6 @@ pub enum FormatError {
 }
 
 impl FormatError {
-    pub fn status(&self) -> StatusCode {
-        match self {
-            FormatError::NotAcceptable => StatusCode::NOT_ACCEPTABLE,
-            _ => StatusCode::BAD_REQUEST,
-        }
-    }
-
     pub fn message(&self) -> &'static str {
         match self {
             FormatError::UnknownFormat => "Only format=json is supported",
@@ -95,12 +88,12 @@ fn is_identifier_path(name: &str) -> bool {
         })
 }
 
-pub fn write(format: &Format, status: StatusCode, json: String) -> Response<Body> {
+/// The media type and text of `json` in `format`.
+pub fn write(format: &Format, json: String) -> (&'static str, String) {
     match format {
-        Format::Json => respond(status, "application/json; charset=utf-8", json),
+        Format::Json => (JSON, json),
         // The leading comment defeats content-sniffing attacks on JSONP (Rosetta Flash).
-        Format::Jsonp(cb) => respond(
-            status,
+        Format::Jsonp(cb) => (
             "application/javascript; charset=utf-8",
             format!("/**/{cb}({json});"),
         ),

@@ -9,15 +9,15 @@
 //! Serving the page spends nothing: the link's `LeadId` and `TemporaryPassword` travel in
 //! the URL fragment, which browsers never send, and only the POST of contract C uses them.
 
-use lambda_http::http::{header, HeaderValue, Method, StatusCode};
+use lambda_http::http::{header, HeaderValue, Method};
 use lambda_http::{Body, Request, Response};
-use resetkit::domain::{KeyKind, Permission, PresentedKey};
-use resetkit::http::{query_param, respond, with_retry_after};
-use resetkit::ports::{Clock, Notifier, RandomSource, Store};
-use resetkit::service::ConfirmError;
+use resetkit::inbound::{ok, query_param, Kind, Problem};
+use resetkit::ports::{Clock, Metrics, Notifier, RandomSource, Store};
+use resetkit::service::PageKeyError;
 use resetkit::Resetkit;
 
-use crate::contract::Failure;
+use crate::contract::{self, Failure};
+use crate::format::Format;
 
 pub const PATH: &str = "/reset";
 
@@ -40,19 +40,15 @@ pub fn is_route(path: &str) -> bool {
 
 /// The page or one of its assets, or an error in contract C's shape; all with the page's
 /// security headers.
-pub async fn serve<S: Store, N: Notifier, C: Clock, R: RandomSource>(
-    svc: &Resetkit<S, N, C, R>,
+pub async fn serve<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics>(
+    svc: &Resetkit<S, N, C, R, M>,
     req: &Request,
 ) -> Response<Body> {
-    let mut res = match asset(svc, req).await {
-        Ok(res) => res,
-        Err(Failure(status, body)) => {
-            let json = serde_json::to_string(&body).unwrap_or_else(|_| "{}".into());
-            let res = respond(status, "application/json; charset=utf-8", json);
-            match body.retry_after {
-                Some(secs) => with_retry_after(res, secs),
-                None => res,
-            }
+    let (mut res, allow) = match asset(svc, req).await {
+        Ok(res) => (res, false),
+        Err(failure) => {
+            let allow = failure.problem.kind == Kind::MethodNotAllowed;
+            (contract::render(&Format::Json, Err(failure)), allow)
         }
     };
     let h = res.headers_mut();
@@ -69,86 +65,32 @@ pub async fn serve<S: Store, N: Notifier, C: Clock, R: RandomSource>(
         "cross-origin-opener-policy",
         HeaderValue::from_static("same-origin"),
     );
-    if res.status() == StatusCode::METHOD_NOT_ALLOWED {
-        res.headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("GET"));
+    if allow {
+        h.insert(header::ALLOW, HeaderValue::from_static("GET"));
     }
     res
 }
 
-async fn asset<S: Store, N: Notifier, C: Clock, R: RandomSource>(
-    svc: &Resetkit<S, N, C, R>,
+async fn asset<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics>(
+    svc: &Resetkit<S, N, C, R, M>,
     req: &Request,
 ) -> Result<Response<Body>, Failure> {
     if req.method() != Method::GET {
-        return Err(Failure::new(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "MethodNotAllowed",
-            "Use GET",
-            vec![],
-        ));
+        return Err(Problem::method_not_allowed("Use GET").into());
     }
-    let Some(key) = svc.settings().browser_confirm_key.as_deref() else {
-        return Err(Failure::new(
-            StatusCode::NOT_FOUND,
-            "NotFound",
-            "The reset page is not enabled on this stage",
-            vec![],
-        ));
-    };
+    if !svc.reset_page_enabled() {
+        return Err(PageKeyError::Disabled.into());
+    }
     Ok(match query_param(req, "asset").as_deref() {
-        None => respond(
-            StatusCode::OK,
+        // The key is checked before it is handed out (`Resetkit::reset_page_key`).
+        None => ok(
             "text/html; charset=utf-8",
-            render(checked(svc, key).await?),
+            render(svc.reset_page_key().await?),
         ),
-        Some("reset.css") => respond(StatusCode::OK, "text/css; charset=utf-8", CSS.to_owned()),
-        Some("reset.js") => respond(
-            StatusCode::OK,
-            "text/javascript; charset=utf-8",
-            JS.to_owned(),
-        ),
-        Some(_) => {
-            return Err(Failure::new(
-                StatusCode::NOT_FOUND,
-                "NotFound",
-                "No such asset",
-                vec![],
-            ))
-        }
+        Some("reset.css") => ok("text/css; charset=utf-8", CSS.to_owned()),
+        Some("reset.js") => ok("text/javascript; charset=utf-8", JS.to_owned()),
+        Some(_) => return Err(Problem::not_found("No such asset").into()),
     })
-}
-
-/// The page hands its key to every visitor, so it must be a browser key that can do
-/// nothing but confirm. A misconfigured stage (a server key, say) gets no page rather
-/// than a published secret.
-async fn checked<'k, S: Store, N: Notifier, C: Clock, R: RandomSource>(
-    svc: &Resetkit<S, N, C, R>,
-    key: &'k str,
-) -> Result<&'k str, Failure> {
-    match svc.store().find_key(&PresentedKey(key).hash()).await {
-        Ok(Some(k))
-            if k.kind == KeyKind::Browser
-                && k.active
-                && k.permissions.iter().eq(&[Permission::PasswordConfirm]) =>
-        {
-            Ok(key)
-        }
-        Ok(other) => {
-            tracing::error!(
-                key_id = other.as_ref().map(|k| k.key_id.as_str()),
-                "{} is not an active browser key with password:confirm only; the reset page is withheld",
-                resetkit::config::BROWSER_CONFIRM_KEY
-            );
-            Err(Failure::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "PageUnavailable",
-                "The reset page is not available",
-                vec![],
-            ))
-        }
-        Err(e) => Err(ConfirmError::from(e).into()),
-    }
 }
 
 fn render(key: &str) -> String {

@@ -3,9 +3,11 @@
 mod confirm;
 mod forgot_password;
 mod guest_reset;
+mod idempotency;
 mod issue;
 mod limits;
 mod people;
+mod reset_page;
 #[cfg(test)]
 mod tests;
 
@@ -17,8 +19,10 @@ pub use crate::domain::{Endpoint, LimitReason};
 pub use confirm::{ConfirmCommand, ConfirmError, ConfirmSubject, Confirmed, UnexpectedConfirm};
 pub use forgot_password::{ForgotPasswordCommand, ForgotPasswordError, ForgotPasswordOutcome};
 pub use guest_reset::{GuestResetCommand, GuestResetError, GuestResetIssued};
+pub use idempotency::{Refusal, Remembered, KEEP, LOCK};
 pub use limits::{Limits, RateLimited};
 pub use people::{create_person, SYSTEM_USER_ID_DRAWS};
+pub use reset_page::PageKeyError;
 
 use crate::adapters::emf::EmfMetrics;
 use crate::domain::audit::ChainedEvent;
@@ -51,7 +55,8 @@ pub struct Settings {
     /// happened, so that their latency does not tell a known person from an unknown one.
     pub forgot_min_response: Duration,
     /// The key the reset page (contract D) posts with: a browser key with `password:confirm`.
-    /// `None` turns the page off. The service never reads it; the page hands it to browsers.
+    /// `None` turns the page off. The service checks it (`reset_page_key`) before the page
+    /// hands it to browsers.
     pub browser_confirm_key: Option<String>,
 }
 
@@ -129,10 +134,6 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, N
 
     pub fn settings(&self) -> &Settings {
         &self.settings
-    }
-
-    pub fn store(&self) -> &S {
-        &self.store
     }
 
     /// Counts the request against its source address, finds the presented key by its hash,
@@ -227,11 +228,6 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, N
         );
     }
 
-    /// The clock the service runs on, for the inbound side's idempotency records.
-    pub fn now(&self) -> crate::domain::Timestamp {
-        self.clock.now()
-    }
-
     fn audit_event(
         &self,
         caller: &Caller,
@@ -243,11 +239,6 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, N
         e.user_id = user.cloned();
         e.source_ip = caller.source_ip.clone();
         e
-    }
-
-    /// Fills `buf` from the service's random source.
-    pub fn fill_random(&self, buf: &mut [u8]) {
-        self.random.fill(buf);
     }
 
     fn random_bytes<const LEN: usize>(&self) -> [u8; LEN] {

@@ -1,11 +1,10 @@
-//! The inbound side shared by the three functions: reading an API Gateway request within
-//! limits and writing a JSON response. Contract shapes stay in each function.
+//! Reading an API Gateway request within limits: its body, query, source address and
+//! single-valued headers.
 
-use lambda_http::http::{header, HeaderValue, StatusCode};
+use lambda_http::http::header;
 use lambda_http::request::RequestContext;
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Request, RequestExt};
 use serde::de::DeserializeOwned;
-use serde::Serialize;
 use thiserror::Error;
 
 /// Larger bodies are refused unread: no contract needs more than a few hundred bytes.
@@ -21,16 +20,6 @@ pub enum BodyError {
     Empty,
     #[error("Request body is not valid: {0}")]
     Malformed(String),
-}
-
-impl BodyError {
-    pub fn status(&self) -> StatusCode {
-        match self {
-            BodyError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            BodyError::UnsupportedMediaType(..) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            BodyError::Empty | BodyError::Malformed(_) => StatusCode::BAD_REQUEST,
-        }
-    }
 }
 
 /// Which body encodings an endpoint accepts besides JSON.
@@ -110,49 +99,4 @@ pub fn single_header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
         return None;
     }
     first.to_str().ok()
-}
-
-/// Serialises `body` as JSON with the headers every answer carries.
-pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response<Body> {
-    let text = serde_json::to_string(body).unwrap_or_else(|_| "{}".into());
-    respond(status, "application/json; charset=utf-8", text)
-}
-
-/// A response with `content_type`; identity headers are the same on every path so that
-/// headers never tell one outcome from another.
-pub fn respond(status: StatusCode, content_type: &'static str, body: String) -> Response<Body> {
-    let mut res = Response::new(Body::from(body));
-    *res.status_mut() = status;
-    let h = res.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(
-        "x-content-type-options",
-        HeaderValue::from_static("nosniff"),
-    );
-    res
-}
-
-/// `Retry-After` on a 503: a dependency (DynamoDB, SES, SNS) was throttling, failing or
-/// slow past its time budget; nothing was decided, so the same request may simply be sent again.
-pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 2;
-
-/// A JSON answer, with `Retry-After` when the caller is asked to wait.
-pub fn json_reply(
-    status: StatusCode,
-    body: &impl Serialize,
-    retry_after: Option<u64>,
-) -> Response<Body> {
-    let res = json_response(status, body);
-    match retry_after {
-        Some(secs) => with_retry_after(res, secs),
-        None => res,
-    }
-}
-
-/// Adds `Retry-After` (seconds).
-pub fn with_retry_after(mut res: Response<Body>, secs: u64) -> Response<Body> {
-    res.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-    res
 }

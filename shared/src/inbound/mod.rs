@@ -1,0 +1,103 @@
+//! The inbound room: the HTTP side the three functions share. Reading an API Gateway
+//! request within limits, the `Idempotency-Key` wrapper, [`Problem`] (the one place that
+//! decides an error's status and `Retry-After`), writing answers, and [`serve`], the one
+//! entry each handler calls with its routes and its use case. Wire shapes stay in each
+//! function's `contract.rs`; the rules stay in `service` and `domain`.
+
+mod idempotency;
+mod problem;
+mod request;
+mod response;
+
+use std::future::Future;
+
+use lambda_http::{Body, Request, Response};
+
+pub use idempotency::{HEADER as IDEMPOTENCY_KEY, REPLAYED};
+pub use problem::{chain, Kind, Problem};
+pub use request::{
+    query_param, read_body, single_header, source_ip, Accepts, BodyError, MAX_BODY_BYTES,
+};
+pub use response::{ok, ok_json, problem, problem_json, to_json, JSON};
+
+use crate::ports::{Clock, Metrics, Notifier, RandomSource, Store};
+use crate::service::{Endpoint, Refusal, Resetkit};
+
+/// What a function serves, for [`serve`].
+#[derive(Debug, Clone, Copy)]
+pub struct Entry<'a> {
+    pub endpoint: Endpoint,
+    /// The (method, path) pairs the function answers; any other path is 404, any other
+    /// method on one of them 405.
+    pub routes: &'a [(&'a str, &'a str)],
+    /// The credential an `Idempotency-Key` is scoped to.
+    pub scope: &'a str,
+}
+
+/// Answers `req`: under its `Idempotency-Key`, checks the route, runs `use_case` and
+/// renders the outcome with the contract's `render`. Every outcome is a response.
+pub async fn serve<S, N, C, R, M, T, E, Fut>(
+    svc: &Resetkit<S, N, C, R, M>,
+    req: &Request,
+    entry: Entry<'_>,
+    render: impl Fn(Result<T, E>) -> Response<Body>,
+    use_case: impl FnOnce() -> Fut,
+) -> Response<Body>
+where
+    S: Store,
+    N: Notifier,
+    C: Clock,
+    R: RandomSource,
+    M: Metrics,
+    Fut: Future<Output = Result<T, E>>,
+    E: From<Problem> + From<Refusal>,
+{
+    let run = || async {
+        let outcome = match route(req, entry.routes) {
+            Ok(()) => use_case().await,
+            Err(problem) => Err(problem.into()),
+        };
+        render(outcome)
+    };
+    let refuse = |refusal: Refusal| render(Err(refusal.into()));
+    idempotency::guard(svc, req, entry.endpoint, entry.scope, refuse, run).await
+}
+
+/// Is `req` for one of `routes`? A trailing slash is ignored.
+fn route(req: &Request, routes: &[(&str, &str)]) -> Result<(), Problem> {
+    let path = req.uri().path().trim_end_matches('/');
+    let mut methods = routes
+        .iter()
+        .filter(|&&(_, route)| route == path)
+        .map(|&(method, _)| method)
+        .peekable();
+    let Some(&allowed) = methods.peek() else {
+        return Err(Problem::no_such_endpoint());
+    };
+    if methods.any(|method| method == req.method().as_str()) {
+        Ok(())
+    } else {
+        Err(Problem::method_not_allowed(format!("Use {allowed}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::http_request;
+
+    const ROUTES: &[(&str, &str)] = &[("POST", "/a/b"), ("GET", "/page")];
+
+    #[test]
+    fn a_route_is_its_path_and_method_with_or_without_a_trailing_slash() {
+        let at = |method, path| route(&http_request(method, path, &[], ""), ROUTES);
+        assert_eq!(at("POST", "/a/b"), Ok(()));
+        assert_eq!(at("POST", "/a/b/"), Ok(()));
+        assert_eq!(at("GET", "/page"), Ok(()));
+        assert_eq!(at("POST", "/a"), Err(Problem::no_such_endpoint()));
+        assert_eq!(
+            at("GET", "/a/b"),
+            Err(Problem::method_not_allowed("Use POST"))
+        );
+    }
+}
