@@ -6,7 +6,7 @@
 //! `bash scripts/bench-confirm-enumeration.sh` (release build).
 
 #[path = "../tests/api/helpers.rs"]
-#[allow(dead_code, unused_imports)]
+#[allow(unused_imports)]
 mod helpers;
 #[path = "common/stats.rs"]
 mod stats;

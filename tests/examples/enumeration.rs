@@ -4,7 +4,7 @@
 //! z score, Kolmogorov–Smirnov D). Run with `bash scripts/bench-enumeration.sh`.
 
 #[path = "../tests/api/helpers.rs"]
-#[allow(dead_code, unused_imports)]
+#[allow(unused_imports)]
 mod helpers;
 
 use std::time::{Duration, Instant};

@@ -13,6 +13,9 @@ use serde_json::{json, Value};
 
 use crate::helpers::{spawn_app, spawn_app_with, TestApp};
 
+/// One request of a scenario table: method, path, headers, body, and the status it must get.
+type Case<'a, P> = (&'a str, P, Vec<(&'a str, &'a str)>, String, u16);
+
 const SPEC: &str = include_str!("../../../openapi.yaml");
 
 /// Every answer checked against the spec in this test binary, whoever asked.
@@ -278,7 +281,7 @@ async fn every_documented_answer_of_the_three_handlers_matches_openapi_yaml() {
     let mut seen: Vec<(String, u16)> = Vec::new();
     let mut run =
         |label: &str, res: &Response<Body>| seen.push((label.to_owned(), res.status().as_u16()));
-    let cases_a: Vec<(&str, &str, Vec<(&str, &str)>, String, u16)> = vec![
+    let cases_a: Vec<Case<&str>> = vec![
         (
             "POST",
             GUEST,
@@ -471,7 +474,7 @@ async fn every_documented_answer_of_the_three_handlers_matches_openapi_yaml() {
         .expect("a code")
         .to_owned();
     let form = format!("VerificationId={vid}&TemporaryPassword=1&Password=short&PasswordConfirm=short&ApiKey={BROWSER_KEY}");
-    let cases_c: Vec<(&str, String, Vec<(&str, &str)>, String, u16)> = vec![
+    let cases_c: Vec<Case<String>> = vec![
         (
             "POST",
             CONFIRM.into(),
