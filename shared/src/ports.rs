@@ -325,6 +325,14 @@ pub trait Metrics: Send + Sync + 'static {
     fn record(&self, endpoint: Endpoint, metric: Metric, at: Timestamp);
 }
 
+/// Counts nothing: for tools and tests that run the service without metrics.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoMetrics;
+
+impl Metrics for NoMetrics {
+    fn record(&self, _: Endpoint, _: Metric, _: Timestamp) {}
+}
+
 pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> Timestamp;
 }

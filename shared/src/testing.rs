@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::adapters::memory::{ManualClock, MemoryOutbox, MemoryStore};
+use crate::adapters::memory::{ManualClock, MemoryMetrics, MemoryOutbox, MemoryStore};
 use crate::domain::code::CodeKeys;
 use crate::domain::message::LinkTemplate;
 use crate::domain::password::HashParams;
@@ -10,7 +10,7 @@ use crate::domain::{Timestamp, UserId};
 use crate::ports::{ApiKeyStore, OsRandom, RandomSource, RateLimit, UserDirectory};
 use crate::service::{Limits, Resetkit, Settings};
 
-pub type MemoryResetkit = Resetkit<MemoryStore, MemoryOutbox, ManualClock, OsRandom>;
+pub type MemoryResetkit = Resetkit<MemoryStore, MemoryOutbox, ManualClock, OsRandom, MemoryMetrics>;
 
 pub use crate::demo::{ANA, NUNO as NOEMAIL, ZARA, ZOE};
 
@@ -83,6 +83,8 @@ pub struct TestKit {
     pub store: MemoryStore,
     pub outbox: MemoryOutbox,
     pub clock: ManualClock,
+    /// What the service counted.
+    pub metrics: MemoryMetrics,
     pub keys: Keys,
 }
 
@@ -115,11 +117,13 @@ impl TestKit {
             server: crate::demo::SERVER_KEY.into(),
             browser: crate::demo::BROWSER_KEY.into(),
         };
+        let metrics = MemoryMetrics::new();
         let service = Resetkit::new(
             store.clone(),
             outbox.clone(),
             clock.clone(),
             OsRandom,
+            metrics.clone(),
             settings,
         );
         Self {
@@ -127,6 +131,7 @@ impl TestKit {
             store,
             outbox,
             clock,
+            metrics,
             keys,
         }
     }

@@ -24,7 +24,7 @@ use aws_sdk_dynamodb::error::BoxError;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use resetkit::adapters::dynamodb::DynamoStore;
 use resetkit::adapters::notify::AwsNotifier;
-use resetkit::ports::{OsRandom, SystemClock};
+use resetkit::ports::{NoMetrics, OsRandom, SystemClock};
 use resetkit::Resetkit;
 use serde_json::{json, Value};
 
@@ -174,7 +174,14 @@ async fn main() {
         config.aws.sender_email.clone(),
         config.aws.configuration_set.clone(),
     );
-    let service = Resetkit::new(store, notifier, SystemClock, OsRandom, config.settings);
+    let service = Resetkit::new(
+        store,
+        notifier,
+        SystemClock,
+        OsRandom,
+        NoMetrics,
+        config.settings,
+    );
 
     let mut out = serde_json::Map::new();
     counter.take();

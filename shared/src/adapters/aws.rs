@@ -11,12 +11,13 @@ use aws_config::timeout::TimeoutConfig;
 use aws_config::BehaviorVersion;
 
 use super::dynamodb::DynamoStore;
+use super::emf::EmfMetrics;
 use super::notify::AwsNotifier;
 use crate::config::Config;
 use crate::ports::{OsRandom, SystemClock};
 use crate::service::Resetkit;
 
-pub type AwsResetkit = Resetkit<DynamoStore, AwsNotifier, SystemClock, OsRandom>;
+pub type AwsResetkit = Resetkit<DynamoStore, AwsNotifier, SystemClock, OsRandom, EmfMetrics>;
 
 /// Initialises JSON logging, reads the configuration (failing the cold start with the
 /// name of any bad setting) and builds the service.
@@ -150,7 +151,14 @@ pub fn build_with(sdk: &aws_config::SdkConfig, config: Config, budgets: &Budgets
         config.aws.sender_email.clone(),
         config.aws.configuration_set.clone(),
     );
-    Resetkit::new(store, notifier, SystemClock, OsRandom, config.settings)
+    Resetkit::new(
+        store,
+        notifier,
+        SystemClock,
+        OsRandom,
+        EmfMetrics,
+        config.settings,
+    )
 }
 
 #[cfg(test)]

@@ -24,7 +24,6 @@ pub use limits::{Limits, RateLimited};
 pub use people::{create_person, SYSTEM_USER_ID_DRAWS};
 pub use reset_page::PageKeyError;
 
-use crate::adapters::emf::EmfMetrics;
 use crate::domain::audit::ChainedEvent;
 use crate::domain::code::CodeKeys;
 use crate::domain::message::LinkTemplate;
@@ -34,7 +33,8 @@ use crate::domain::{
     VerificationId,
 };
 use crate::ports::{
-    Clock, Metric, Metrics, Notifier, OsRandom, RandomSource, Store, StoreError, SystemClock,
+    Clock, Metric, Metrics, NoMetrics, Notifier, OsRandom, RandomSource, Store, StoreError,
+    SystemClock,
 };
 
 /// Domain settings for one stage. Every default lives in `crate::config`.
@@ -90,9 +90,8 @@ pub enum AuthError {
     Unexpected(#[from] StoreError),
 }
 
-/// The service behind all three functions. Metrics go to CloudWatch's embedded metric
-/// format unless another recorder is given (`with_metrics`).
-pub struct Resetkit<S, N, C = SystemClock, R = OsRandom, M = EmfMetrics> {
+/// The service behind all three functions.
+pub struct Resetkit<S, N, C = SystemClock, R = OsRandom, M = NoMetrics> {
     store: S,
     notifier: N,
     clock: C,
@@ -101,29 +100,15 @@ pub struct Resetkit<S, N, C = SystemClock, R = OsRandom, M = EmfMetrics> {
     settings: Settings,
 }
 
-impl<S: Store, N: Notifier, C: Clock, R: RandomSource> Resetkit<S, N, C, R> {
-    pub fn new(store: S, notifier: N, clock: C, random: R, settings: Settings) -> Self {
+impl<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, N, C, R, M> {
+    pub fn new(store: S, notifier: N, clock: C, random: R, metrics: M, settings: Settings) -> Self {
         Self {
             store,
             notifier,
             clock,
             random,
-            metrics: EmfMetrics,
-            settings,
-        }
-    }
-}
-
-impl<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, N, C, R, M> {
-    /// The same service, counting into `metrics` instead.
-    pub fn with_metrics<M2: Metrics>(self, metrics: M2) -> Resetkit<S, N, C, R, M2> {
-        Resetkit {
-            store: self.store,
-            notifier: self.notifier,
-            clock: self.clock,
-            random: self.random,
             metrics,
-            settings: self.settings,
+            settings,
         }
     }
 

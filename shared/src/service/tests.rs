@@ -1,24 +1,15 @@
 //! What the flows count, read back through the in-memory metrics recorder.
 
 use super::{Caller, Endpoint, ForgotPasswordCommand, GuestResetCommand, LimitReason, Limits};
-use crate::adapters::memory::MemoryMetrics;
 use crate::domain::fields::EMAIL;
 use crate::domain::{Channel, EmailAddress, FieldValue, KeyKind, LookupKey, Permission};
 use crate::ports::{Clock, Metric, RateLimit};
 use crate::testing::{settings, TestKit};
 
-struct Metered {
-    kit: TestKit,
-    metrics: MemoryMetrics,
-}
-
-async fn metered(limits: impl FnOnce(&mut Limits)) -> Metered {
+async fn kit_with(limits: impl FnOnce(&mut Limits)) -> TestKit {
     let mut s = settings();
     limits(&mut s.limits);
-    Metered {
-        kit: TestKit::with_settings(s).await,
-        metrics: MemoryMetrics::new(),
-    }
+    TestKit::with_settings(s).await
 }
 
 async fn caller(
@@ -40,7 +31,8 @@ fn ana() -> EmailAddress {
 
 #[tokio::test]
 async fn a_guest_reset_counts_one_send_on_its_channel_at_the_service_clock() {
-    let Metered { kit, metrics } = metered(|_| {}).await;
+    let kit = kit_with(|_| {}).await;
+    let metrics = kit.metrics.clone();
     let staff = caller(
         &kit,
         Endpoint::GuestReset,
@@ -50,7 +42,7 @@ async fn a_guest_reset_counts_one_send_on_its_channel_at_the_service_clock() {
     )
     .await;
     let now = kit.clock.now();
-    let svc = kit.service.with_metrics(metrics.clone());
+    let svc = &kit.service;
     let cmd = GuestResetCommand {
         email: Some(ana()),
         ..Default::default()
@@ -66,7 +58,7 @@ async fn a_guest_reset_counts_one_send_on_its_channel_at_the_service_clock() {
 
 #[tokio::test]
 async fn a_failed_link_delivery_is_counted_and_a_recipient_over_its_limit_is_counted_as_limited() {
-    let Metered { kit, metrics } = metered(|l| {
+    let kit = kit_with(|l| {
         l.recipient_cooldown = RateLimit {
             max: 1,
             window_secs: 60,
@@ -81,8 +73,8 @@ async fn a_failed_link_delivery_is_counted_and_a_recipient_over_its_limit_is_cou
         Permission::ForgotPassword,
     )
     .await;
-    let outbox = kit.outbox.clone();
-    let svc = kit.service.with_metrics(metrics.clone());
+    let (outbox, metrics) = (kit.outbox.clone(), kit.metrics.clone());
+    let svc = &kit.service;
     let by_email = || ForgotPasswordCommand {
         search: LookupKey::new(EMAIL, &FieldValue::Email(ana())),
         recipient: None,

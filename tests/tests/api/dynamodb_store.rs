@@ -12,7 +12,7 @@ use resetkit::domain::{
     VerificationRecord,
 };
 use resetkit::ports::{
-    ApiKeyStore, Clock, CompletedReset, ConsumeError, OsRandom, StoreError, SystemClock,
+    ApiKeyStore, Clock, CompletedReset, ConsumeError, NoMetrics, OsRandom, StoreError, SystemClock,
     UserDirectory, VerificationStore,
 };
 use resetkit::service::{ConfirmCommand, ConfirmError, ConfirmSubject, GuestResetCommand};
@@ -38,6 +38,7 @@ async fn no_table_holds_a_clear_code_password_or_key_after_a_reset() {
         stack.notifier().await,
         SystemClock,
         OsRandom,
+        NoMetrics,
         resetkit::testing::settings(),
     );
     let email = format!("guest-{}@example.com", random_hex(6));
