@@ -14,53 +14,44 @@ use super::system_user_id::SystemUserId;
 use super::time::Timestamp;
 use super::verification::Channel;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AuditAction {
-    ResetRequested,
-    CodeSent,
+/// Declares the actions once, with their stored names: the enum, `as_str` and `parse` all
+/// come from this one table.
+macro_rules! audit_actions {
+    ($($(#[$doc:meta])* $action:ident => $name:literal,)*) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub enum AuditAction {
+            $($(#[$doc])* $action,)*
+        }
+
+        impl AuditAction {
+            const ALL: &'static [AuditAction] = &[$(AuditAction::$action,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(AuditAction::$action => $name,)*
+                }
+            }
+        }
+    };
+}
+
+audit_actions! {
+    ResetRequested => "reset_requested",
+    CodeSent => "code_sent",
     /// A notice to the person's own address (a link went to another of their fields).
-    NoticeSent,
-    SendFailed,
-    SendSuppressed,
-    AttemptFailed,
-    CodeBurned,
-    PasswordChanged,
-    CallerRefused,
-    RateLimited,
+    NoticeSent => "notice_sent",
+    SendFailed => "send_failed",
+    SendSuppressed => "send_suppressed",
+    AttemptFailed => "attempt_failed",
+    CodeBurned => "code_burned",
+    PasswordChanged => "password_changed",
+    CallerRefused => "caller_refused",
+    RateLimited => "rate_limited",
 }
 
 impl AuditAction {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AuditAction::ResetRequested => "reset_requested",
-            AuditAction::CodeSent => "code_sent",
-            AuditAction::NoticeSent => "notice_sent",
-            AuditAction::SendFailed => "send_failed",
-            AuditAction::SendSuppressed => "send_suppressed",
-            AuditAction::AttemptFailed => "attempt_failed",
-            AuditAction::CodeBurned => "code_burned",
-            AuditAction::PasswordChanged => "password_changed",
-            AuditAction::CallerRefused => "caller_refused",
-            AuditAction::RateLimited => "rate_limited",
-        }
-    }
-
     pub fn parse(s: &str) -> Option<Self> {
-        use AuditAction::*;
-        [
-            ResetRequested,
-            CodeSent,
-            NoticeSent,
-            SendFailed,
-            SendSuppressed,
-            AttemptFailed,
-            CodeBurned,
-            PasswordChanged,
-            CallerRefused,
-            RateLimited,
-        ]
-        .into_iter()
-        .find(|a| a.as_str() == s)
+        Self::ALL.iter().copied().find(|a| a.as_str() == s)
     }
 }
 
