@@ -2,7 +2,7 @@ use lambda_http::{Body, Error, Request, Response};
 use resetkit::domain::{KeyKind, Permission};
 use resetkit::inbound::{read_body, serve, single_header, source_ip, Accepts, Entry, Problem};
 use resetkit::ports::{Clock, Metrics, Notifier, RandomSource, Store};
-use resetkit::service::Endpoint;
+use resetkit::service::{Caller, Endpoint};
 use resetkit::Resetkit;
 
 use crate::contract::{failed, render, ForgotPasswordBody, Success};
@@ -18,16 +18,21 @@ pub async fn handle<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics
         routes: crate::ROUTES,
         scope: single_header(&req, "authorization").unwrap_or_default(),
     };
-    Ok(serve(svc, &req, entry, render, || forgot(svc, &req)).await)
+    let admit = || admit(svc, &req);
+    Ok(serve(svc, &req, entry, render, admit, |caller| {
+        forgot(svc, &req, caller)
+    })
+    .await)
 }
 
-async fn forgot<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics>(
+/// A portal or server key allowed to ask, within its limits.
+async fn admit<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics>(
     svc: &Resetkit<S, N, C, R, M>,
     req: &Request,
-) -> Result<Success, Problem> {
+) -> Result<Caller, Problem> {
     // LeadSquared portals send the bare key as the whole header value.
     let presented = single_header(req, "authorization").unwrap_or_default();
-    let caller = svc
+    Ok(svc
         .authenticate(
             Endpoint::ForgotPassword,
             presented,
@@ -35,7 +40,14 @@ async fn forgot<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics>(
             Permission::ForgotPassword,
             source_ip(req),
         )
-        .await?;
+        .await?)
+}
+
+async fn forgot<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics>(
+    svc: &Resetkit<S, N, C, R, M>,
+    req: &Request,
+    caller: Caller,
+) -> Result<Success, Problem> {
     let body: ForgotPasswordBody = read_body(req, Accepts::JsonOnly)?;
     let command = body.try_into_command(&svc.settings().fields)?;
     Ok(svc

@@ -4,7 +4,7 @@ use resetkit::inbound::{
     query_param, read_body, serve, single_header, source_ip, Accepts, Entry, Problem,
 };
 use resetkit::ports::{Clock, Metrics, Notifier, RandomSource, Store};
-use resetkit::service::Endpoint;
+use resetkit::service::{Caller, Endpoint};
 use resetkit::Resetkit;
 
 use crate::contract::{render, Failure, GuestResetBody, GuestResetResponse};
@@ -20,18 +20,23 @@ pub async fn handle<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics
         routes: crate::ROUTES,
         scope: single_header(&req, "authorization").unwrap_or_default(),
     };
-    Ok(serve(svc, &req, entry, render, || reset(svc, &req)).await)
+    let admit = || admit(svc, &req);
+    Ok(serve(svc, &req, entry, render, admit, |caller| {
+        reset(svc, &req, caller)
+    })
+    .await)
 }
 
-async fn reset<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics>(
+/// Staff with `guests:edit`, within their limits.
+async fn admit<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics>(
     svc: &Resetkit<S, N, C, R, M>,
     req: &Request,
-) -> Result<GuestResetResponse, Failure> {
+) -> Result<Caller, Failure> {
     if query_param(req, "reset").as_deref() != Some("true") {
         return Err(Problem::bad_request("Query parameter reset=true is required").into());
     }
     let presented = credential(req).ok_or_else(Problem::unauthorized)?;
-    let caller = svc
+    Ok(svc
         .authenticate(
             Endpoint::GuestReset,
             presented,
@@ -40,7 +45,14 @@ async fn reset<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics>(
             source_ip(req),
         )
         .await
-        .map_err(Problem::from)?;
+        .map_err(Problem::from)?)
+}
+
+async fn reset<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics>(
+    svc: &Resetkit<S, N, C, R, M>,
+    req: &Request,
+    caller: Caller,
+) -> Result<GuestResetResponse, Failure> {
     let body: GuestResetBody = read_body(req, Accepts::JsonOnly)?;
     let command = body.try_into_command(svc.settings().fields.default_country())?;
     let issued = svc.guest_reset(&caller, command).await?;

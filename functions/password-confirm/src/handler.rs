@@ -2,7 +2,7 @@ use lambda_http::{Body, Error, Request, Response};
 use resetkit::domain::{KeyKind, Permission};
 use resetkit::inbound::{read_body, serve, source_ip, Accepts, Entry, Problem};
 use resetkit::ports::{Clock, Metrics, Notifier, RandomSource, Store};
-use resetkit::service::Endpoint;
+use resetkit::service::{Caller, ConfirmCommand, Endpoint};
 use resetkit::Resetkit;
 
 use crate::contract::{render, ConfirmBody, ConfirmResponse, Failure};
@@ -39,13 +39,17 @@ pub async fn handle<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics
         scope: &scope,
     };
     let render = |outcome| render(&fmt, outcome);
-    Ok(serve(svc, &req, entry, render, || confirm(svc, &req)).await)
+    let admit = || admit(svc, &req);
+    let confirm = |(caller, command)| confirm(svc, caller, command);
+    Ok(serve(svc, &req, entry, render, admit, confirm).await)
 }
 
-async fn confirm<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics>(
+/// The body, valid, with a browser or server key allowed to confirm (the key travels in
+/// the body), within its limits.
+async fn admit<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics>(
     svc: &Resetkit<S, N, C, R, M>,
     req: &Request,
-) -> Result<ConfirmResponse, Failure> {
+) -> Result<(Caller, ConfirmCommand), Failure> {
     let body: ConfirmBody = read_body(req, Accepts::JsonOrForm)?;
     let valid = body.validate()?;
     let caller = svc
@@ -58,6 +62,14 @@ async fn confirm<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics>(
         )
         .await
         .map_err(Problem::from)?;
-    let done = svc.confirm(&caller, valid.command).await?;
+    Ok((caller, valid.command))
+}
+
+async fn confirm<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics>(
+    svc: &Resetkit<S, N, C, R, M>,
+    caller: Caller,
+    command: ConfirmCommand,
+) -> Result<ConfirmResponse, Failure> {
+    let done = svc.confirm(&caller, command).await?;
     Ok(ConfirmResponse::success(&done))
 }

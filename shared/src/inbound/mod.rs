@@ -34,14 +34,21 @@ pub struct Entry<'a> {
     pub scope: &'a str,
 }
 
-/// Answers `req`: under its `Idempotency-Key`, checks the route, runs `use_case` and
-/// renders the outcome with the contract's `render`. Every outcome is a response.
-pub async fn serve<S, N, C, R, M, T, E, Fut>(
+/// Answers `req`: checks the route, runs `admit` (authentication, the key's state, the
+/// address and key limits), then `use_case` with what `admit` let in, under the request's
+/// `Idempotency-Key`, and renders the outcome with the contract's `render`. Every outcome
+/// is a response.
+///
+/// Admission comes first, on every request, replays included: a key revoked after its
+/// first call gets 401, not that call's stored answer (a staff code, say), and a refused or
+/// limited request costs no idempotency writes.
+pub async fn serve<S, N, C, R, M, A, T, E, AFut, Fut>(
     svc: &Resetkit<S, N, C, R, M>,
     req: &Request,
     entry: Entry<'_>,
     render: impl Fn(Result<T, E>) -> Response<Body>,
-    use_case: impl FnOnce() -> Fut,
+    admit: impl FnOnce() -> AFut,
+    use_case: impl FnOnce(A) -> Fut,
 ) -> Response<Body>
 where
     S: Store,
@@ -49,16 +56,18 @@ where
     C: Clock,
     R: RandomSource,
     M: Metrics,
+    AFut: Future<Output = Result<A, E>>,
     Fut: Future<Output = Result<T, E>>,
     E: From<Problem> + From<Refusal>,
 {
-    let run = || async {
-        let outcome = match route(req, entry.routes) {
-            Ok(()) => use_case().await,
-            Err(problem) => Err(problem.into()),
-        };
-        render(outcome)
+    if let Err(problem) = route(req, entry.routes) {
+        return render(Err(problem.into()));
+    }
+    let admitted = match admit().await {
+        Ok(admitted) => admitted,
+        Err(refused) => return render(Err(refused)),
     };
+    let run = || async { render(use_case(admitted).await) };
     let refuse = |refusal: Refusal| render(Err(refusal.into()));
     idempotency::guard(svc, req, entry.endpoint, entry.scope, refuse, run).await
 }

@@ -1,9 +1,11 @@
 //! What a stranger holding only the public keys cannot do: spend a person's own budget,
-//! burn a link by guessing with the person's address, or use up a shared key for everyone.
+//! burn a link by guessing with the person's address, or use up a shared key for everyone;
+//! and what a revoked key cannot do: get its earlier answers replayed.
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use futures::future::join_all;
 use resetkit::config;
-use resetkit::demo::{BROWSER_KEY, PORTAL_KEY};
+use resetkit::demo::{BROWSER_KEY, PORTAL_KEY, STAFF_KEY};
 use serde_json::{json, Value};
 
 use crate::helpers::{captured_messages, gateway_request, link_param, spawn_app_with, TestApp};
@@ -141,4 +143,45 @@ async fn fifty_addresses_at_their_limit_leave_the_shared_keys_usable_from_a_fift
         browser_from_fresh, 400,
         "the browser key still answers a new address"
     );
+}
+
+#[tokio::test]
+async fn a_revoked_staff_keys_retry_with_its_idempotency_key_gets_401_not_the_stored_code() {
+    // Arrange: a staff call under an Idempotency-Key, then the key is revoked (its item's
+    // `active` set to false, as an operator does).
+    let app = stage().await;
+    let guest = app.person("Dora").await;
+    let call = || {
+        app.guest_reset(gateway_request(
+            "/v1/guests/password?reset=true",
+            "203.0.113.20",
+            &[
+                ("authorization", &format!("apikey {STAFF_KEY}")),
+                ("idempotency-key", "staff-retry-1"),
+            ],
+            &json!({"email": guest.email}),
+        ))
+    };
+    let first = call().await;
+    assert_eq!(first.0, 200, "{}", String::from_utf8_lossy(&first.2));
+    let hash = resetkit::domain::PresentedKey(STAFF_KEY).hash();
+    app.stack
+        .dynamodb
+        .update_item()
+        .table_name(&app.stack.store.tables().api_keys)
+        .key("key_hash", AttributeValue::S(hash.as_ref().to_owned()))
+        .update_expression("SET active = :no")
+        .expression_attribute_values(":no", AttributeValue::Bool(false))
+        .send()
+        .await
+        .expect("revoke the key");
+
+    // Act
+    let retry = call().await;
+
+    // Assert
+    let body = String::from_utf8_lossy(&retry.2);
+    assert_eq!(retry.0, 401, "{body}");
+    assert!(!retry.1.contains_key("idempotent-replayed"));
+    assert!(!body.contains("verification_code\":\""), "no code in: {body}");
 }
