@@ -32,6 +32,7 @@ pub const IP_RATE_LIMIT: &str = "RESETKIT_IP_RATE_LIMIT";
 pub const RECIPIENT_COOLDOWN_SECONDS: &str = "RESETKIT_RECIPIENT_COOLDOWN_SECONDS";
 pub const RECIPIENT_HOURLY_LIMIT: &str = "RESETKIT_RECIPIENT_HOURLY_LIMIT";
 pub const RECIPIENT_CEILING: &str = "RESETKIT_RECIPIENT_CEILING";
+pub const KEY_CACHE_SECONDS: &str = "RESETKIT_KEY_CACHE_SECONDS";
 pub const FORGOT_MIN_RESPONSE_MS: &str = "RESETKIT_FORGOT_MIN_RESPONSE_MS";
 
 /// Every variable the functions read, for the template drift check.
@@ -55,6 +56,7 @@ pub const ALL_KEYS: &[&str] = &[
     RECIPIENT_COOLDOWN_SECONDS,
     RECIPIENT_HOURLY_LIMIT,
     RECIPIENT_CEILING,
+    KEY_CACHE_SECONDS,
     FORGOT_MIN_RESPONSE_MS,
 ];
 
@@ -146,6 +148,7 @@ impl Config {
             limits,
             forgot_min_response: Duration::from_millis(env.number(FORGOT_MIN_RESPONSE_MS, 300)?),
             browser_confirm_key,
+            key_cache: Duration::from_secs(env.count(KEY_CACHE_SECONDS, 30)?),
         };
         let aws = AwsSettings {
             table_prefix: env.required(TABLE_PREFIX)?,

@@ -65,6 +65,7 @@ pub fn settings() -> Settings {
         // No padding in tests that do not measure it.
         forgot_min_response: std::time::Duration::ZERO,
         browser_confirm_key: Some(crate::demo::BROWSER_KEY.into()),
+        key_cache: Duration::from_secs(30),
     }
 }
 

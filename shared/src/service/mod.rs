@@ -5,6 +5,7 @@ mod forgot_password;
 mod guest_reset;
 mod idempotency;
 mod issue;
+mod key_cache;
 mod limits;
 mod people;
 mod reset_page;
@@ -24,13 +25,14 @@ pub use limits::{Limits, RateLimited};
 pub use people::{create_person, SYSTEM_USER_ID_DRAWS};
 pub use reset_page::PageKeyError;
 
+use self::key_cache::KeyCache;
 use crate::domain::audit::ChainedEvent;
 use crate::domain::code::CodeKeys;
 use crate::domain::message::LinkTemplate;
 use crate::domain::password::HashParams;
 use crate::domain::{
-    ApiKeyRecord, AuditAction, AuditEvent, FieldCatalog, KeyKind, Permission, PresentedKey, UserId,
-    VerificationId,
+    ApiKeyHash, ApiKeyRecord, AuditAction, AuditEvent, FieldCatalog, KeyKind, Permission,
+    PresentedKey, UserId, VerificationId,
 };
 use crate::ports::{
     Clock, Metric, Metrics, NoMetrics, Notifier, OsRandom, RandomSource, Store, StoreError,
@@ -58,6 +60,9 @@ pub struct Settings {
     /// `None` turns the page off. The service checks it (`reset_page_key`) before the page
     /// hands it to browsers.
     pub browser_confirm_key: Option<String>,
+    /// How long a warm sandbox trusts a key it read (0: never); a key deactivated in the
+    /// table keeps working that long where it was seen.
+    pub key_cache: Duration,
 }
 
 /// The authenticated caller of a request.
@@ -97,6 +102,7 @@ pub struct Resetkit<S, N, C = SystemClock, R = OsRandom, M = NoMetrics> {
     clock: C,
     random: R,
     metrics: M,
+    keys: KeyCache,
     settings: Settings,
 }
 
@@ -108,8 +114,22 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, N
             clock,
             random,
             metrics,
+            keys: KeyCache::new(settings.key_cache),
             settings,
         }
+    }
+
+    /// The key with `hash`, from the warm sandbox's cache when it was read recently.
+    async fn find_key(&self, hash: &ApiKeyHash) -> Result<Option<ApiKeyRecord>, StoreError> {
+        let now = self.clock.now();
+        if let Some(key) = self.keys.get(hash, now) {
+            return Ok(Some(key));
+        }
+        let key = self.store.find_key(hash).await?;
+        if let Some(key) = &key {
+            self.keys.put(key, now);
+        }
+        Ok(key)
     }
 
     /// One count of `metric`, stamped by the service's clock.
@@ -149,7 +169,7 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, N
         let key = if presented.trim().is_empty() {
             None
         } else {
-            self.store.find_key(&PresentedKey(presented).hash()).await?
+            self.find_key(&PresentedKey(presented).hash()).await?
         };
         let key = match key {
             Some(key) if kinds.contains(&key.kind) && key.allows(needed) => key,

@@ -34,7 +34,7 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, N
             .browser_confirm_key
             .as_deref()
             .ok_or(PageKeyError::Disabled)?;
-        match self.store.find_key(&PresentedKey(key).hash()).await? {
+        match self.find_key(&PresentedKey(key).hash()).await? {
             Some(k)
                 if k.kind == KeyKind::Browser
                     && k.active
