@@ -455,3 +455,32 @@ async fn the_handlers_serve_their_routes_and_nothing_else() {
         }
     }
 }
+
+/// What a function's production build links: `cargo tree` over its normal dependencies,
+/// with the features cargo resolves for that build alone (dev-dependencies, which enable
+/// `testkit` for the tests, do not count there).
+#[test]
+fn no_function_build_compiles_the_testkit() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    for function in ["guest-reset", "forgot-password", "password-confirm"] {
+        let out = std::process::Command::new(&cargo)
+            .args(["tree", "--offline", "-p", function, "-e", "normal,features"])
+            .args([
+                "--manifest-path",
+                concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.toml"),
+            ])
+            .output()
+            .expect("cargo tree runs");
+        let tree = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(tree.contains("resetkit feature \"default\""), "{tree}");
+        assert!(
+            !tree.contains("feature \"testkit\""),
+            "{function} would compile the demo data and the store suite:\n{tree}"
+        );
+    }
+}
