@@ -6,7 +6,7 @@
 //! which writes the output into `docs/enumeration.md`.
 
 #[path = "../tests/api/helpers.rs"]
-#[allow(dead_code, unused_imports)]
+#[allow(unused_imports)]
 mod helpers;
 
 use std::time::{Duration, Instant};
