@@ -14,7 +14,7 @@
 //!   not answer before the SDK gave up on it, is recorded ([`FaultPlan::emulator_failures_since`]),
 //!   so that a test excuses a 503 only when the emulator is shown to have failed.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -88,12 +88,21 @@ struct State {
     armed: Option<(usize, Fault)>,
     /// Attempts answered with a fault.
     faulted_attempts: usize,
-    /// `ClientRequestToken`s of the transactions the emulator applied.
-    applied_tokens: HashSet<String>,
+    /// What is known of each transaction's `ClientRequestToken`.
+    tokens: HashMap<String, TokenState>,
     /// Attempts the emulator failed on its own: invocation index and what happened.
     emulator_failures: Vec<(usize, String)>,
     /// Attempts of this operation wait at the gate until it opens.
     gate: Option<(String, Gate)>,
+}
+
+/// A transaction's `ClientRequestToken`, as DynamoDB would track it.
+#[derive(Debug, Clone)]
+enum TokenState {
+    /// An attempt is at the emulator; the value turns true once it has answered.
+    InFlight(tokio::sync::watch::Receiver<bool>),
+    Applied,
+    NotApplied,
 }
 
 /// Holds every attempt of one operation until the test opens it: a barrier, so that a test
@@ -217,7 +226,7 @@ impl HttpConnector for FaultyConnector {
             .unwrap_or_default()
             .to_owned();
         let token = transaction_token(&op, &request);
-        let (index, fault, replayed, gate) = {
+        let (index, fault, gate) = {
             let mut s = self.plan.0.lock().unwrap();
             let gate = match &s.gate {
                 Some((gated, gate)) if *gated == op => Some(gate.clone()),
@@ -243,8 +252,7 @@ impl HttpConnector for FaultyConnector {
                 }
                 _ => None,
             };
-            let replayed = token.as_ref().is_some_and(|t| s.applied_tokens.contains(t));
-            (index, fault, replayed, gate)
+            (index, fault, gate)
         };
         if let Some(gate) = gate {
             let inner = self.inner.clone();
@@ -252,10 +260,6 @@ impl HttpConnector for FaultyConnector {
                 gate.pass().await;
                 inner.call(request).await
             });
-        }
-        if replayed && fault.is_none() {
-            // DynamoDB's answer to a retried transaction it already applied.
-            return HttpConnectorFuture::ready(Ok(json_response(200, "{}")));
         }
         match fault {
             None => self.pass_on(index, token, request, false),
@@ -272,7 +276,7 @@ impl HttpConnector for FaultyConnector {
 }
 
 impl FaultyConnector {
-    /// Sends `request` to the emulator, recording an applied transaction's token and the
+    /// Sends `request` to the emulator (a transaction through [`transact`]), recording the
     /// emulator's own failures; with `lose_answer`, the answer is then dropped and the SDK
     /// told the attempt timed out.
     fn pass_on(
@@ -287,21 +291,19 @@ impl FaultyConnector {
             index,
             done: false,
         };
-        let attempt = self.inner.call(request);
+        let (plan, inner) = (self.plan.clone(), self.inner.clone());
         HttpConnectorFuture::new(async move {
-            let result = attempt.await;
-            watch.done = true;
+            let result = match token {
+                Some(token) => transact(&plan, inner, token, request).await,
+                None => inner.call(request).await,
+            };
+            watch.answered();
             {
-                let mut s = watch.plan.0.lock().unwrap();
+                let mut s = plan.0.lock().unwrap();
                 match &result {
                     Ok(res) if res.status().is_server_error() => s
                         .emulator_failures
                         .push((index, format!("answered {}", res.status().as_u16()))),
-                    Ok(res) if res.status().is_success() => {
-                        if let Some(token) = token {
-                            s.applied_tokens.insert(token);
-                        }
-                    }
                     Ok(_) => {}
                     Err(e) => s.emulator_failures.push((index, format!("{e}"))),
                 }
@@ -316,11 +318,64 @@ impl FaultyConnector {
     }
 }
 
+/// A `TransactWriteItems` carrying `token`, as DynamoDB treats it: a token whose transaction
+/// was applied gets success without running again, and an attempt waits for an earlier one
+/// with the same token to finish first. Each attempt runs at the emulator to its end, even
+/// when the SDK's time budget gives up on it (the emulator applies it either way), so that
+/// its outcome is known to the retry.
+async fn transact(
+    plan: &FaultPlan,
+    inner: SharedHttpConnector,
+    token: String,
+    request: HttpRequest,
+) -> Result<HttpResponse, ConnectorError> {
+    let done = loop {
+        let earlier = {
+            let mut s = plan.0.lock().unwrap();
+            match s.tokens.get(&token) {
+                Some(TokenState::Applied) => return Ok(json_response(200, "{}")),
+                Some(TokenState::InFlight(rx)) => rx.clone(),
+                Some(TokenState::NotApplied) | None => {
+                    let (tx, rx) = tokio::sync::watch::channel(false);
+                    s.tokens.insert(token.clone(), TokenState::InFlight(rx));
+                    break tx;
+                }
+            }
+        };
+        let mut earlier = earlier;
+        // The sender goes away only with the attempt's task, which sets the state first.
+        let _ = earlier.wait_for(|answered| *answered).await;
+    };
+    let plan = plan.clone();
+    tokio::spawn(async move {
+        let result = inner.call(request).await;
+        let applied = matches!(&result, Ok(res) if res.status().is_success());
+        plan.0.lock().unwrap().tokens.insert(
+            token,
+            if applied {
+                TokenState::Applied
+            } else {
+                TokenState::NotApplied
+            },
+        );
+        let _ = done.send(true);
+        result
+    })
+    .await
+    .expect("the transaction's attempt ran")
+}
+
 /// Records an attempt the SDK gave up on (its timeout dropped it) before the emulator answered.
 struct AttemptWatch {
     plan: FaultPlan,
     index: usize,
     done: bool,
+}
+
+impl AttemptWatch {
+    fn answered(&mut self) {
+        self.done = true;
+    }
 }
 
 impl Drop for AttemptWatch {
