@@ -3,7 +3,9 @@ which builds everything and starts the emulator first.
 `run.py --report-only RESULTS.json OUT.md` rewrites the report from saved figures.
 
 Every figure is measured in this run except the prices and the AWS-side latencies of
-section 6, which are stated assumptions (see PRICES and LATENCY_MS).
+section 6, which are stated assumptions (see PRICES and LATENCY_MS), and the cold-start
+breakdown in the notes, an earlier observation given with its date
+(COLD_START_PROFILE_DATE).
 """
 
 import argparse
@@ -35,13 +37,17 @@ LATENCY_MS = {"DynamoDB": 5.0, "SESv2": 25.0, "SNS": 25.0}
 # Lambda gives a full vCPU at 1,769 MB and CPU in proportion to memory below that.
 FULL_VCPU_MB = 1769
 
+# The date of the `perf` profile behind the cold-start breakdown in the notes: a one-off
+# observation, not repeated by this script.
+COLD_START_PROFILE_DATE = "2026-11-28"
+
 TARGETS = {
     "cold_median_ms": 10.0,
     "cold_ratio": 1.5,
     "warm_us": 50.0,
     "argon2_ratio": 1.1,
     "round_trips": 6,
-    "zip_mb": 5.0,
+    "zip_mb": 4.0,  # per function
     "lambda_usd": 2.0,
 }
 
@@ -115,7 +121,16 @@ def warm(args, work):
         "minimal-hash": per["minimal-hash"],
         "password-policy": per["password-policy"],
     }
-    return {"criterion_median_us": medians_us, "instructions_per_request": ir, "callgrind_requests": [lo, hi]}
+    # The same endpoints over the real SDK clients against the emulator (process CPU).
+    log(f"SDK clients against the emulator ({args.sdk_requests} requests per endpoint)")
+    sdk_env = dict(os.environ, RESETKIT_BENCH_ENDPOINT=args.endpoint)
+    proc = subprocess.run([args.warm_bin, "sdk", str(args.sdk_requests)], env=sdk_env, text=True, capture_output=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"warm sdk failed:\n{proc.stderr[-3000:]}")
+    # The handlers' metric lines (CloudWatch EMF) come first; the figures are the last line.
+    sdk = json.loads(proc.stdout.strip().splitlines()[-1])
+    return {"criterion_median_us": medians_us, "instructions_per_request": ir, "callgrind_requests": [lo, hi],
+            "sdk_cpu_us": sdk}
 
 
 # ---------------------------------------------------------------- 3. Argon2id
@@ -142,7 +157,7 @@ def argon2(args, work):
     # per process), so load that comes and goes on a shared machine hits all three alike.
     per_round = 2
     rounds = max(1, args.argon2_runs // per_round)
-    rust = {"reused_buffer_ms": [], "production_ms": []}
+    rust = {"reused_buffer_ms": [], "production_wall_ms": [], "production_cpu_ms": []}
     cffi = {"ms": []}
     cli_self, cli_wall = [], []
     cli_hex = None
@@ -150,7 +165,8 @@ def argon2(args, work):
     for _ in range(rounds):
         r = json.loads(subprocess.run([args.warm_bin, "argon2", str(per_round)], check=True, text=True, capture_output=True).stdout)
         rust["reused_buffer_ms"] += r["reused_buffer_ms"]
-        rust["production_ms"] += r["production_ms"]
+        rust["production_wall_ms"] += r["production_wall_ms"]
+        rust["production_cpu_ms"] += r["production_cpu_ms"]
         rust["hex"] = r["hex"]
         c = json.loads(subprocess.run([args.python, "-c", ARGON2_PY, str(per_round)], check=True, text=True, capture_output=True).stdout)
         cffi["ms"] += c["ms"]
@@ -160,7 +176,8 @@ def argon2(args, work):
     same = rust["hex"] == cffi["hex"] == cli_hex
     return {
         "rust_reused_ms": rust["reused_buffer_ms"],
-        "rust_production_ms": rust["production_ms"],
+        "rust_production_wall_ms": rust["production_wall_ms"],
+        "rust_production_cpu_ms": rust["production_cpu_ms"],
         "cffi_ms": cffi["ms"],
         "cli_self_ms": cli_self,
         "cli_wall_ms": cli_wall,
@@ -224,7 +241,7 @@ def cost(results):
     # Forgot-password answers no sooner than this (no account enumeration by timing): billed.
     floor_ms = {"forgot-password": template_default("ForgotMinResponseMs", 0)}
     warm_r = results["warm"]["criterion_median_us"]
-    argon2_ms = median(results["argon2"]["rust_production_ms"])
+    argon2_ms = median(production_hash(results["argon2"])[1])
     rows = {}
     for fn in FUNCTIONS:
         cpu_ms = warm_minus_hash(results)[fn] / 1e3
@@ -268,6 +285,14 @@ def cost(results):
     no_floor_usd = no_floor_billed / 1e3 * no_floor["memory_mb"] / 1024 * PRICES["lambda_arm64_gb_s"] + PRICES["lambda_request"]
     b_c_without_floor = 1e6 * (no_floor_usd + rows["password-confirm"]["lambda_usd"])
     return {"rows": rows, "per_million": per_million, "b_c_lambda_without_floor": b_c_without_floor, "confirm_memory": sweep}
+
+
+def production_hash(a):
+    """What the production path's Argon2id was timed with, and its figures: wall time, or
+    (results of runs before 2026-12-01, which timed no wall clock) process CPU."""
+    if a.get("rust_production_wall_ms"):
+        return "wall time", a["rust_production_wall_ms"]
+    return "process CPU", a.get("rust_production_cpu_ms") or a["rust_production_ms"]
 
 
 def warm_minus_hash(results):
@@ -327,7 +352,7 @@ def report(r):
     mh = warm_minus_hash(r)
     ir = w["instructions_per_request"]
     lo, hi = w["callgrind_requests"]
-    L.append("## 2. Warm path CPU per request (in-process, in-memory adapters, Argon2 excluded)\n")
+    L.append("## 2. Warm path CPU per request (in-process over the in-memory adapters: SDK serialisation, signing and HTTP excluded; Argon2 excluded)\n")
     L.append("The shipped success event parsed by `lambda_http` and answered by the real handler; criterion median. "
              "Confirm runs with the smallest Argon2id parameters (m=8 KiB, t=1) and the time of one such hash "
              f"({fmt(w['criterion_median_us']['minimal-hash'])} µs, measured alongside) is subtracted. "
@@ -340,6 +365,20 @@ def report(r):
     L.append(f"| of which password-confirm's policy (NFKC, length, own identifiers, zxcvbn) | "
              f"{fmt(w['criterion_median_us']['password-policy'], 1)} | {ir['password-policy']:,.0f} |")
     L.append("")
+    sdk = w.get("sdk_cpu_us")
+    L.append("The same endpoints over the real SDK clients (DynamoDB, SES v2, SNS as the functions build them) "
+             "against the emulator: SDK serialisation, request signing, the HTTP client and response parsing "
+             "included, the emulator's own work (another process) not. Process CPU per request, median of "
+             f"{sdk['guest-reset']['requests'] if sdk else '-'} requests after 5 untimed; confirm minus the minimal hash as above.\n")
+    L.append("| endpoint | in-memory adapters µs / request | real SDK clients, emulator µs / request (process CPU) |")
+    L.append("|---|---:|---:|")
+    for fn in FUNCTIONS:
+        if sdk:
+            x = sdk[fn]["median_us"] - (w["criterion_median_us"]["minimal-hash"] if fn == "password-confirm" else 0)
+            L.append(f"| {fn} | {fmt(mh[fn], 1)} | {fmt(x, 1)} |")
+        else:
+            L.append(f"| {fn} | {fmt(mh[fn], 1)} | not measured in this run |")
+    L.append("")
     L.append("Times are process CPU time (every thread), not wall time: forgot-password answers no sooner than a "
              "configured floor, and even at zero its `sleep_until` parks the runtime until the timer's next tick. "
              "That park and wake-up is kernel CPU time, which the CPU clock counts and callgrind (user space only) "
@@ -347,22 +386,29 @@ def report(r):
 
     # 3
     a = r["argon2"]
-    rust_med, cffi_med = median(a["rust_reused_ms"]), median(a["cffi_ms"])
+    prod_kind, prod_ms = production_hash(a)
+    rust_med, cffi_med = median(prod_ms), median(a["cffi_ms"])
     L.append("## 3. Argon2id, m=19456 KiB, t=2, p=1, 32-byte output\n")
     L.append(f"{len(a['cffi_ms'])} hashes each, in rounds that alternate the implementations (two hashes each per round, "
              f"after one untimed hash per process), same password and salt (identical output: {ok(a['same_output'])}). "
-             f"Wall time of the hash call alone, except the last row. Target: Rust ≤ 1.1× argon2-cffi median.\n")
-    L.append("| implementation | min ms | median ms | max ms | × argon2-cffi |")
-    L.append("|---|---:|---:|---:|---:|")
+             "Each row says what it measures. Target: the production path (what password-confirm runs) ≤ 1.1× the "
+             "argon2-cffi median, both in wall time.\n")
+    L.append("| implementation | measures | min ms | median ms | max ms | × argon2-cffi |")
+    L.append("|---|---|---:|---:|---:|---:|")
     v = a["versions"]
-    for label, xs in [
-        ("Rust `argon2` 0.5, reused pre-faulted buffer", a["rust_reused_ms"]),
-        ("Rust, production path (`HashParams::hash`: fresh buffer, PHC string)", a["rust_production_ms"]),
-        (f"argon2-cffi {v['argon2-cffi']} (bindings {v['argon2-cffi-bindings']}), `hash_secret_raw` in-process", a["cffi_ms"]),
-        (f"Debian `argon2` {v['debian argon2']}, its own timer (1 ms resolution)", a["cli_self_ms"]),
-        ("Debian `argon2`, whole process", a["cli_wall_ms"]),
-    ]:
-        L.append(f"| {label} | {fmt(min(xs))} | {fmt(median(xs))} | {fmt(max(xs))} | {fmt(median(xs) / cffi_med)} |")
+    rows = [
+        ("Rust, production path (`HashParams::hash`: fresh buffer, PHC string)", "wall time of the call", a.get("rust_production_wall_ms")),
+        ("Rust, production path (`HashParams::hash`)", "process CPU time (every thread)", a.get("rust_production_cpu_ms") or a.get("rust_production_ms")),
+        ("Rust `argon2` 0.5, reused pre-faulted buffer (not the production path)", "wall time of the call", a["rust_reused_ms"]),
+        (f"argon2-cffi {v['argon2-cffi']} (bindings {v['argon2-cffi-bindings']}), `hash_secret_raw` in-process", "wall time of the call", a["cffi_ms"]),
+        (f"Debian `argon2` {v['debian argon2']}", "its own timer: `clock()`, process CPU, printed to 1 ms", a["cli_self_ms"]),
+        ("Debian `argon2`", "wall time of the whole process", a["cli_wall_ms"]),
+    ]
+    for label, what, xs in rows:
+        if xs:
+            L.append(f"| {label} | {what} | {fmt(min(xs))} | {fmt(median(xs))} | {fmt(max(xs))} | {fmt(median(xs) / cffi_med)} |")
+        else:
+            L.append(f"| {label} | {what} | not measured in this run | | | |")
     L.append("")
 
     # 4
@@ -391,7 +437,7 @@ def report(r):
     # 5
     s = r["sizes"]
     L.append("## 5. Artifact size (arm64 `bootstrap.zip`, `cargo lambda build --release --arm64 --output-format zip`)\n")
-    L.append("Target: ≤ 5 MB (stretch ≤ 4 MB).\n")
+    L.append("Target: ≤ 4 MB (10⁶ bytes) per function.\n")
     L.append("| function | bytes | MB (10⁶ bytes) | MiB |")
     L.append("|---|---:|---:|---:|")
     for fn in FUNCTIONS:
@@ -435,7 +481,7 @@ def report(r):
     worst_cold = max(cs[f]["median_ms"] for f in FUNCTIONS)
     worst_ratio = max(cs[f]["median_ms"] / hello for f in FUNCTIONS)
     worst_warm = max(mh.values())
-    ratio = rust_med / cffi_med
+    ratio = rust_med / cffi_med  # the production path
     worst_rt = max(rt[f]["dynamodb_round_trips"] for f in FUNCTIONS)
     all_cond = all(rt[f]["all_writes_conditional"] for f in FUNCTIONS)
     worst_zip = max(s.values()) / 1e6
@@ -448,11 +494,13 @@ def report(r):
     L.append(f"| cold start median ≤ 10 ms (stretch 5) | {fmt(worst_cold)} ms (slowest function){', stretch met' if worst_cold <= 5 else ''} | {ok(worst_cold <= 10)} |")
     L.append(f"| cold start ≤ 1.5× hello-world | {fmt(worst_ratio)}× (hello-world {fmt(hello)} ms) | {ok(worst_ratio <= 1.5)} |")
     L.append(f"| no network I/O or cert-store scan at init | {'none seen under strace' if clean else 'see section 1'} | {ok(clean)} |")
-    L.append(f"| warm path ≤ 50 µs per request | {fmt(worst_warm, 1)} µs (slowest endpoint) | {ok(worst_warm <= 50)} |")
-    min_ratio = min(a["rust_reused_ms"]) / min(a["cffi_ms"])
-    L.append(f"| Argon2id ≤ 1.1× argon2-cffi | {fmt(ratio)}× median ({fmt(rust_med)} vs {fmt(cffi_med)} ms), {fmt(min_ratio)}× best | {ok(ratio <= 1.1)} |")
+    L.append(f"| warm path ≤ 50 µs per request (in-memory adapters) | {fmt(worst_warm, 1)} µs (slowest endpoint) | {ok(worst_warm <= 50)} |")
+    reused_ratio = median(a["rust_reused_ms"]) / cffi_med
+    L.append(f"| Argon2id production path ≤ 1.1× argon2-cffi | {fmt(ratio)}× median, production path {prod_kind} vs argon2-cffi wall time "
+             f"({fmt(rust_med)} vs {fmt(cffi_med)} ms; the reused-buffer path, not used in production: {fmt(reused_ratio)}×) | {ok(ratio <= 1.1)} |")
     L.append(f"| DynamoDB round trips ≤ 6, writes conditional | {worst_rt} (most), conditional: {'all' if all_cond else 'not all'} | {ok(worst_rt <= 6 and all_cond)} |")
-    L.append(f"| zip ≤ 5 MB (stretch 4) | {fmt(worst_zip)} MB (largest){'' if worst_zip <= 4 else ', stretch missed'} | {ok(worst_zip <= 5)} |")
+    zip_worst_fn = max(FUNCTIONS, key=lambda f: s[f])
+    L.append(f"| zip ≤ 4 MB per function | {fmt(worst_zip)} MB ({zip_worst_fn}, the largest) | {ok(worst_zip <= TARGETS['zip_mb'])} |")
     L.append(f"| ≤ $2 of Lambda per 1M resets | ${fmt(lam)} (B+C) | {ok(lam <= 2)} |")
     L.append("")
     L.extend(notes(r, mh, ir, rt, c, cs, hello))
@@ -466,7 +514,8 @@ def notes(r, mh, ir, rt, c, cs, hello):
     worst = max(FUNCTIONS, key=lambda f: cs[f]["median_ms"])
     if cs[worst]["median_ms"] / hello > 1.5:
         N.append(f"- **Cold start vs hello-world.** {fmt(cs[worst]['median_ms'] - hello)} ms more than a hello-world that is itself "
-                 f"{fmt(hello)} ms. Most of a start is loading, not resetkit: `perf` over one start shows about 45% in the "
+                 f"{fmt(hello)} ms. Where the time goes is an earlier observation, not measured by this run "
+                 f"({COLD_START_PROFILE_DATE}, `perf` over one start of the binaries of that day): most of a start was loading, not resetkit, about 45% in the "
                  "kernel (exec, page faults on a 10 MB x86_64 binary against 1.7 MB for hello-world) and 20% in the dynamic "
                  "loader (about 34,000 relative relocations of a PIE), about 25% in the binary itself (configuration, "
                  "`aws_config` loading, three SDK clients that each build their TLS connector at construction). "
@@ -492,11 +541,18 @@ def notes(r, mh, ir, rt, c, cs, hello):
                  "API keys in a warm sandbox for a few seconds would bring every endpoint to 6 or fewer "
                  "(not done here: that layer is another piece of work in progress).")
     a = r["argon2"]
-    if median(a["rust_reused_ms"]) / median(a["cffi_ms"]) > TARGETS["argon2_ratio"]:
-        N.append(f"- **Argon2id.** RustCrypto `argon2` 0.5 (AVX2 detected at run time) against the C reference "
-                 f"implementation's optimised build in argon2-cffi: best times "
-                 f"{fmt(min(a['rust_reused_ms']))} vs {fmt(min(a['cffi_ms']))} ms. On a shared 2-core machine the medians "
-                 "move with the load; the interleaved rounds are there so that all three see the same load.")
+    prod_kind, prod_ms = production_hash(a)
+    if median(prod_ms) / median(a["cffi_ms"]) > TARGETS["argon2_ratio"]:
+        N.append(f"- **Argon2id.** The production path (`HashParams::hash`) takes {fmt(median(prod_ms))} ms ({prod_kind}, median) "
+                 f"against argon2-cffi's {fmt(median(a['cffi_ms']))} ms; the same hash into a reused, pre-faulted buffer takes "
+                 f"{fmt(median(a['rust_reused_ms']))} ms. The difference is allocating and faulting in a fresh 19 MiB buffer on "
+                 "every hash. Next step, not taken: hash into a per-thread buffer kept across requests "
+                 "(`hash_password_into_with_memory`) and build the PHC string from its output.")
+    over = [f for f in FUNCTIONS if r["sizes"][f] / 1e6 > TARGETS["zip_mb"]]
+    if over:
+        N.append("- **Zip size.** Over 4 MB: " + ", ".join(f"{f} {fmt(r['sizes'][f] / 1e6)} MB" for f in over) + ". "
+                 "password-confirm alone uses the password policy (zxcvbn and its dictionaries) and serves the reset "
+                 "page with its assets; how much each adds is not measured here.")
     lam = c["per_million"]["B+C (link)"]["lambda"]
     if lam > TARGETS["lambda_usd"]:
         fp = c["rows"]["forgot-password"]
@@ -534,6 +590,7 @@ def main():
     p.add_argument("--argon2-runs", type=int, default=30)
     p.add_argument("--measurement-time", type=int, default=4)
     p.add_argument("--callgrind-requests", type=int, nargs=2, default=[5, 55])
+    p.add_argument("--sdk-requests", type=int, default=50)
     args = p.parse_args()
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)

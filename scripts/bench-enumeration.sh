@@ -1,12 +1,27 @@
 #!/usr/bin/env bash
 # Enumeration timing: forgot-password latency for known vs unknown people, side by side,
-# with two-sample statistics. Starts its own emulator and stops it afterwards.
+# with two-sample statistics, on the release build. Starts its own emulator and stops it
+# afterwards; writes docs/enumeration.md (ENUM_OUT) and prints it. scripts/bench.sh runs it.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/emulator.sh
 emulator_venv
+out="${ENUM_OUT:-docs/enumeration.md}"
+target="${CARGO_TARGET_DIR:-target}"
+# --workspace, as every other build here: the same features, so nothing is rebuilt twice.
+cargo build --release --workspace --example enumeration
 name="bench-enum-$$"
 trap 'emulator_stop "$name"' EXIT
 export RESETKIT_TEST_ENDPOINT="$(emulator_start "$name")"
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
-cargo run --quiet -p resetkit-integration --example enumeration | grep -v '"_aws"'
+result="$("$target/release/examples/enumeration" | grep -v '"_aws"')"
+{
+    echo "# Enumeration timing"
+    echo
+    echo "Produced by \`bash scripts/bench-enumeration.sh\` (run by \`scripts/bench.sh\`): forgot-password through the production wiring on moto server, release build, $(nproc) cores, $(date -u '+%Y-%m-%d %H:%M UTC'):"
+    echo
+    echo '```'
+    echo "$result"
+    echo '```'
+} >"$out"
+cat "$out"

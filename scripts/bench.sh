@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Benchmarks: cold start, warm path, Argon2id, DynamoDB round trips, artifact size, cost.
+# Benchmarks: cold start, warm path (in-memory adapters, and the real SDK clients against the
+# emulator), Argon2id, DynamoDB round trips, artifact size, cost; then enumeration timing.
 # Builds what it measures, prints one table per section and writes BENCHMARKS.md (with the
-# machine and the date).
+# machine and the date) and docs/enumeration.md (scripts/bench-enumeration.sh).
 #
 #   bash scripts/bench.sh            # the whole run: several minutes of building the first time
 #
 # Settings (environment): BENCH_RUNS (cold starts per binary, 30), BENCH_ARGON2_RUNS (30),
-# BENCH_MEASUREMENT_TIME (criterion seconds per endpoint, 4), BENCH_OUT (BENCHMARKS.md).
+# BENCH_MEASUREMENT_TIME (criterion seconds per endpoint, 4), BENCH_OUT (BENCHMARKS.md),
+# ENUM_OUT (docs/enumeration.md).
 #
 # Installs on first use, pinned: valgrind, strace and the Debian `argon2` command (apt),
 # argon2-cffi into .venv (PyPI), moto (scripts/emulator.sh), cargo-lambda and the arm64
@@ -103,3 +105,8 @@ endpoint="$(emulator_start "$name")"
     --argon2-runs "${BENCH_ARGON2_RUNS:-30}" \
     --measurement-time "${BENCH_MEASUREMENT_TIME:-4}"
 say "written to $OUT (raw figures: $WORK/results.json)"
+
+# --- enumeration timing (docs/enumeration.md), on the release build, its own emulator ----
+say "enumeration timing: known vs unknown people"
+bash scripts/bench-enumeration.sh >/dev/null
+say "written to ${ENUM_OUT:-docs/enumeration.md}"

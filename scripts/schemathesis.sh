@@ -23,4 +23,15 @@ fi
 export RESETKIT_SCHEMATHESIS="$PWD/$venv/bin/schemathesis"
 export RESETKIT_SCHEMATHESIS_SECONDS="${1:-${RESETKIT_SCHEMATHESIS_SECONDS:-90}}"
 # --workspace, as scripts/test.sh builds it: the same features, so nothing is rebuilt.
-exec cargo test --workspace --test api -- --ignored --exact schemathesis::schemathesis_finds_no_server_error_and_no_answer_outside_openapi_yaml --nocapture
+test_name="schemathesis::schemathesis_finds_no_server_error_and_no_answer_outside_openapi_yaml"
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+status=0
+cargo test --workspace --test api -- --ignored --exact "$test_name" --nocapture 2>&1 | tee "$log" || status=$?
+[[ "$status" == 0 ]] || exit "$status"
+# The filter selects by exact name: a renamed test would select nothing and cargo would
+# still exit 0. Exactly one test must have run and passed.
+if ! grep -qE '^test result: ok\. 1 passed; 0 failed' "$log"; then
+    echo "schemathesis: no test named $test_name ran (renamed?); the property-based run did not happen" >&2
+    exit 1
+fi

@@ -8,7 +8,8 @@
 # missing, runs `cargo test --workspace` once with RESETKIT_TEST_ENDPOINT pointing at it, lints
 # template.yaml offline (cfn-lint, sam validate --lint; pinned, installed into .venv on first
 # use), runs the bounded schemathesis step (scripts/schemathesis.sh), prints the case counts of
-# the OpenAPI check, schemathesis, bad-input corpus and fault matrix, and always stops moto.
+# the OpenAPI check, schemathesis, bad-input corpus and fault matrix and the number of fuzz
+# corpus files replayed (tests/tests/api/fuzz_corpus.rs), and always stops moto.
 # Exits non-zero when any step failed.
 set -euo pipefail
 
@@ -51,8 +52,9 @@ if [[ ! -d tests/browser/node_modules/playwright-core ]]; then
 fi
 # --- end of browser.
 
-# --- Case counts of the OpenAPI check, the bad-input corpus and the fault matrix: those tests
-# append "suite: N what" lines here (cargo hides a passing test's output); printed at the end.
+# --- Case counts of the OpenAPI check, the bad-input corpus, the fault matrix and the fuzz
+# corpus replay: those tests append "suite: N what" lines here (cargo hides a passing test's
+# output); printed at the end.
 export RESETKIT_TEST_REPORT="$EMULATOR_STATE/$name.counts"
 rm -f "$RESETKIT_TEST_REPORT"
 # --- end of case counts.
@@ -69,7 +71,7 @@ if [[ "$schemathesis_status" != 0 ]]; then
     echo "schemathesis: the property-based run failed (exit $schemathesis_status)" >&2
     [[ "$status" != 0 ]] || status=$schemathesis_status
 fi
-echo "hostile input, faults and OpenAPI — cases run:"
+echo "hostile input, faults, OpenAPI and fuzz corpus — cases run:"
 if [[ -s "$RESETKIT_TEST_REPORT" ]]; then sed 's/^/  /' "$RESETKIT_TEST_REPORT"; else echo "  (none recorded)"; fi
 rm -f "$RESETKIT_TEST_REPORT"
 # --- end of property-based run.

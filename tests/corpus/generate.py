@@ -5,11 +5,12 @@
 
 Each line: {"name", "method", "uri", "headers": [[name, value], ...], "body" (text) or
 "body_b64" (bytes) or "fill" ({"prefix", "repeat", "times", "suffix"}: built at run time, for
-the 1 MiB bodies), "expect": a status (400) or "4xx", and "generic": true where contract B
+the 1 MiB bodies), "expect": the exact status (400), and "generic": true where contract B
 must give its one generic 200 (well-formed input that matches nobody)}. The runner,
 tests/tests/api/corpus.rs, sends each line through the handler on the emulator-backed
-stack and asserts the status, the contract's shape (openapi.yaml) and that nothing was
-stored or sent. The targets are the demo people (shared/demo/users.jsonl), so a parser
+stack with every limit off and asserts the status, the error code recorded for the case in
+tests/corpus/expected/<endpoint>.json, the contract's shape (openapi.yaml) and that nothing
+was stored or sent beyond the audit record of a refusal. The targets are the demo people (shared/demo/users.jsonl), so a parser
 that let a hostile variant through would reach a real account.
 """
 import base64
@@ -53,7 +54,7 @@ MALFORMED = [
 NON_OBJECTS = ["null", "true", "false", "0", "-1", "1e999", "\"a string\"", "[]", "[{}]", "{}"]
 
 
-def case(name, uri, body=None, *, method="POST", headers=None, expect="4xx", body_b64=None, fill=None, generic=False):
+def case(name, uri, body=None, *, method="POST", headers=None, expect, body_b64=None, fill=None, generic=False):
     c = {"name": name, "method": method, "uri": uri, "headers": headers if headers is not None else [JSON], "expect": expect}
     if body_b64 is not None:
         c["body_b64"] = body_b64
@@ -107,21 +108,23 @@ def guest_reset():
     out = common(uri, auth, valid, fields, form_ok=False)
     h = [JSON] + auth
     for i, e in enumerate(INJECTIONS):
-        out.append(case(f"email injection {i}", uri, {"email": e}, headers=h))
+        # Braces are legal in a local part: those addresses are well-formed, of nobody.
+        out.append(case(f"email injection {i}", uri, {"email": e}, headers=h, expect=404 if "{" in e else 400))
     for i, c in enumerate(CONTROL):
         out.append(case(f"control in first_name {i}", uri, {"mobile": "+442079460958", "first_name": f"Zo{c}e"}, headers=h, expect=400))
         out.append(case(f"control in username {i}", uri, {"username": f"ana{c}.silva"}, headers=h, expect=400))
         out.append(case(f"control in mobile {i}", uri, {"mobile": f"+1415{c}7415569"}, headers=h, expect=400))
     out.append(case("first_name header injection", uri, {"email": "family@example.com", "first_name": "Zara\r\nBcc: evil@attacker.example"}, headers=h, expect=400))
     for i, e in enumerate(CONFUSABLE_EMAILS):
-        out.append(case(f"confusable email {i}", uri, {"email": e}, headers=h))
+        # Well-formed addresses of nobody are not found; the malformed ones are refused.
+        out.append(case(f"confusable email {i}", uri, {"email": e}, headers=h, expect=400 if i in MALFORMED_CONFUSABLES else 404))
     out.append(case("confusable username", uri, {"username": "\u0430na.silva"}, headers=h, expect=404))
     out.append(case("10k username", uri, {"username": "a" * 10_000}, headers=h, expect=400))
     out.append(case("10k email", uri, {"email": "a" * 10_000 + "@example.com"}, headers=h, expect=400))
     out.append(case("10k mobile", uri, {"mobile": "1" * 10_000}, headers=h, expect=400))
     out.append(case("10k first_name", uri, {"email": "family@example.com", "first_name": "z" * 10_000}, headers=h, expect=400))
     for cc in [1e400, 99999999999999999999, -1, 70000, 1.5, "ZZ", "U\r\nS", "", "+1", "1\u0661"]:
-        out.append(case(f"country_code {cc!r}", uri, f'{{"mobile": "4157415569", "country_code": {json.dumps(cc) if not isinstance(cc, float) or cc != 1e400 else "1e400"}}}', headers=h))
+        out.append(case(f"country_code {cc!r}", uri, f'{{"mobile": "4157415569", "country_code": {json.dumps(cc) if not isinstance(cc, float) or cc != 1e400 else "1e400"}}}', headers=h, expect=400))
     out.append(case("channel fax", uri, {"email": "ana@example.com", "channel": "fax"}, headers=h, expect=400))
     out.append(case("channel with CRLF", uri, {"email": "ana@example.com", "channel": "sms\r\n"}, headers=h, expect=400))
     # Authorization: missing, empty, wrong scheme, doubled, a guest token, no permission.

@@ -177,7 +177,12 @@ async fn confirm_event(kit: &TestKit) -> String {
     let res = guest_reset::handle(&kit.service, req)
         .await
         .expect("handler");
-    expect_ok("guest-reset", &res);
+    confirm_event_from(&res)
+}
+
+/// The confirm event for the code a guest reset answered with.
+pub fn confirm_event_from(res: &lambda_http::Response<lambda_http::Body>) -> String {
+    expect_ok("guest-reset", res);
     let body: Value = serde_json::from_slice(res.body().as_ref()).expect("guest-reset JSON");
     let vid = body["verification_id"].as_str().expect("verification_id");
     let code = body["verification_code"]
@@ -188,7 +193,7 @@ async fn confirm_event(kit: &TestKit) -> String {
         .replace("REPLACE_WITH_verification_code", code)
 }
 
-fn expect_ok(what: &str, res: &lambda_http::Response<lambda_http::Body>) {
+pub fn expect_ok(what: &str, res: &lambda_http::Response<lambda_http::Body>) {
     if res.status() != 200 {
         panic!(
             "{what} left its success path: {} {}",
@@ -218,10 +223,10 @@ pub fn hash_time(params: HashParams, n: u32) -> Duration {
 /// CPU rather than wall time, because forgot-password answers no sooner than a configured
 /// floor: even at zero, its `sleep_until` waits for the timer's next 1 ms tick, idle time
 /// that is billed in Lambda (section 6 counts the floor) but is not the endpoint's CPU.
-struct CpuClock(Duration);
+pub struct CpuClock(Duration);
 
 impl CpuClock {
-    fn now() -> Self {
+    pub fn now() -> Self {
         let mut ts = libc::timespec {
             tv_sec: 0,
             tv_nsec: 0,
@@ -232,7 +237,7 @@ impl CpuClock {
         Self(Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32))
     }
 
-    fn elapsed(&self) -> Duration {
+    pub fn elapsed(&self) -> Duration {
         Self::now().0.saturating_sub(self.0)
     }
 }

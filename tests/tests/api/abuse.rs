@@ -1,8 +1,10 @@
 //! Abuse resistance on the production adapters: every limit at its edge, recipient
 //! suppression behind the generic answer, `Idempotency-Key` replays and refusals, and the
 //! audit chain catching an edited record.
-
-use std::time::Duration;
+//!
+//! Nothing here waits on the wall clock: the limits run under a clock the test moves (the
+//! production adapters otherwise), and a request that must still be in flight is held at
+//! its SES call until the test lets it go.
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use futures::future::join;
@@ -12,7 +14,8 @@ use resetkit::domain::AuditAction;
 use resetkit::ports::{AuditLog, VerificationStore};
 use serde_json::{json, Value};
 
-use crate::helpers::{at_window_start, gateway_request, spawn_app, spawn_app_with, Answer};
+use crate::fault_client::FaultPlan;
+use crate::helpers::{gateway_request, spawn_app, spawn_app_on, spawn_clocked_app_with, Answer};
 
 const FORGOT: &str = "/api/Authentication/ForgotPassword";
 const GUEST: &str = "/v1/guests/password?reset=true";
@@ -41,12 +44,13 @@ fn nobody() -> Value {
 
 #[tokio::test]
 async fn the_last_call_a_key_may_make_passes_the_next_is_429_and_a_new_window_passes() {
-    // Arrange: 3 calls per 2 s per key, starting at the top of a window.
-    let app = spawn_app_with(&[
+    // Arrange: 3 calls per 2 s per key; the clock stands 1 s into a window.
+    let app = spawn_clocked_app_with(&[
         (config::FORGOT_RATE_LIMIT, "3/2"),
         (config::FORGOT_MIN_RESPONSE_MS, "1"),
     ])
     .await;
+    app.clock.advance(1);
     let call = || {
         app.forgot_password(gateway_request(
             FORGOT,
@@ -55,7 +59,6 @@ async fn the_last_call_a_key_may_make_passes_the_next_is_429_and_a_new_window_pa
             &nobody(),
         ))
     };
-    at_window_start(2).await;
 
     // Act
     let mut statuses = Vec::new();
@@ -63,7 +66,7 @@ async fn the_last_call_a_key_may_make_passes_the_next_is_429_and_a_new_window_pa
         statuses.push(call().await.0);
     }
     let limited = call().await;
-    tokio::time::sleep(Duration::from_secs(retry_after(&limited))).await;
+    app.clock.advance(retry_after(&limited));
     let next_window = call().await;
 
     // Assert
@@ -73,7 +76,7 @@ async fn the_last_call_a_key_may_make_passes_the_next_is_429_and_a_new_window_pa
         "the 3rd call is still within the limit"
     );
     assert_eq!(limited.0, 429);
-    assert!((1..=2).contains(&retry_after(&limited)));
+    assert_eq!(retry_after(&limited), 1, "the rest of the window");
     let body = json_of(&limited);
     assert_eq!(
         (body["ExceptionType"].as_str(), body["Reason"].as_str()),
@@ -87,19 +90,18 @@ async fn the_last_call_a_key_may_make_passes_the_next_is_429_and_a_new_window_pa
 
 #[tokio::test]
 async fn a_source_address_over_its_limit_gets_429_while_others_pass() {
-    // Arrange: 2 confirm calls per 2 s per address.
-    let app = spawn_app_with(&[(config::IP_RATE_LIMIT, "2/2")]).await;
+    // Arrange: 2 confirm calls per 2 s per address; the clock stands at the top of a window.
+    let app = spawn_clocked_app_with(&[(config::IP_RATE_LIMIT, "2/2")]).await;
     let guess = json!({"EmailAddress": "ana@example.com", "TemporaryPassword": "123456",
         "Password": "a tangerine rowboat at dusk", "PasswordConfirm": "a tangerine rowboat at dusk", "ApiKey": BROWSER_KEY});
     let from = |ip: &str| app.confirm(gateway_request(CONFIRM, ip, &[], &guess));
-    at_window_start(2).await;
 
     // Act
     let first = from("198.51.100.7").await;
     let second = from("198.51.100.7").await;
     let third = from("198.51.100.7").await;
     let elsewhere = from("198.51.100.8").await;
-    tokio::time::sleep(Duration::from_secs(retry_after(&third))).await;
+    app.clock.advance(retry_after(&third));
     let later = from("198.51.100.7").await;
 
     // Assert: wrong guesses are 400 until the address is limited.
@@ -107,6 +109,7 @@ async fn a_source_address_over_its_limit_gets_429_while_others_pass() {
         (first.0, second.0, third.0, elsewhere.0, later.0),
         (400, 400, 429, 400, 400)
     );
+    assert_eq!(retry_after(&third), 2, "the whole window is left");
     let status = &json_of(&third)["ResponseStatus"];
     assert_eq!(
         (
@@ -162,7 +165,8 @@ async fn a_recipient_over_its_limit_gets_no_second_link_and_the_caller_sees_no_d
 
 #[tokio::test]
 async fn staff_resetting_a_guest_again_within_the_cooldown_get_429_with_the_reason() {
-    let app = spawn_app().await;
+    // The default cooldown, one code per guest per 60 s; the clock at the top of a minute.
+    let app = spawn_clocked_app_with(&[]).await;
     let guest = app.person("Carla").await;
     let reset = || {
         app.guest_reset(gateway_request(
@@ -178,18 +182,11 @@ async fn staff_resetting_a_guest_again_within_the_cooldown_get_429_with_the_reas
 
     assert_eq!(first.0, 200);
     assert_eq!(second.0, 429);
-    assert!(retry_after(&second) >= 1);
+    assert_eq!(retry_after(&second), 60, "the whole cooldown is left");
     assert_eq!(
         json_of(&second)["error"],
-        json!({"code": 429, "message": second_message(&second), "reason": "recipient_rate_limited"})
+        json!({"code": 429, "message": "Too many requests for this recipient; retry after 60 s", "reason": "recipient_rate_limited"})
     );
-}
-
-fn second_message(answer: &Answer) -> String {
-    json_of(answer)["error"]["message"]
-        .as_str()
-        .unwrap_or_default()
-        .to_owned()
 }
 
 #[tokio::test]
@@ -273,19 +270,30 @@ async fn a_replayed_wrong_guess_spends_no_second_attempt() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_duplicate_while_the_first_is_in_flight_is_told_to_retry() {
-    // Arrange: forgot-password takes at least 1.5 s, so the duplicate overlaps it.
-    let app = spawn_app_with(&[(config::FORGOT_MIN_RESPONSE_MS, "1500")]).await;
+    // Arrange: the first request's mail is held at its SES client until the duplicate has
+    // its answer, so the duplicate meets the key claimed and the first still running.
+    let plan = FaultPlan::default();
+    let app = spawn_app_on(
+        &[],
+        |sdk| sdk.to_builder().http_client(plan.http_client()).build(),
+        &resetkit::adapters::aws::EMULATOR_BUDGETS,
+    )
+    .await;
+    let person = app.person("Gemma").await;
+    let gate = plan.gate("ses:SendEmail");
     let headers = [
         ("authorization", PORTAL_KEY),
         ("idempotency-key", "in-flight-1"),
     ];
-    let body = nobody();
+    let body = json!({"EmailAddress": person.email});
     let call = || app.forgot_password(gateway_request(FORGOT, "198.51.100.60", &headers, &body));
 
     // Act
     let (first, duplicate) = join(call(), async {
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        call().await
+        gate.reached().await;
+        let duplicate = call().await;
+        gate.open();
+        duplicate
     })
     .await;
 

@@ -6,14 +6,20 @@
 //! in the contract's shape (checked against `openapi.yaml`), within a bounded time; the state
 //! is consistent (no password changed without its code consumed and vice versa; no active
 //! code that was never sent); and the client's retry with the same `Idempotency-Key`
-//! succeeds without a second send of anything already sent.
+//! succeeds without a second send of anything already sent: a success is replayed, a key
+//! held (409) completes once its hold ends. Every write also lands with its answer lost (the
+//! SDK retries it): the outcome must be the one the answer would have given.
+//!
+//! The emulator serves every test on one thread and sometimes fails on its own; a run is
+//! repeated only when the fault plan saw it fail (its 5xx, or no answer before the SDK gave
+//! up), and those repeats are counted apart in the summary.
 
 use std::time::{Duration, Instant};
 
 use lambda_http::{Body, Response};
 use resetkit::demo::{BROWSER_KEY, PORTAL_KEY, STAFF_KEY};
-use resetkit::domain::{Timestamp, VerificationId};
-use resetkit::ports::VerificationStore;
+use resetkit::domain::{AuditAction, Timestamp, VerificationId};
+use resetkit::ports::{AuditLog, VerificationStore};
 use serde_json::{json, Value};
 
 use crate::fault_client::{Fault, FaultPlan};
@@ -70,7 +76,9 @@ impl Flow {
     async fn arrange(self, app: &TestApp) -> Arranged {
         let person = app.person("Faye").await;
         let code = if self == Flow::ConfirmWithStaffCode {
-            // Production budgets on a busy emulator: a hiccup is a 503, and the caller retries.
+            // Production budgets on a busy emulator: a hiccup is a 503, and the caller retries
+            // (a 503 whose cooldown hit had landed makes the retry a 429 until the 1 s
+            // cooldown is over). Only arranging: the matrix's subject is the confirm.
             let mut tries = 0;
             let issued = loop {
                 let (status, issued) = app
@@ -79,7 +87,7 @@ impl Flow {
                 tries += 1;
                 match status {
                     200 => break issued,
-                    503 if tries < 5 => tokio::time::sleep(Duration::from_secs(2)).await,
+                    429 | 503 if tries < 5 => tokio::time::sleep(Duration::from_secs(2)).await,
                     _ => panic!("arranging a code: {status} {issued}"),
                 }
             };
@@ -178,9 +186,80 @@ struct Tally {
     cases: usize,
     unavailable: usize,
     succeeded: usize,
+    lost_answers: usize,
     replayed: usize,
     held: usize,
-    spurious: usize,
+    emulator_failed: usize,
+}
+
+/// The user's audit trail as actions, in order: what a flow left behind.
+async fn audit_actions(app: &TestApp, a: &Arranged) -> Vec<AuditAction> {
+    app.stack
+        .store
+        .read_stream(&format!("user:{}", a.person.id.as_ref()))
+        .await
+        .expect("read_stream")
+        .into_iter()
+        .map(|link| link.event.action)
+        .collect()
+}
+
+/// A retry the key was told to wait for (409): run again once the hold has ended.
+struct Held {
+    label: String,
+    arranged: Arranged,
+    key: String,
+    /// The first answer, whose storing for replay failed.
+    first: (u16, Value),
+    sends_delivered: usize,
+    since: Instant,
+}
+
+/// The client's retry with the same key (the caller has waited its Retry-After). A 503 is
+/// retried again only when the emulator itself is shown to have failed during the attempt
+/// (its 5xx, or no answer before the SDK gave up: `FaultPlan::emulator_failures_since`);
+/// a 503 of the functions' own making fails the case. Returns the answer and the sends
+/// made by the retries.
+async fn retry_with_key(
+    app: &TestApp,
+    plan: &FaultPlan,
+    flow: Flow,
+    a: &Arranged,
+    key: &str,
+    label: &str,
+    tally: &mut Tally,
+) -> (Response<Body>, usize, Vec<String>) {
+    let (_, spec_path) = flow.route();
+    let first = plan.mark();
+    let mut attempts = 0;
+    loop {
+        let mark = plan.mark();
+        let retry = conforming("POST", spec_path, flow.act(app, a, key).await);
+        if retry.status().as_u16() != 503 {
+            let ops = plan.operations_since(first);
+            let resent = ops.iter().filter(|o| is_send(o)).count();
+            return (retry, resent, ops);
+        }
+        let failures = plan.emulator_failures_since(mark);
+        assert!(
+            !failures.is_empty(),
+            "{label}: the retry answered 503 and the emulator did not fail: {}; calls {:?}",
+            body_json(&retry),
+            plan.operations_since(mark)
+        );
+        attempts += 1;
+        tally.emulator_failed += 1;
+        assert!(
+            attempts < 4,
+            "{label}: the emulator failed 4 retries in a row: {failures:?}"
+        );
+        let wait = retry
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()?.parse().ok())
+            .unwrap_or(1);
+        tokio::time::sleep(Duration::from_secs(wait)).await;
+    }
 }
 
 async fn run_matrix(flow: Flow) {
@@ -199,22 +278,26 @@ async fn run_matrix(flow: Flow) {
     .await;
     let (_, spec_path) = flow.route();
 
-    // A dry run learns the flow's calls, in order.
+    // A dry run learns the flow's calls, in order, and what it leaves behind without faults.
     let mut tries = 0;
-    let calls = loop {
+    let (calls, clean_audit) = loop {
         let arranged = flow.arrange(&app).await;
         let mark = plan.mark();
         let res = flow.act(&app, &arranged, &random_hex(8)).await;
         tries += 1;
         if res.status().as_u16() == 200 {
-            break plan.operations_since(mark);
+            break (
+                plan.operations_since(mark),
+                audit_actions(&app, &arranged).await,
+            );
         }
-        // Only learning the calls here: any miss is retried on a fresh arrangement. On the
-        // shared single-threaded emulator a timed-out write can land and its SDK retry then
-        // fail its condition (moto ignores ClientRequestToken; DynamoDB would not).
+        // Only learning the calls here: a miss is retried on a fresh arrangement when the
+        // emulator is shown to have failed, and fails the test otherwise.
+        let failures = plan.emulator_failures_since(mark);
         assert!(
-            tries < 5,
-            "{flow:?} without faults, 5 times: {}",
+            !failures.is_empty() && tries < 5,
+            "{flow:?} without faults answered {} (emulator failures: {failures:?}): {}",
+            res.status(),
             String::from_utf8_lossy(res.body().as_ref())
         );
         tokio::time::sleep(Duration::from_secs(2)).await;
@@ -223,20 +306,14 @@ async fn run_matrix(flow: Flow) {
         calls.iter().any(|op| is_send(op)) && calls.iter().any(|op| op.starts_with("dynamodb:")),
         "{flow:?}: {calls:?}"
     );
-    // Does this build honour Idempotency-Key yet (issue 6)? Then every retry must replay.
-    let idempotent = {
-        let (a, key) = (flow.arrange(&app).await, random_hex(8));
-        flow.act(&app, &a, &key).await;
-        flow.act(&app, &a, &key)
-            .await
-            .headers()
-            .get("idempotent-replayed")
-            .is_some_and(|v| v == "true")
-    };
+    let clean_sends = calls.iter().filter(|op| is_send(op)).count();
 
     let mut tally = Tally::default();
+    let mut held = Vec::new();
+    // Lost answers whose outcome differed from the answered one: (call, operation, how).
+    let mut gaps: Vec<(usize, String, String)> = Vec::new();
     for (nth, op) in calls.iter().enumerate() {
-        for fault in Fault::ALL {
+        'faults: for &fault in Fault::for_operation(op) {
             let label = format!("{flow:?}, call {nth} ({op}) {fault:?}");
             let mut tries = 0;
             let (a, key, res, seen) = loop {
@@ -254,9 +331,32 @@ async fn run_matrix(flow: Flow) {
                 let res = conforming("POST", spec_path, res);
                 let (status, body) = (res.status().as_u16(), body_json(&res));
                 let after = state(&app, &a).await;
-
-                // Assert: answered in time, as success or a retryable 503, consistently.
                 assert!(elapsed < BOUND, "{label}: took {elapsed:?}");
+
+                if fault == Fault::AppliedThenTimeout && faulted >= 1 && seen.get(nth) == Some(op) {
+                    // The write landed and its answer was lost; the SDK retried. The outcome
+                    // must be the one the answer would have given: success, each message sent
+                    // once, the same audit trail as without the fault.
+                    let sends = seen.iter().filter(|o| is_send(o)).count();
+                    let audit = audit_actions(&app, &a).await;
+                    let mut differs = Vec::new();
+                    if status != 200 {
+                        differs.push(format!("answered {status}"));
+                    }
+                    if sends != clean_sends {
+                        differs.push(format!("sent {sends} of {clean_sends}"));
+                    }
+                    if audit != clean_audit {
+                        differs.push(format!("audit {audit:?}"));
+                    }
+                    if !differs.is_empty() {
+                        gaps.push((nth, op.clone(), differs.join("; ")));
+                        continue 'faults;
+                    }
+                    tally.lost_answers += 1;
+                }
+
+                // Assert: answered as success or a retryable 503, consistently.
                 assert!(
                     status == 200 || status == 503,
                     "{label}: answered {status}: {body}"
@@ -264,19 +364,27 @@ async fn run_matrix(flow: Flow) {
                 let sends_delivered = seen
                     .iter()
                     .enumerate()
-                    .filter(|(i, o)| is_send(o) && (*i != nth || faulted == 0))
+                    .filter(|(i, o)| {
+                        is_send(o)
+                            && (*i != nth || faulted == 0 || fault == Fault::AppliedThenTimeout)
+                    })
                     .count();
                 check_consistency(flow, &label, status, &body, &after, sends_delivered);
-                // The emulator, serving every test on one thread, is sometimes slower than a
-                // budget and a call fails before the fault's turn: same checks, then again.
                 if seen.get(nth) == Some(op) && faulted >= 1 {
                     break (a, key, res, seen);
                 }
+                // The fault never met its call: the flow went another way. Only the
+                // emulator failing on its own (slower than a budget, a 5xx) excuses that.
+                let failures = plan.emulator_failures_since(mark);
+                assert!(
+                    !failures.is_empty(),
+                    "{label}: the fault never hit its call and the emulator did not fail; calls were {seen:?}"
+                );
                 tries += 1;
-                tally.spurious += 1;
+                tally.emulator_failed += 1;
                 assert!(
                     tries < 3,
-                    "{label}: the fault never hit its call; calls were {seen:?}"
+                    "{label}: the fault never hit its call; calls were {seen:?}; emulator failures {failures:?}"
                 );
             };
             let status = res.status().as_u16();
@@ -292,7 +400,7 @@ async fn run_matrix(flow: Flow) {
             let sends_delivered = seen
                 .iter()
                 .enumerate()
-                .filter(|(i, o)| is_send(o) && *i != nth)
+                .filter(|(i, o)| is_send(o) && (*i != nth || fault == Fault::AppliedThenTimeout))
                 .count();
 
             // The client retries with the same Idempotency-Key, without faults, after the
@@ -304,60 +412,39 @@ async fn run_matrix(flow: Flow) {
             {
                 tokio::time::sleep(Duration::from_secs(wait)).await;
             }
-            let mark = plan.mark();
-            let mut retry = conforming("POST", spec_path, flow.act(&app, &a, &key).await);
-            // A hiccup of the busy emulator is a 503 too; the client waits and tries again.
-            for _ in 0..3 {
-                if retry.status().as_u16() != 503 {
-                    break;
-                }
-                tally.spurious += 1;
-                tokio::time::sleep(Duration::from_secs(2)).await;
-                retry = conforming("POST", spec_path, flow.act(&app, &a, &key).await);
-            }
-            let resent = plan
-                .operations_since(mark)
-                .iter()
-                .filter(|o| is_send(o))
-                .count();
+            let (retry, resent, retry_calls) =
+                retry_with_key(&app, &plan, flow, &a, &key, &label, &mut tally).await;
             let replayed = retry
                 .headers()
                 .get("idempotent-replayed")
                 .is_some_and(|v| v == "true");
-            if idempotent && retry.status().as_u16() == 409 {
+            if retry.status().as_u16() == 409 {
                 // The key is still held: the answer could not be stored for replay (the faulted
-                // call was that write), or a claim whose first attempt timed out but landed
-                // met itself on the SDK's retry. The retry is told to wait, never run twice.
+                // call was that write). The retry is told to wait, never run twice; once the
+                // hold ends (below) the same key must complete.
                 assert!(
                     retry.headers().get("retry-after").is_some(),
                     "{label}: 409 without Retry-After"
                 );
                 assert_eq!(resent, 0, "{label}: a held key sent again");
-                tally.held += 1;
-                tally.cases += 1;
-                continue;
-            }
-            let spent = !idempotent && flow == Flow::ConfirmWithStaffCode && status == 200;
-            if spent {
-                // Without idempotency the retry finds its code spent: the generic 400.
-                assert_eq!(
-                    retry.status().as_u16(),
-                    400,
-                    "{label}: {}",
-                    body_json(&retry)
-                );
-                tally.cases += 1;
+                held.push(Held {
+                    label,
+                    arranged: a,
+                    key,
+                    first: (status, body_json(&res)),
+                    sends_delivered,
+                    since: Instant::now(),
+                });
                 continue;
             }
             assert_eq!(
                 retry.status().as_u16(),
                 200,
-                "{label}: answered {status}, then the retry failed: {}; calls {seen:?}, then {:?}",
+                "{label}: answered {status}, then the retry failed: {}; calls {seen:?}, then {retry_calls:?}",
                 body_json(&retry),
-                plan.operations_since(mark)
             );
-            if idempotent && status == 200 {
-                assert!(replayed, "{label}: the retry was not replayed");
+            if status == 200 {
+                assert!(replayed, "{label}: the retry of a 200 was not replayed");
             }
             if replayed {
                 tally.replayed += 1;
@@ -376,26 +463,146 @@ async fn run_matrix(flow: Flow) {
             tally.cases += 1;
         }
     }
+
+    // Every hold ends: once the lock has run out, the same key completes or replays.
+    if let Some(last) = held.iter().map(|h| h.since).max() {
+        let lock = resetkit::service::LOCK + Duration::from_secs(2);
+        tokio::time::sleep(lock.saturating_sub(last.elapsed())).await;
+    }
+    for h in &held {
+        let label = format!("{}, after the hold", h.label);
+        let (retry, resent, retry_calls) =
+            retry_with_key(&app, &plan, flow, &h.arranged, &h.key, &label, &mut tally).await;
+        let (status, body) = (retry.status().as_u16(), body_json(&retry));
+        let retried = state(&app, &h.arranged).await;
+        if flow == Flow::ConfirmWithStaffCode && h.first.0 == 200 {
+            // The first run changed the password and spent the code; its answer was not
+            // stored, so the key runs again and finds the code spent: the generic answer,
+            // nothing changed twice.
+            assert_eq!(
+                (status, body["ResponseStatus"]["ErrorCode"].as_str()),
+                (400, Some("InvalidOrExpiredCode")),
+                "{label}: after the hold: {body}; calls {retry_calls:?}"
+            );
+            check_consistency(flow, &label, 200, &h.first.1, &retried, h.sends_delivered);
+        } else {
+            assert_eq!(
+                status, 200,
+                "{label}: the key is still refused after the hold: {body}; calls {retry_calls:?}"
+            );
+            check_consistency(
+                flow,
+                &label,
+                200,
+                &body,
+                &retried,
+                h.sends_delivered + resent,
+            );
+        }
+        tally.held += 1;
+        tally.cases += 1;
+    }
+    // Each divergence after a lost answer is a defect; the known ones are listed (and
+    // reported) until fixed, and any other, or a listed one gone, fails the matrix.
+    let known: Vec<(usize, String, String)> = KNOWN_LOST_ANSWER_GAPS
+        .iter()
+        .filter(|(f, ..)| *f == flow)
+        .map(|(_, nth, op, how)| (*nth, (*op).to_owned(), (*how).to_owned()))
+        .collect();
+    assert_eq!(
+        gaps, known,
+        "{flow:?}: writes whose lost answer changed the outcome (call, operation, how), against the known list"
+    );
     crate::report::record(
         "faults",
         &format!(
-            "{flow:?} cases over {} calls × {} faults: {} answered 503 + Retry-After, {} succeeded; retries with the same Idempotency-Key: {}",
+            "{flow:?} cases over {} calls × 3 faults, writes also × applied-then-answer-lost: {} answered 503 + Retry-After, {} succeeded ({} of them after a write's answer was lost, same outcome as without); retries with the same Idempotency-Key: {} replayed without a second send, {} told to wait (409) and completed after the hold; the emulator's own failures (5xx or no answer), each rerun: {}; KNOWN DEFECTS, a lost write answer changing the outcome: {}",
             calls.len(),
-            Fault::ALL.len(),
             tally.unavailable,
             tally.succeeded,
-            if idempotent {
-                format!(
-                    "{} replayed without a second send, {} told to wait (409) while the key is held; {} runs repeated after an emulator hiccup",
-                    tally.replayed, tally.held, tally.spurious
-                )
+            tally.lost_answers,
+            tally.replayed,
+            tally.held,
+            tally.emulator_failed,
+            if gaps.is_empty() {
+                "none".to_owned()
             } else {
-                "not yet replayed by this build".to_owned()
-            }
+                gaps.iter()
+                    .map(|(nth, op, how)| format!("call {nth} ({op}): {how}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
         ),
         tally.cases,
     );
 }
+
+/// Writes that are not yet safe to retry after a lost answer, as the matrix finds them:
+/// (flow, call index, operation, how the outcome differs). Each is a defect to fix in the
+/// DynamoDB adapter, listed here so that the matrix still fails on any new one (and on a
+/// listed one that is gone, so the list shrinks as they are fixed):
+/// - the recipient cooldown's counter (UpdateItem `ADD #hits :one` on `guards`) counts the
+///   SDK's retry as a second hit: a guest reset answers 429, a forgot-password link is
+///   suppressed (generic 200, nothing sent);
+/// - the audit append (PutItem on `audit`, conditional on a free `event_id`) meets its own
+///   landed link on the retry, takes it for another writer's and chains the event again:
+///   the trail records it twice.
+const KNOWN_LOST_ANSWER_GAPS: &[(Flow, usize, &str, &str)] = &[
+    (
+        Flow::GuestResetByEmail,
+        5,
+        "dynamodb:UpdateItem",
+        "answered 429; sent 0 of 1; audit [RateLimited]",
+    ),
+    (
+        Flow::GuestResetByEmail,
+        10,
+        "dynamodb:PutItem",
+        "audit [CodeSent, CodeSent]",
+    ),
+    (
+        Flow::GuestResetBySms,
+        5,
+        "dynamodb:UpdateItem",
+        "answered 429; sent 0 of 1; audit [RateLimited]",
+    ),
+    (
+        Flow::GuestResetBySms,
+        10,
+        "dynamodb:PutItem",
+        "audit [CodeSent, CodeSent]",
+    ),
+    (
+        Flow::ForgotPasswordByEmail,
+        5,
+        "dynamodb:UpdateItem",
+        "sent 0 of 1; audit [SendSuppressed]",
+    ),
+    (
+        Flow::ForgotPasswordByEmail,
+        10,
+        "dynamodb:PutItem",
+        "audit [CodeSent, CodeSent]",
+    ),
+    (
+        Flow::ForgotPasswordBySms,
+        5,
+        "dynamodb:UpdateItem",
+        "sent 0 of 1; audit [SendSuppressed]",
+    ),
+    (
+        Flow::ForgotPasswordBySms,
+        10,
+        "dynamodb:PutItem",
+        "audit [CodeSent, CodeSent]",
+    ),
+    (
+        Flow::ConfirmWithStaffCode,
+        7,
+        "dynamodb:PutItem",
+        "audit [CodeSent, PasswordChanged, PasswordChanged]",
+    ),
+];
 
 /// The state rules after an answer `status` with `body`, given how many messages went out.
 fn check_consistency(

@@ -175,6 +175,14 @@ pub async fn spawn_app_on(
     sdk: impl FnOnce(&SdkConfig) -> SdkConfig,
     budgets: &resetkit::adapters::aws::Budgets,
 ) -> TestApp {
+    let (stack, config) = seeded_stack(overrides).await;
+    let service = resetkit::adapters::aws::build_with(&sdk(&stack.sdk), config, budgets);
+    TestApp { stack, service }
+}
+
+/// Fresh tables with the demo keys, and the functions' configuration for them: the settings
+/// a local stage uses with `overrides` on top, read by the functions' own parser.
+async fn seeded_stack(overrides: &[(&str, &str)]) -> (TestStack, resetkit::config::Config) {
     use resetkit::config;
     let stack = spawn_stack().await;
     stack.notifier().await; // creates the SES sender identity
@@ -201,8 +209,85 @@ pub async fn spawn_app_on(
     };
     let config =
         config::Config::from_lookup(lookup).unwrap_or_else(|e| panic!("test configuration: {e}"));
-    let service = resetkit::adapters::aws::build_with(&sdk(&stack.sdk), config, budgets);
-    TestApp { stack, service }
+    (stack, config)
+}
+
+/// The production adapters (DynamoDB on the emulator, SES v2, SNS) under a clock the test
+/// moves: the limits' windows start and end when the test says, not when the wall clock
+/// and a busy emulator happen to let them.
+pub type ClockedResetkit = resetkit::service::Resetkit<
+    DynamoStore,
+    AwsNotifier,
+    resetkit::adapters::memory::ManualClock,
+    OsRandom,
+>;
+
+/// `spawn_app_with`, on a clock that reads [`CLOCK_START`] until the test moves it.
+pub struct ClockedApp {
+    pub stack: TestStack,
+    pub service: ClockedResetkit,
+    pub clock: resetkit::adapters::memory::ManualClock,
+}
+
+/// Where a clocked app's clock starts: a multiple of every window the tests use (1 s to 1 h).
+pub const CLOCK_START: u64 = 1_800_000_000;
+
+pub async fn spawn_clocked_app_with(overrides: &[(&str, &str)]) -> ClockedApp {
+    let (stack, config) = seeded_stack(overrides).await;
+    let clock = resetkit::adapters::memory::ManualClock::at(
+        resetkit::domain::Timestamp::from_unix_seconds(CLOCK_START),
+    );
+    let service = resetkit::service::Resetkit::new(
+        stack.store.clone(),
+        stack.notifier().await,
+        clock.clone(),
+        OsRandom,
+        resetkit::ports::NoMetrics,
+        config.settings,
+    );
+    ClockedApp {
+        stack,
+        service,
+        clock,
+    }
+}
+
+impl ClockedApp {
+    pub async fn guest_reset(&self, req: lambda_http::Request) -> Answer {
+        answer(
+            guest_reset::handle(&self.service, req)
+                .await
+                .expect("the handler answers every request"),
+        )
+    }
+
+    pub async fn forgot_password(&self, req: lambda_http::Request) -> Answer {
+        answer(
+            forgot_password::handle(&self.service, req)
+                .await
+                .expect("the handler answers every request"),
+        )
+    }
+
+    pub async fn confirm(&self, req: lambda_http::Request) -> Answer {
+        answer(
+            password_confirm::handle(&self.service, req)
+                .await
+                .expect("the handler answers every request"),
+        )
+    }
+
+    /// Imports a new person, as [`TestApp::person`] does.
+    pub async fn person(&self, first_name: &str) -> Person {
+        let tag = random_hex(6);
+        let line = serde_json::json!({
+            "first_name": first_name,
+            "email": format!("p-{tag}@example.com"),
+            "mobile": unique_us_mobile(),
+            "fields": {"Phone": unique_us_mobile(), "mx_Member_Code": format!("M-{tag}")},
+        });
+        import_person(&self.stack.store, &self.service.settings().fields, &line).await
+    }
 }
 
 /// A person only one test knows: unique email, mobile and member code.
@@ -231,53 +316,7 @@ impl TestApp {
 
     /// Imports one person from a JSON Lines object and returns them as stored.
     pub async fn import(&self, line: &serde_json::Value) -> Person {
-        let report = resetctl::people::import_users(
-            &self.stack.store,
-            &self.service.settings().fields,
-            format!("{line}\n").as_bytes(),
-            |_| {},
-        )
-        .await
-        .unwrap_or_else(|e| panic!("import: {e}"));
-        assert_eq!(
-            (report.imported, report.rejected.len()),
-            (1, 0),
-            "import {line}: {report:?}"
-        );
-        let email = line["email"].as_str().unwrap_or_default().to_owned();
-        let key = resetkit::domain::LookupKey::new(
-            resetkit::domain::fields::EMAIL,
-            &self
-                .service
-                .settings()
-                .fields
-                .parse_value(
-                    self.service
-                        .settings()
-                        .fields
-                        .get(resetkit::domain::fields::EMAIL)
-                        .expect("email field"),
-                    &email,
-                )
-                .expect("email parses"),
-        );
-        let ids = resetkit::ports::UserDirectory::find_by(&self.stack.store, &key)
-            .await
-            .expect("find_by");
-        assert_eq!(ids.len(), 1, "{email} is unique");
-        Person {
-            id: ids[0].clone(),
-            email,
-            mobile: line["mobile"].as_str().unwrap_or_default().to_owned(),
-            member_code: line["fields"]["mx_Member_Code"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
-            phone: line["fields"]["Phone"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
-        }
+        import_person(&self.stack.store, &self.service.settings().fields, line).await
     }
 
     pub async fn user(&self, id: &resetkit::domain::UserId) -> resetkit::domain::User {
@@ -438,16 +477,49 @@ impl TestApp {
     }
 }
 
-/// Sleeps until a fixed window of `window_secs` has just begun, so that a test's burst of
-/// calls falls in one window.
-pub async fn at_window_start(window_secs: u64) {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock")
-        .as_millis() as u64;
-    let into = now % (window_secs * 1000);
-    tokio::time::sleep(std::time::Duration::from_millis(
-        window_secs * 1000 - into + 20,
-    ))
-    .await;
+/// Imports one person from a JSON Lines object, the way `resetctl import` does, and returns
+/// them as stored.
+async fn import_person(
+    store: &DynamoStore,
+    fields: &resetkit::domain::fields::FieldCatalog,
+    line: &serde_json::Value,
+) -> Person {
+    let report =
+        resetctl::people::import_users(store, fields, format!("{line}\n").as_bytes(), |_| {})
+            .await
+            .unwrap_or_else(|e| panic!("import: {e}"));
+    assert_eq!(
+        (report.imported, report.rejected.len()),
+        (1, 0),
+        "import {line}: {report:?}"
+    );
+    let email = line["email"].as_str().unwrap_or_default().to_owned();
+    let key = resetkit::domain::LookupKey::new(
+        resetkit::domain::fields::EMAIL,
+        &fields
+            .parse_value(
+                fields
+                    .get(resetkit::domain::fields::EMAIL)
+                    .expect("email field"),
+                &email,
+            )
+            .expect("email parses"),
+    );
+    let ids = resetkit::ports::UserDirectory::find_by(store, &key)
+        .await
+        .expect("find_by");
+    assert_eq!(ids.len(), 1, "{email} is unique");
+    Person {
+        id: ids[0].clone(),
+        email,
+        mobile: line["mobile"].as_str().unwrap_or_default().to_owned(),
+        member_code: line["fields"]["mx_Member_Code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+        phone: line["fields"]["Phone"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+    }
 }

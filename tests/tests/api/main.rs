@@ -7,6 +7,7 @@ mod dynamodb_store;
 mod fault_client;
 mod faults;
 mod flows;
+mod fuzz_corpus;
 mod helpers;
 mod notifier;
 mod openapi;

@@ -1,8 +1,11 @@
 //! The three functions served over loopback HTTP on an emulator-backed stack, for clients
 //! that speak HTTP (schemathesis, a browser): API Gateway's routes (`/v1/guests/password`, …)
 //! and `cargo lambda watch`'s `/lambda-url/<function>/<path>` both reach the same handlers.
+//! Each request carries API Gateway's request context with the client's address as
+//! `sourceIp`, so the per-address limit runs here as it does behind API Gateway.
 
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use http_body_util::{BodyExt, Full};
@@ -17,6 +20,8 @@ pub struct Server {
     pub app: Arc<TestApp>,
     /// Every request line and `Referer` the server received.
     pub seen: Arc<Mutex<Vec<String>>>,
+    /// Every answer's path and status, in order.
+    pub answers: Arc<Mutex<Vec<(String, u16)>>>,
 }
 
 /// Binds a loopback port, then builds the app with `app(base)` (so that its settings can
@@ -32,17 +37,23 @@ where
     let base = format!("http://{}", listener.local_addr().expect("bound"));
     let app = Arc::new(app(base.clone()).await);
     let seen = Arc::new(Mutex::new(Vec::new()));
-    let (app2, seen2) = (app.clone(), seen.clone());
+    let answers = Arc::new(Mutex::new(Vec::new()));
+    let (app2, seen2, answers2) = (app.clone(), seen.clone(), answers.clone());
     tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else {
+            let Ok((stream, peer)) = listener.accept().await else {
                 return;
             };
-            let (app, seen) = (app2.clone(), seen2.clone());
+            let (app, seen, answers) = (app2.clone(), seen2.clone(), answers2.clone());
             tokio::spawn(async move {
-                let service = hyper::service::service_fn(move |req| {
-                    let (app, seen) = (app.clone(), seen.clone());
-                    async move { Ok::<_, Infallible>(route(&app, &seen, req).await) }
+                let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
+                    let (app, seen, answers) = (app.clone(), seen.clone(), answers.clone());
+                    async move {
+                        let path = req.uri().path().to_owned();
+                        let res = route(&app, &seen, peer, req).await;
+                        answers.lock().unwrap().push((path, res.status().as_u16()));
+                        Ok::<_, Infallible>(res)
+                    }
                 });
                 let io = hyper_util::rt::TokioIo::new(stream);
                 // A client may drop a keep-alive connection at any time; that is no failure.
@@ -52,7 +63,12 @@ where
             });
         }
     });
-    Server { base, app, seen }
+    Server {
+        base,
+        app,
+        seen,
+        answers,
+    }
 }
 
 /// What API Gateway or `cargo lambda watch` does: picks the function, hands it the request
@@ -60,6 +76,7 @@ where
 async fn route(
     app: &TestApp,
     seen: &Mutex<Vec<String>>,
+    peer: SocketAddr,
     req: hyper::Request<Incoming>,
 ) -> hyper::Response<Full<Bytes>> {
     let (parts, body) = req.into_parts();
@@ -108,6 +125,15 @@ async fn route(
     }
     let Ok(req) = builder.body(lambda_http::Body::from(body.to_vec())) else {
         return plain(400, r#"{"message":"Bad Request"}"#);
+    };
+    // API Gateway's HTTP API tells the function the TCP peer's address.
+    let req = {
+        use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
+        use lambda_http::request::RequestContext;
+        use lambda_http::RequestExt;
+        let mut context = ApiGatewayV2httpRequestContext::default();
+        context.http.source_ip = Some(peer.ip().to_string());
+        req.with_request_context(RequestContext::ApiGatewayV2(context))
     };
     let res = match function.as_str() {
         "guest-reset" => guest_reset::handle(&app.service, req).await,
