@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Enumeration timing: forgot-password latency for known vs unknown people, side by side,
-# with two-sample statistics, on the release build. Starts its own emulator and stops it
-# afterwards; writes docs/enumeration.md (ENUM_OUT) and prints it. scripts/bench.sh runs it.
+# Enumeration timing, on the release build, with two-sample statistics: forgot-password
+# latency for known vs unknown people, and confirm latency of a wrong guess by EmailAddress
+# for an unknown address, a known person without a code and one with a live code. Starts
+# its own emulator and stops it afterwards; writes docs/enumeration.md (ENUM_OUT) and prints
+# it. scripts/bench.sh runs it.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/emulator.sh
@@ -9,19 +11,28 @@ emulator_venv
 out="${ENUM_OUT:-docs/enumeration.md}"
 target="${CARGO_TARGET_DIR:-target}"
 # --workspace, as every other build here: the same features, so nothing is rebuilt twice.
-cargo build --release --workspace --example enumeration
+cargo build --release --workspace --example enumeration --example confirm_enumeration
 name="bench-enum-$$"
 trap 'emulator_stop "$name"' EXIT
 export RESETKIT_TEST_ENDPOINT="$(emulator_start "$name")"
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
-result="$("$target/release/examples/enumeration" | grep -v '"_aws"')"
+forgot="$("$target/release/examples/enumeration" | grep -v '"_aws"')"
+confirm="$("$target/release/examples/confirm_enumeration" | grep -v '"_aws"')"
 {
     echo "# Enumeration timing"
     echo
-    echo "Produced by \`bash scripts/bench-enumeration.sh\` (run by \`scripts/bench.sh\`): forgot-password through the production wiring on moto server, release build, $(nproc) cores, $(date -u '+%Y-%m-%d %H:%M UTC'):"
+    echo "Produced by \`bash scripts/bench-enumeration.sh\` (run by \`scripts/bench.sh\`): the production wiring on moto server, release build, $(nproc) cores, $(date -u '+%Y-%m-%d %H:%M UTC')."
+    echo
+    echo "## Forgot password: known vs unknown person"
     echo
     echo '```'
-    echo "$result"
+    echo "$forgot"
+    echo '```'
+    echo
+    echo "## Confirm: a wrong guess by EmailAddress"
+    echo
+    echo '```'
+    echo "$confirm"
     echo '```'
 } >"$out"
 cat "$out"

@@ -20,17 +20,25 @@ source scripts/emulator.sh
 emulator_venv
 
 name="test-$$"
+# The fault matrix gets an emulator of its own: it runs under production's time budgets,
+# which the rest of the suite's load on one single-threaded emulator would eat.
+faults_name="test-faults-$$"
 status=1
 cleanup() {
-    emulator_stop "$name"
-    # Keep the emulator's log only when something failed.
-    if [[ "$status" == 0 ]]; then rm -f "$EMULATOR_STATE/$name.log"; else echo "emulator log: $EMULATOR_STATE/$name.log" >&2; fi
+    local n
+    for n in "$name" "$faults_name"; do
+        emulator_stop "$n"
+        # Keep an emulator's log only when something failed.
+        if [[ "$status" == 0 ]]; then rm -f "$EMULATOR_STATE/$n.log"; else echo "emulator log: $EMULATOR_STATE/$n.log" >&2; fi
+    done
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 endpoint="$(emulator_start "$name")"
+faults_endpoint="$(emulator_start "$faults_name")"
 
 export RESETKIT_TEST_ENDPOINT="$endpoint"
+export RESETKIT_FAULT_TEST_ENDPOINT="$faults_endpoint"
 # Dummy credentials and region, so nothing can reach a real account; the tests set the
 # endpoint themselves, and instance metadata is never consulted.
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_SESSION_TOKEN=test

@@ -3,7 +3,7 @@
 //! random, on the production wiring against the emulator. The browser key is public, so
 //! these three must not be told apart by time. Prints the three distributions, their p50
 //! and p99 differences from the unknown group, and two-sample statistics. Run with
-//! `bash scripts/bench-confirm-enumeration.sh` (release build).
+//! `bash scripts/bench-enumeration.sh` (release build).
 
 #[path = "../tests/api/helpers.rs"]
 #[allow(unused_imports)]

@@ -23,7 +23,7 @@ use resetkit::ports::{AuditLog, VerificationStore};
 use serde_json::{json, Value};
 
 use crate::fault_client::{Fault, FaultPlan};
-use crate::helpers::{random_hex, spawn_app_on, Person, TestApp};
+use crate::helpers::{fault_endpoint, random_hex, spawn_app_at, Person, TestApp};
 use crate::openapi::{body_json, call, conforming};
 
 /// Limits out of the way (each case has its own person, but the flows run fast): the
@@ -270,7 +270,8 @@ async fn run_matrix(flow: Flow) {
         .try_init();
     // Arrange: the production wiring, its SDK clients behind the fault plan.
     let plan = FaultPlan::default();
-    let app = spawn_app_on(
+    let app = spawn_app_at(
+        fault_endpoint(),
         &LIMITS,
         |sdk| sdk.to_builder().http_client(plan.http_client()).build(),
         &resetkit::adapters::aws::PRODUCTION_BUDGETS,

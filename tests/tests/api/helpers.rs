@@ -55,9 +55,24 @@ pub async fn sdk_config(endpoint: &str) -> SdkConfig {
         .await
 }
 
+/// The emulator the fault matrix runs on: one of its own when the test command started one
+/// (`RESETKIT_FAULT_TEST_ENDPOINT`), so that the rest of the suite's load on the shared,
+/// single-threaded emulator does not eat the production time budgets the matrix runs under;
+/// else the shared one.
+pub fn fault_endpoint() -> String {
+    match std::env::var("RESETKIT_FAULT_TEST_ENDPOINT") {
+        Ok(e) if !e.trim().is_empty() => e.trim().trim_end_matches('/').to_owned(),
+        _ => endpoint(),
+    }
+}
+
 /// Wires the stack as a function's `main.rs` does, on tables no other test uses.
 pub async fn spawn_stack() -> TestStack {
-    let endpoint = endpoint();
+    spawn_stack_at(endpoint()).await
+}
+
+/// `spawn_stack` on the emulator at `endpoint`.
+pub async fn spawn_stack_at(endpoint: String) -> TestStack {
     let sdk = sdk_config(&endpoint).await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
     let (prefix, tables) = create_tables(&dynamodb).await;
@@ -175,7 +190,17 @@ pub async fn spawn_app_on(
     sdk: impl FnOnce(&SdkConfig) -> SdkConfig,
     budgets: &resetkit::adapters::aws::Budgets,
 ) -> TestApp {
-    let (stack, config) = seeded_stack(overrides).await;
+    spawn_app_at(endpoint(), overrides, sdk, budgets).await
+}
+
+/// `spawn_app_on` on the emulator at `endpoint`.
+pub async fn spawn_app_at(
+    endpoint: String,
+    overrides: &[(&str, &str)],
+    sdk: impl FnOnce(&SdkConfig) -> SdkConfig,
+    budgets: &resetkit::adapters::aws::Budgets,
+) -> TestApp {
+    let (stack, config) = seeded_stack_at(endpoint, overrides).await;
     let service = resetkit::adapters::aws::build_with(&sdk(&stack.sdk), config, budgets);
     TestApp { stack, service }
 }
@@ -183,8 +208,15 @@ pub async fn spawn_app_on(
 /// Fresh tables with the demo keys, and the functions' configuration for them: the settings
 /// a local stage uses with `overrides` on top, read by the functions' own parser.
 async fn seeded_stack(overrides: &[(&str, &str)]) -> (TestStack, resetkit::config::Config) {
+    seeded_stack_at(endpoint(), overrides).await
+}
+
+async fn seeded_stack_at(
+    endpoint: String,
+    overrides: &[(&str, &str)],
+) -> (TestStack, resetkit::config::Config) {
     use resetkit::config;
-    let stack = spawn_stack().await;
+    let stack = spawn_stack_at(endpoint).await;
     stack.notifier().await; // creates the SES sender identity
     resetctl::people::seed_demo(&stack.store)
         .await
