@@ -167,8 +167,10 @@ pub trait AuditLog: Send + Sync + 'static {
         stream: &str,
     ) -> impl Future<Output = Result<Option<ChainedEvent>, StoreError>> + Send;
 
-    /// Stores `link`. MUST fail with `Duplicate` when `(stream, seq)` exists, so that two
-    /// writers that read the same head cannot both extend it.
+    /// Stores `link`. MUST fail with `Duplicate` when another link holds `(stream, seq)`, so
+    /// that two writers that read the same head cannot both extend it; and MUST succeed when
+    /// that very link is already stored (a write retried after its answer was lost), so that
+    /// the event is not appended twice.
     fn append_link(
         &self,
         link: &ChainedEvent,

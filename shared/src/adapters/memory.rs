@@ -259,10 +259,14 @@ impl AuditLog for MemoryStore {
 
     async fn append_link(&self, link: &ChainedEvent) -> Result<(), StoreError> {
         let mut s = self.state();
-        if s.audit
+        if let Some(held) = s
+            .audit
             .iter()
-            .any(|l| l.stream == link.stream && l.seq == link.seq)
+            .find(|l| l.stream == link.stream && l.seq == link.seq)
         {
+            if held == link {
+                return Ok(());
+            }
             return Err(StoreError::Duplicate(format!(
                 "{}#{}",
                 link.stream, link.seq

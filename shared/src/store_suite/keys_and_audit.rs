@@ -57,6 +57,10 @@ pub(super) async fn audit_links_chain_and_are_never_replaced<S: Store>(store: S)
         ),
         "a link MUST NOT replace another with the same seq"
     );
+    store
+        .append_link(&second)
+        .await
+        .expect("the same link again (a retried write) MUST succeed, adding nothing");
     assert_eq!(
         store.audit_head(&stream).await.expect("head"),
         Some(second.clone()),

@@ -96,6 +96,25 @@ impl DynamoStore {
     }
 }
 
+impl DynamoStore {
+    /// The link at `(stream, seq)`, read consistently.
+    async fn audit_link(&self, stream: &str, seq: u64) -> Result<Option<ChainedEvent>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.tables.audit)
+            .key(attr::STREAM, s(stream))
+            .key(attr::EVENT_ID, s(audit_event_id(seq)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        out.item
+            .map(|i| ChainedEvent::try_from(Item(i)))
+            .transpose()
+    }
+}
+
 impl AuditLog for DynamoStore {
     async fn audit_head(&self, stream: &str) -> Result<Option<ChainedEvent>, StoreError> {
         let out = self
@@ -128,10 +147,17 @@ impl AuditLog for DynamoStore {
             .await;
         match put {
             Ok(_) => Ok(()),
-            Err(e) if condition_failed(&e) => Err(StoreError::Duplicate(format!(
-                "{}#{}",
-                link.stream, link.seq
-            ))),
+            // Held: by another writer, or by this very link when an earlier attempt landed
+            // and its answer was lost (the SDK then retries). The stored link says which.
+            Err(e) if condition_failed(&e) => {
+                match self.audit_link(&link.stream, link.seq).await? {
+                    Some(held) if held == *link => Ok(()),
+                    _ => Err(StoreError::Duplicate(format!(
+                        "{}#{}",
+                        link.stream, link.seq
+                    ))),
+                }
+            }
             Err(e) => Err(unavailable(e)),
         }
     }
