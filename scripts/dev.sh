@@ -69,6 +69,12 @@ curl -s -X POST '$base/forgot-password/api/Authentication/ForgotPassword' \\
   -H 'Authorization: rk_demo_portal_key' -H 'Content-Type: application/json' \\
   -d '{"EmailAddress":"ana@example.com"}'
 
+# B, LeadSquared's own sample: found by phone, the link goes by SMS to that phone (without
+# RecipientField it would go to John's email):
+curl -s -X POST '$base/forgot-password/api/Authentication/ForgotPassword' \\
+  -H 'Authorization: rk_demo_portal_key' -H 'Content-Type: application/json' \\
+  -d '{"SearchKeyData":{"SchemaName":"Phone","Value":"+14-157415569"},"RecipientField":{"SchemaName":"Phone"}}'
+
 # Read what was sent (email and SMS captured by the emulator), with the code or link:
 AWS_ENDPOINT_URL=$endpoint target/debug/resetctl messages
 
