@@ -535,11 +535,13 @@ def notes(r, mh, ir, rt, c, cs, hello):
     if max(rt[f]["dynamodb_round_trips"] for f in FUNCTIONS) > TARGETS["round_trips"]:
         guards = {f: sum(1 for x in rt[f]["dynamodb_calls"] if x["table"] == "guards") for f in FUNCTIONS}
         N.append("- **DynamoDB round trips.** The abuse-resistance layer: every rate-limit window is its own conditional "
-                 f"UpdateItem on `guards` ({', '.join(f'{guards[f]} for {f}' for f in FUNCTIONS)}), the API key is read "
-                 "on every request, and the hash-chained audit log reads the stream's head (Query) before each append. "
-                 "Each is one round trip. Folding each request's guard updates into one TransactWriteItems and caching "
-                 "API keys in a warm sandbox for a few seconds would bring every endpoint to 6 or fewer "
-                 "(not done here: that layer is another piece of work in progress).")
+                 f"UpdateItem on `guards` ({', '.join(f'{guards[f]} for {f}' for f in FUNCTIONS)}: the address, the "
+                 "key, and for a send the recipient's cool-down, hourly budget and ceiling), the API key is read (this "
+                 "bench measures a sandbox's first request; a warm sandbox serves the key from its cache for "
+                 "`RESETKIT_KEY_CACHE_SECONDS`, one round trip less), and the hash-chained audit log reads the "
+                 "stream's head (Query) before each append. Each is one round trip. Folding each request's guard "
+                 "updates into one write and appending audit events without a read would bring every endpoint to 6 or "
+                 "fewer (not done here: the scale work is in progress).")
     a = r["argon2"]
     prod_kind, prod_ms = production_hash(a)
     if median(prod_ms) / median(a["cffi_ms"]) > TARGETS["argon2_ratio"]:

@@ -23,6 +23,8 @@ confirm="$("$target/release/examples/confirm_enumeration" | grep -v '"_aws"')"
     echo
     echo "Produced by \`bash scripts/bench-enumeration.sh\` (run by \`scripts/bench.sh\`): the production wiring on moto server, release build, $(nproc) cores, $(date -u '+%Y-%m-%d %H:%M UTC')."
     echo
+    echo "With 200 samples a group, p99 is the second-slowest answer: one slow answer moves it by several percent, which is why the rank statistics (Mann–Whitney, Kolmogorov–Smirnov) are printed beside it."
+    echo
     echo "## Forgot password: known vs unknown person"
     echo
     echo '```'
