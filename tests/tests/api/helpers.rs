@@ -286,27 +286,15 @@ pub async fn spawn_clocked_app_with(overrides: &[(&str, &str)]) -> ClockedApp {
 
 impl ClockedApp {
     pub async fn guest_reset(&self, req: lambda_http::Request) -> Answer {
-        answer(
-            guest_reset::handle(&self.service, req)
-                .await
-                .expect("the handler answers every request"),
-        )
+        through(guest_reset::handle(&self.service, req)).await
     }
 
     pub async fn forgot_password(&self, req: lambda_http::Request) -> Answer {
-        answer(
-            forgot_password::handle(&self.service, req)
-                .await
-                .expect("the handler answers every request"),
-        )
+        through(forgot_password::handle(&self.service, req)).await
     }
 
     pub async fn confirm(&self, req: lambda_http::Request) -> Answer {
-        answer(
-            password_confirm::handle(&self.service, req)
-                .await
-                .expect("the handler answers every request"),
-        )
+        through(password_confirm::handle(&self.service, req)).await
     }
 
     /// Imports a new person, as [`TestApp::person`] does.
@@ -483,29 +471,26 @@ pub fn answer(res: lambda_http::Response<lambda_http::Body>) -> Answer {
     )
 }
 
+/// A handler's answer to one request, as [`Answer`]; handlers answer every request.
+async fn through(
+    handled: impl std::future::Future<
+        Output = Result<lambda_http::Response<lambda_http::Body>, lambda_http::Error>,
+    >,
+) -> Answer {
+    answer(handled.await.expect("the handler answers every request"))
+}
+
 impl TestApp {
     pub async fn guest_reset(&self, req: lambda_http::Request) -> Answer {
-        answer(
-            guest_reset::handle(&self.service, req)
-                .await
-                .expect("the handler answers every request"),
-        )
+        through(guest_reset::handle(&self.service, req)).await
     }
 
     pub async fn forgot_password(&self, req: lambda_http::Request) -> Answer {
-        answer(
-            forgot_password::handle(&self.service, req)
-                .await
-                .expect("the handler answers every request"),
-        )
+        through(forgot_password::handle(&self.service, req)).await
     }
 
     pub async fn confirm(&self, req: lambda_http::Request) -> Answer {
-        answer(
-            password_confirm::handle(&self.service, req)
-                .await
-                .expect("the handler answers every request"),
-        )
+        through(password_confirm::handle(&self.service, req)).await
     }
 }
 
