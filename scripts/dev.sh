@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole bundle on this machine, with no AWS account: moto server (DynamoDB, SES v2,
-# SNS), the tables from template.yaml, demo people and keys, and the three functions under
-# `cargo lambda watch`. Prints requests to paste. Ctrl-C stops everything it started.
+# SNS, SQS), the tables from template.yaml, the courier's queues, demo people and keys, the
+# three functions under `cargo lambda watch` and the courier polling its queue. Prints
+# requests to paste. Ctrl-C stops everything it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/emulator.sh
@@ -12,8 +13,10 @@ PATH="$VENV/bin:$PATH"
 
 endpoint="$(emulator_start dev)"
 watch_pid=""
+courier_pid=""
 cleanup() {
     trap - INT TERM EXIT
+    [[ -n "$courier_pid" ]] && kill -TERM "$courier_pid" 2>/dev/null && wait "$courier_pid" 2>/dev/null
     [[ -n "$watch_pid" ]] && kill -TERM "$watch_pid" 2>/dev/null && wait "$watch_pid" 2>/dev/null
     emulator_stop dev
     echo "stopped."
@@ -43,9 +46,15 @@ ENV
 set -a; source "$env_file"; set +a
 
 echo "building (first time: a few minutes)..."
-cargo build --quiet -p resetctl -p guest-reset -p forgot-password -p password-confirm
+cargo build --quiet -p resetctl -p guest-reset -p forgot-password -p password-confirm -p courier
 target/debug/resetctl create-tables --prefix "$prefix" >/dev/null
+target/debug/resetctl create-queues --prefix "$prefix" >>"$env_file"
+set -a; source "$env_file"; set +a
 target/debug/resetctl seed-demo --prefix "$prefix" --sender "$sender"
+
+# The courier: Lambda's SQS event source mapping, played against the emulator's queue.
+target/debug/courier-local >.local/courier.log 2>&1 &
+courier_pid=$!
 
 cargo lambda watch --invoke-port "$port" --env-file "$env_file" >.local/watch.log 2>&1 &
 watch_pid=$!
@@ -57,7 +66,9 @@ done
 
 cat <<TXT
 
-resetkit is up. Emulator: $endpoint   Functions: $base/<function>/...   Logs: .local/watch.log
+resetkit is up. Emulator: $endpoint   Functions: $base/<function>/...
+Logs: .local/watch.log (functions), .local/courier.log (the courier, which sends a moment
+after each request)
 
 # A. Staff reset a guest (Zenoti); the answer carries verification_id and the code:
 curl -s -X POST '$base/guest-reset/v1/guests/password?reset=true' \\
@@ -75,13 +86,13 @@ curl -s -X POST '$base/forgot-password/api/Authentication/ForgotPassword' \\
   -H 'Authorization: rk_demo_portal_key' -H 'Content-Type: application/json' \\
   -d '{"SearchKeyData":{"SchemaName":"Phone","Value":"+14-157415569"},"RecipientField":{"SchemaName":"Phone"}}'
 
-# Read what was sent (email and SMS captured by the emulator), with the code or link:
+# Read what the courier sent (email and SMS captured by the emulator), with the code or link:
 AWS_ENDPOINT_URL=$endpoint target/debug/resetctl messages
 
 # C. Set the new password with the code (or LeadId + TemporaryPassword from the link):
 curl -s -X POST '$base/password-confirm/user/password/reset' -H 'Content-Type: application/json' \\
   -d '{"VerificationId":"<verification_id>","TemporaryPassword":"<code>","Password":"correct horse battery staple","PasswordConfirm":"correct horse battery staple","ApiKey":"rk_demo_browser_key"}'
 
-Ctrl-C stops the functions and the emulator.
+Ctrl-C stops the functions, the courier and the emulator.
 TXT
 wait "$watch_pid"

@@ -9,7 +9,7 @@ use thiserror::Error;
 use crate::domain::code::CodeKeys;
 use crate::domain::message::LinkTemplate;
 use crate::domain::password::HashParams;
-use crate::domain::FieldCatalog;
+use crate::domain::{FieldCatalog, RetryPolicy};
 use crate::ports::RateLimit;
 use crate::service::{Limits, Settings};
 
@@ -33,7 +33,11 @@ pub const RECIPIENT_COOLDOWN_SECONDS: &str = "RESETKIT_RECIPIENT_COOLDOWN_SECOND
 pub const RECIPIENT_HOURLY_LIMIT: &str = "RESETKIT_RECIPIENT_HOURLY_LIMIT";
 pub const RECIPIENT_CEILING: &str = "RESETKIT_RECIPIENT_CEILING";
 pub const KEY_CACHE_SECONDS: &str = "RESETKIT_KEY_CACHE_SECONDS";
-pub const FORGOT_MIN_RESPONSE_MS: &str = "RESETKIT_FORGOT_MIN_RESPONSE_MS";
+pub const QUEUE_URL: &str = "RESETKIT_QUEUE_URL";
+pub const DEAD_LETTER_QUEUE_URL: &str = "RESETKIT_DEAD_LETTER_QUEUE_URL";
+pub const DELIVERY_RETRY_BASE_SECONDS: &str = "RESETKIT_DELIVERY_RETRY_BASE_SECONDS";
+pub const DELIVERY_RETRY_CAP_SECONDS: &str = "RESETKIT_DELIVERY_RETRY_CAP_SECONDS";
+pub const DELIVERY_MAX_TRIES: &str = "RESETKIT_DELIVERY_MAX_TRIES";
 
 /// Every variable the functions read, for the template drift check.
 pub const ALL_KEYS: &[&str] = &[
@@ -57,7 +61,11 @@ pub const ALL_KEYS: &[&str] = &[
     RECIPIENT_HOURLY_LIMIT,
     RECIPIENT_CEILING,
     KEY_CACHE_SECONDS,
-    FORGOT_MIN_RESPONSE_MS,
+    QUEUE_URL,
+    DEAD_LETTER_QUEUE_URL,
+    DELIVERY_RETRY_BASE_SECONDS,
+    DELIVERY_RETRY_CAP_SECONDS,
+    DELIVERY_MAX_TRIES,
 ];
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -75,6 +83,10 @@ pub struct AwsSettings {
     pub table_prefix: String,
     pub sender_email: String,
     pub configuration_set: Option<String>,
+    /// The courier's queue: the functions put delivery jobs on it.
+    pub queue_url: String,
+    /// Where the courier moves a job it gives up on. Only the courier needs it.
+    pub dead_letter_queue_url: Option<String>,
 }
 
 #[derive(Clone)]
@@ -146,7 +158,13 @@ impl Config {
             notify_password_changed: env.flag(NOTIFY_PASSWORD_CHANGED, true)?,
             hash_params: HashParams::default(),
             limits,
-            forgot_min_response: Duration::from_millis(env.number(FORGOT_MIN_RESPONSE_MS, 300)?),
+            // SES asks senders to retry throttled sends for up to 10 minutes: 1, 2, 4, … s,
+            // then every 150-300 s, ten sends in all (and never past the secret's lifetime).
+            retry: RetryPolicy {
+                base: Duration::from_secs(env.number(DELIVERY_RETRY_BASE_SECONDS, 2)?),
+                cap: Duration::from_secs(env.number(DELIVERY_RETRY_CAP_SECONDS, 300)?),
+                max_tries: env.number(DELIVERY_MAX_TRIES, 10)?,
+            },
             browser_confirm_key,
             key_cache: Duration::from_secs(env.count(KEY_CACHE_SECONDS, 30)?),
         };
@@ -154,6 +172,8 @@ impl Config {
             table_prefix: env.required(TABLE_PREFIX)?,
             sender_email: env.required(SENDER_EMAIL)?,
             configuration_set: env.optional(SES_CONFIGURATION_SET),
+            queue_url: env.required(QUEUE_URL)?,
+            dead_letter_queue_url: env.optional(DEAD_LETTER_QUEUE_URL),
         };
         Ok(Self { settings, aws })
     }
@@ -281,6 +301,10 @@ mod tests {
             (TABLE_PREFIX, "resetkit-test-".into()),
             (SENDER_EMAIL, "no-reply@example.com".into()),
             (
+                QUEUE_URL,
+                "https://sqs.us-east-1.amazonaws.com/123456789012/resetkit-test-courier".into(),
+            ),
+            (
                 RESET_LINK_TEMPLATE,
                 "https://x/reset#LeadId={LeadId}&TemporaryPassword={TemporaryPassword}".into(),
             ),
@@ -311,7 +335,7 @@ mod tests {
                 window_secs: 60
             }
         );
-        assert_eq!(c.settings.forgot_min_response, Duration::from_millis(300));
+        assert_eq!(c.settings.retry.max_tries, 10);
         assert!(c.settings.staff_code_in_response);
         assert_eq!(
             c.settings.browser_confirm_key, None,

@@ -9,8 +9,8 @@ use crate::domain::audit::ChainedEvent;
 use crate::domain::idempotency::{Fingerprint, IdempotencyKey, IdempotencyRecord, StoredResponse};
 use crate::domain::message::OutgoingMessage;
 use crate::domain::{
-    ApiKeyHash, ApiKeyRecord, Channel, Endpoint, LimitReason, LookupKey, PasswordHash,
-    SystemUserId, Timestamp, User, UserId, VerificationId, VerificationRecord,
+    ApiKeyHash, ApiKeyRecord, Channel, Delivery, DeliveryJob, Endpoint, LimitReason, LookupKey,
+    PasswordHash, SystemUserId, Timestamp, User, UserId, VerificationId, VerificationRecord,
 };
 
 /// Storage failed for a reason the caller cannot fix by changing the request.
@@ -135,6 +135,15 @@ pub trait VerificationStore: Send + Sync + 'static {
         &self,
         id: &VerificationId,
         user: &UserId,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Records where the record's message stands. Changes nothing else: a record's
+    /// usability is decided by `issue`, `revoke` and `complete_reset` alone. MUST fail with
+    /// `Missing` for an unknown id.
+    fn record_delivery(
+        &self,
+        id: &VerificationId,
+        delivery: &Delivery,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
     /// Consumes the verification, stores the new password hash and bumps the user's
@@ -277,13 +286,25 @@ pub enum DeliveryError {
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
-/// Email and SMS delivery.
+/// Email and SMS delivery: the courier's side.
 pub trait Notifier: Send + Sync + 'static {
-    /// Sends `message`. `Ok` means the provider accepted it.
+    /// Sends `message`. `Ok` means the provider accepted it, under the returned message id.
+    /// `Unavailable` MUST mean that trying again later may succeed (throttling, 5xx, the
+    /// network); `Rejected` that it will not.
     fn send(
         &self,
         message: &OutgoingMessage,
-    ) -> impl Future<Output = Result<(), DeliveryError>> + Send;
+    ) -> impl Future<Output = Result<String, DeliveryError>> + Send;
+}
+
+#[derive(Debug, Error)]
+#[error("the delivery queue could not be reached: {0}")]
+pub struct QueueError(#[source] pub Box<dyn std::error::Error + Send + Sync>);
+
+/// The delivery queue: the request path's side of the courier.
+pub trait DeliveryQueue: Send + Sync + 'static {
+    /// Puts `job` on the queue. `Ok` means the queue holds it durably.
+    fn enqueue(&self, job: &DeliveryJob) -> impl Future<Output = Result<(), QueueError>> + Send;
 }
 
 /// Something worth counting, by endpoint.
@@ -293,6 +314,10 @@ pub enum Metric {
     /// A send withheld: the recipient was over its limit, or had no address on file.
     Suppressed,
     DeliveryFailed(Channel),
+    /// A send the provider could not take yet (throttling, 5xx): the courier retries it.
+    Deferred(Channel),
+    /// A job the delivery queue could not take.
+    Unqueued,
     LimitHit(LimitReason),
     PasswordChanged,
     CodeRejected,
@@ -304,6 +329,8 @@ impl Metric {
             Metric::Sent(_) => "Sent",
             Metric::Suppressed => "Suppressed",
             Metric::DeliveryFailed(_) => "DeliveryFailed",
+            Metric::Deferred(_) => "Deferred",
+            Metric::Unqueued => "Unqueued",
             Metric::LimitHit(_) => "LimitHit",
             Metric::PasswordChanged => "PasswordChanged",
             Metric::CodeRejected => "CodeRejected",
@@ -313,7 +340,7 @@ impl Metric {
     /// The second dimension's value: channel or reason, where there is one.
     pub fn detail(self) -> &'static str {
         match self {
-            Metric::Sent(c) | Metric::DeliveryFailed(c) => c.as_str(),
+            Metric::Sent(c) | Metric::DeliveryFailed(c) | Metric::Deferred(c) => c.as_str(),
             Metric::LimitHit(r) => r.as_str(),
             _ => "all",
         }

@@ -6,11 +6,90 @@ use crate::adapters::memory::{ManualClock, MemoryMetrics, MemoryOutbox, MemorySt
 use crate::domain::code::CodeKeys;
 use crate::domain::message::LinkTemplate;
 use crate::domain::password::HashParams;
-use crate::domain::{Timestamp, UserId};
-use crate::ports::{ApiKeyStore, OsRandom, RandomSource, RateLimit, UserDirectory};
+use std::sync::{Arc, Mutex};
+
+use crate::domain::{CourierOutcome, DeliveryJob, RetryPolicy, Timestamp, UserId};
+use crate::ports::{
+    ApiKeyStore, DeliveryQueue, OsRandom, QueueError, RandomSource, RateLimit, UserDirectory,
+};
 use crate::service::{Limits, Resetkit, Settings};
 
-pub type MemoryResetkit = Resetkit<MemoryStore, MemoryOutbox, ManualClock, OsRandom, MemoryMetrics>;
+pub type MemoryResetkit = Resetkit<MemoryStore, InlineQueue, ManualClock, OsRandom, MemoryMetrics>;
+
+/// The courier of the memory-backed service: it sends into a `MemoryOutbox`.
+pub type MemoryCourier = Resetkit<MemoryStore, MemoryOutbox, ManualClock, OsRandom, MemoryMetrics>;
+
+/// The delivery queue of the memory-backed service: each job goes through its wire form to
+/// a courier over the same store, at once, as if the queue delivered it immediately, so a
+/// handler test sees the message in the outbox when the handler returns. A job the courier
+/// defers stays in `pending`; one it gives up on lands in `dead_letters`.
+#[derive(Clone)]
+pub struct InlineQueue {
+    courier: Arc<MemoryCourier>,
+    state: Arc<Mutex<QueueState>>,
+}
+
+#[derive(Default)]
+struct QueueState {
+    refusing: bool,
+    queued: Vec<DeliveryJob>,
+    pending: Vec<DeliveryJob>,
+    dead_letters: Vec<DeliveryJob>,
+}
+
+impl InlineQueue {
+    pub fn new(courier: MemoryCourier) -> Self {
+        Self {
+            courier: Arc::new(courier),
+            state: Arc::default(),
+        }
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, QueueState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// While `refusing`, every enqueue fails as an unreachable queue does.
+    pub fn refuse(&self, refusing: bool) {
+        self.state().refusing = refusing;
+    }
+
+    /// Every job queued so far, in order.
+    pub fn queued(&self) -> Vec<DeliveryJob> {
+        self.state().queued.clone()
+    }
+
+    /// Jobs the courier deferred (the provider could not take them yet).
+    pub fn pending(&self) -> Vec<DeliveryJob> {
+        self.state().pending.clone()
+    }
+
+    pub fn dead_letters(&self) -> Vec<DeliveryJob> {
+        self.state().dead_letters.clone()
+    }
+}
+
+impl DeliveryQueue for InlineQueue {
+    async fn enqueue(&self, job: &DeliveryJob) -> Result<(), QueueError> {
+        if self.state().refusing {
+            return Err(QueueError("the test queue refuses jobs".into()));
+        }
+        let received = DeliveryJob::parse(&job.to_body(), &self.courier.settings().fields)
+            .unwrap_or_else(|e| panic!("a queued job reads back: {e}"));
+        self.state().queued.push(received.clone());
+        let outcome = self
+            .courier
+            .deliver(&received, 1)
+            .await
+            .unwrap_or_else(|e| panic!("the memory store fails nothing: {e}"));
+        match outcome {
+            CourierOutcome::Done => {}
+            CourierOutcome::RetryIn(_) => self.state().pending.push(received),
+            CourierOutcome::DeadLetter => self.state().dead_letters.push(received),
+        }
+        Ok(())
+    }
+}
 
 pub use crate::demo::{ANA, NUNO as NOEMAIL, ZARA, ZOE};
 
@@ -62,8 +141,11 @@ pub fn settings() -> Settings {
                 window_secs: 3600,
             },
         },
-        // No padding in tests that do not measure it.
-        forgot_min_response: std::time::Duration::ZERO,
+        retry: RetryPolicy {
+            base: Duration::from_secs(2),
+            cap: Duration::from_secs(60),
+            max_tries: 5,
+        },
         browser_confirm_key: Some(crate::demo::BROWSER_KEY.into()),
         key_cache: Duration::from_secs(30),
     }
@@ -82,7 +164,9 @@ pub struct Keys {
 pub struct TestKit {
     pub service: MemoryResetkit,
     pub store: MemoryStore,
+    /// What the courier sent.
     pub outbox: MemoryOutbox,
+    pub queue: InlineQueue,
     pub clock: ManualClock,
     /// What the service counted.
     pub metrics: MemoryMetrics,
@@ -119,9 +203,18 @@ impl TestKit {
             browser: crate::demo::BROWSER_KEY.into(),
         };
         let metrics = MemoryMetrics::new();
-        let service = Resetkit::new(
+        let courier = Resetkit::new(
             store.clone(),
             outbox.clone(),
+            clock.clone(),
+            OsRandom,
+            metrics.clone(),
+            settings.clone(),
+        );
+        let queue = InlineQueue::new(courier);
+        let service = Resetkit::new(
+            store.clone(),
+            queue.clone(),
             clock.clone(),
             OsRandom,
             metrics.clone(),
@@ -131,6 +224,7 @@ impl TestKit {
             service,
             store,
             outbox,
+            queue,
             clock,
             metrics,
             keys,

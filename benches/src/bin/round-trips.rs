@@ -1,6 +1,7 @@
 //! DynamoDB round trips per endpoint on its success path, counted by an SDK interceptor on
 //! the production service wired to the emulator (moto) exactly as `resetkit::adapters::aws`
-//! wires it, except that every client carries the counting interceptor.
+//! wires it, except that every client carries the counting interceptor. After each endpoint
+//! the courier delivers what it queued, counted apart (`<endpoint> courier`).
 //!
 //! ```text
 //! RESETKIT_BENCH_ENDPOINT=http://127.0.0.1:PORT round-trips
@@ -24,6 +25,7 @@ use aws_sdk_dynamodb::error::BoxError;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use resetkit::adapters::dynamodb::DynamoStore;
 use resetkit::adapters::notify::AwsNotifier;
+use resetkit::adapters::sqs::SqsQueue;
 use resetkit::ports::{NoMetrics, OsRandom, SystemClock};
 use resetkit::Resetkit;
 use serde_json::{json, Value};
@@ -144,7 +146,20 @@ async fn main() {
             .interceptor(counter.clone())
             .build(),
     );
+    let plain_sqs = aws_sdk_sqs::Client::new(&sdk);
+    let mut urls = Vec::new();
+    for name in ["courier", "courier-dead-letters"] {
+        let created = plain_sqs
+            .create_queue()
+            .queue_name(format!("{prefix}{name}"))
+            .send()
+            .await
+            .expect("create queue");
+        urls.push(created.queue_url.expect("queue URL"));
+    }
+    let (queue_url, dead_letter_url) = (urls[0].clone(), urls[1].clone());
     let base = [
+        (resetkit::config::QUEUE_URL, queue_url.as_str()),
         (resetkit::config::TABLE_PREFIX, prefix.as_str()),
         (resetkit::config::SENDER_EMAIL, SENDER),
         (
@@ -167,6 +182,11 @@ async fn main() {
             .map(|(_, v)| (*v).to_owned())
     })
     .expect("configuration");
+    let sqs = aws_sdk_sqs::Client::from_conf(
+        aws_sdk_sqs::config::Builder::from(&sdk)
+            .interceptor(counter.clone())
+            .build(),
+    );
     let store = DynamoStore::new(dynamodb, &config.aws.table_prefix);
     let notifier = AwsNotifier::new(
         ses,
@@ -175,6 +195,14 @@ async fn main() {
         config.aws.configuration_set.clone(),
     );
     let service = Resetkit::new(
+        store.clone(),
+        SqsQueue::new(sqs.clone(), queue_url.clone()),
+        SystemClock,
+        OsRandom,
+        NoMetrics,
+        config.settings.clone(),
+    );
+    let courier = Resetkit::new(
         store,
         notifier,
         SystemClock,
@@ -182,6 +210,15 @@ async fn main() {
         NoMetrics,
         config.settings,
     );
+    let queues = courier::SqsQueues::new(
+        SqsQueue::new(sqs.clone(), queue_url),
+        SqsQueue::new(sqs, dead_letter_url),
+    );
+    let deliver = || async {
+        courier::local::drain(&courier, &queues)
+            .await
+            .expect("the courier drains the queue");
+    };
 
     let mut out = serde_json::Map::new();
     counter.take();
@@ -192,6 +229,11 @@ async fn main() {
         "forgot-password".into(),
         report(&res, counter.take(), &prefix),
     );
+    deliver().await;
+    out.insert(
+        "forgot-password courier".into(),
+        report(&res, counter.take(), &prefix),
+    );
 
     // Another person than forgot-password's: a recipient gets one code or link a minute.
     let mut guest = serde_json::from_str::<Value>(GUEST_RESET_EVENT).expect("event JSON");
@@ -200,6 +242,11 @@ async fn main() {
         .await
         .expect("handler");
     out.insert("guest-reset".into(), report(&res, counter.take(), &prefix));
+    deliver().await;
+    out.insert(
+        "guest-reset courier".into(),
+        report(&res, counter.take(), &prefix),
+    );
     let body: Value = serde_json::from_slice(res.body().as_ref()).expect("guest-reset JSON");
     let confirm = PASSWORD_CONFIRM_EVENT
         .replace(
@@ -218,6 +265,11 @@ async fn main() {
         .expect("handler");
     out.insert(
         "password-confirm".into(),
+        report(&res, counter.take(), &prefix),
+    );
+    deliver().await;
+    out.insert(
+        "password-confirm courier".into(),
         report(&res, counter.take(), &prefix),
     );
     println!("{}", Value::Object(out));

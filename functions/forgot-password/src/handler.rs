@@ -1,7 +1,7 @@
 use lambda_http::{Body, Error, Request, Response};
 use resetkit::domain::{KeyKind, Permission};
 use resetkit::inbound::{read_body, serve, single_header, source_ip, Accepts, Entry, Problem};
-use resetkit::ports::{Clock, Metrics, Notifier, RandomSource, Store};
+use resetkit::ports::{Clock, DeliveryQueue, Metrics, RandomSource, Store};
 use resetkit::service::{Caller, Endpoint};
 use resetkit::Resetkit;
 
@@ -9,8 +9,8 @@ use crate::contract::{failed, render, ForgotPasswordBody, Success};
 
 /// Translates one HTTP request into a forgot-password call and back. Every outcome a
 /// request can cause is an `Ok` response in LeadSquared's shape.
-pub async fn handle<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics>(
-    svc: &Resetkit<S, N, C, R, M>,
+pub async fn handle<S: Store, Q: DeliveryQueue, C: Clock, R: RandomSource, M: Metrics>(
+    svc: &Resetkit<S, Q, C, R, M>,
     req: Request,
 ) -> Result<Response<Body>, Error> {
     let entry = Entry {
@@ -26,8 +26,8 @@ pub async fn handle<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics
 }
 
 /// A portal or server key allowed to ask, within its limits.
-async fn admit<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics>(
-    svc: &Resetkit<S, N, C, R, M>,
+async fn admit<S: Store, Q: DeliveryQueue, C: Clock, R: RandomSource, M: Metrics>(
+    svc: &Resetkit<S, Q, C, R, M>,
     req: &Request,
 ) -> Result<Caller, Problem> {
     // LeadSquared portals send the bare key as the whole header value.
@@ -43,8 +43,8 @@ async fn admit<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics>(
         .await?)
 }
 
-async fn forgot<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics>(
-    svc: &Resetkit<S, N, C, R, M>,
+async fn forgot<S: Store, Q: DeliveryQueue, C: Clock, R: RandomSource, M: Metrics>(
+    svc: &Resetkit<S, Q, C, R, M>,
     req: &Request,
     caller: Caller,
 ) -> Result<Success, Problem> {

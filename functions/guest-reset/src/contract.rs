@@ -3,7 +3,7 @@
 use lambda_http::{Body, Response};
 use resetkit::domain::{Channel, EmailAddress, FirstName, PhoneE164, Username};
 use resetkit::inbound::{self, BodyError, Kind, Problem};
-use resetkit::ports::{DeliveryError, StoreError};
+use resetkit::ports::StoreError;
 use resetkit::service::{GuestResetCommand, GuestResetError, GuestResetIssued, Refusal};
 use serde::{Deserialize, Serialize};
 
@@ -129,14 +129,9 @@ impl From<GuestResetError> for Failure {
             }
             GuestResetError::NoDestination(_) => Problem::bad_request(e.to_string()),
             GuestResetError::RateLimited(limited) => limited.into(),
-            GuestResetError::Delivery(DeliveryError::Unavailable(_)) => Problem::dependency_down(
-                "guest code delivery unavailable; the code was withdrawn",
-                &e,
-            ),
-            GuestResetError::Delivery(_) => Problem {
-                message: e.to_string(),
-                ..Problem::failed("guest code delivery failed", &e)
-            },
+            GuestResetError::Unqueued(_) => {
+                Problem::dependency_down("delivery queue unavailable; the code was withdrawn", &e)
+            }
             GuestResetError::Unexpected(StoreError::Unavailable(_)) => {
                 Problem::dependency_down("storage unavailable", &e)
             }

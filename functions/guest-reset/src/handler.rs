@@ -3,7 +3,7 @@ use resetkit::domain::{KeyKind, Permission};
 use resetkit::inbound::{
     query_param, read_body, serve, single_header, source_ip, Accepts, Entry, Problem,
 };
-use resetkit::ports::{Clock, Metrics, Notifier, RandomSource, Store};
+use resetkit::ports::{Clock, DeliveryQueue, Metrics, RandomSource, Store};
 use resetkit::service::{Caller, Endpoint};
 use resetkit::Resetkit;
 
@@ -11,8 +11,8 @@ use crate::contract::{render, Failure, GuestResetBody, GuestResetResponse};
 
 /// Translates one HTTP request into a guest reset and back. Every outcome a request can
 /// cause is an `Ok` response in Zenoti's shape.
-pub async fn handle<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics>(
-    svc: &Resetkit<S, N, C, R, M>,
+pub async fn handle<S: Store, Q: DeliveryQueue, C: Clock, R: RandomSource, M: Metrics>(
+    svc: &Resetkit<S, Q, C, R, M>,
     req: Request,
 ) -> Result<Response<Body>, Error> {
     let entry = Entry {
@@ -28,8 +28,8 @@ pub async fn handle<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics
 }
 
 /// Staff with `guests:edit`, within their limits.
-async fn admit<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics>(
-    svc: &Resetkit<S, N, C, R, M>,
+async fn admit<S: Store, Q: DeliveryQueue, C: Clock, R: RandomSource, M: Metrics>(
+    svc: &Resetkit<S, Q, C, R, M>,
     req: &Request,
 ) -> Result<Caller, Failure> {
     if query_param(req, "reset").as_deref() != Some("true") {
@@ -48,8 +48,8 @@ async fn admit<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics>(
         .map_err(Problem::from)?)
 }
 
-async fn reset<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics>(
-    svc: &Resetkit<S, N, C, R, M>,
+async fn reset<S: Store, Q: DeliveryQueue, C: Clock, R: RandomSource, M: Metrics>(
+    svc: &Resetkit<S, Q, C, R, M>,
     req: &Request,
     caller: Caller,
 ) -> Result<GuestResetResponse, Failure> {

@@ -275,26 +275,58 @@ async fn a_stage_can_keep_the_code_out_of_the_response() {
 }
 
 #[tokio::test]
-async fn a_failed_delivery_is_reported_and_the_code_is_revoked() {
+async fn a_queue_that_cannot_take_the_code_is_503_and_the_code_is_withdrawn() {
+    let kit = TestKit::new().await;
+    kit.queue.refuse(true);
+    let (status, body) = post(&kit, &staff(&kit), r#"{"email":"ana@example.com"}"#).await;
+    assert_eq!(status, 503);
+    assert_eq!(
+        body["error"]["message"],
+        "Service temporarily unavailable; retry later"
+    );
+    assert_eq!(
+        ana(&kit).await.latest_verification,
+        None,
+        "the code nobody will send is no longer active"
+    );
+    assert!(kit.outbox.sent().is_empty());
+}
+
+#[tokio::test]
+async fn a_code_the_provider_refuses_is_withdrawn_by_the_courier() {
     let kit = TestKit::new().await;
     kit.outbox.fail_deliveries(true);
     let (status, body) = post(&kit, &staff(&kit), r#"{"email":"ana@example.com"}"#).await;
-    assert_eq!(status, 500);
-    assert_eq!(
-        body["error"]["message"],
-        "The code could not be delivered; no code was issued"
-    );
-    let ana = resetkit::ports::UserDirectory::get_user(
+    // Staff got their answer once the code was queued; the courier met the refusal later.
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(ana(&kit).await.latest_verification, None);
+    let id =
+        resetkit::domain::VerificationId::parse(body["verification_id"].as_str().unwrap()).unwrap();
+    let record = resetkit::ports::VerificationStore::get_verification(
+        &kit.store,
+        &id,
+        resetkit::ports::Clock::now(&kit.clock),
+    )
+    .await
+    .unwrap()
+    .expect("the record stays readable");
+    assert_eq!(record.delivery, resetkit::domain::Delivery::Undelivered);
+    assert!(kit
+        .store
+        .audit_events()
+        .iter()
+        .any(|e| e.action == resetkit::domain::AuditAction::SendFailed
+            && e.detail.as_deref() == Some("delivery_failed")));
+}
+
+async fn ana(kit: &TestKit) -> resetkit::domain::User {
+    resetkit::ports::UserDirectory::get_user(
         &kit.store,
         &resetkit::domain::UserId::parse(ANA).unwrap(),
     )
     .await
     .unwrap()
-    .unwrap();
-    assert_eq!(
-        ana.latest_verification, None,
-        "the unsent code is no longer active"
-    );
+    .unwrap()
 }
 
 #[tokio::test]

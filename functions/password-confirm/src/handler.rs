@@ -1,7 +1,7 @@
 use lambda_http::{Body, Error, Request, Response};
 use resetkit::domain::{KeyKind, Permission};
 use resetkit::inbound::{read_body, serve, source_ip, Accepts, Entry, Problem};
-use resetkit::ports::{Clock, Metrics, Notifier, RandomSource, Store};
+use resetkit::ports::{Clock, DeliveryQueue, Metrics, RandomSource, Store};
 use resetkit::service::{Caller, ConfirmCommand, Endpoint};
 use resetkit::Resetkit;
 
@@ -11,8 +11,8 @@ use crate::page;
 
 /// Routes the function's requests: the confirm endpoint and the reset page. Every outcome
 /// a request can cause is an `Ok` response; errors are in ServiceStack's shape.
-pub async fn handle<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics>(
-    svc: &Resetkit<S, N, C, R, M>,
+pub async fn handle<S: Store, Q: DeliveryQueue, C: Clock, R: RandomSource, M: Metrics>(
+    svc: &Resetkit<S, Q, C, R, M>,
     req: Request,
 ) -> Result<Response<Body>, Error> {
     if page::is_route(req.uri().path()) {
@@ -46,8 +46,8 @@ pub async fn handle<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics
 
 /// The body, valid, with a browser or server key allowed to confirm (the key travels in
 /// the body), within its limits.
-async fn admit<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics>(
-    svc: &Resetkit<S, N, C, R, M>,
+async fn admit<S: Store, Q: DeliveryQueue, C: Clock, R: RandomSource, M: Metrics>(
+    svc: &Resetkit<S, Q, C, R, M>,
     req: &Request,
 ) -> Result<(Caller, ConfirmCommand), Failure> {
     let body: ConfirmBody = read_body(req, Accepts::JsonOrForm)?;
@@ -65,8 +65,8 @@ async fn admit<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics>(
     Ok((caller, valid.command))
 }
 
-async fn confirm<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics>(
-    svc: &Resetkit<S, N, C, R, M>,
+async fn confirm<S: Store, Q: DeliveryQueue, C: Clock, R: RandomSource, M: Metrics>(
+    svc: &Resetkit<S, Q, C, R, M>,
     caller: Caller,
     command: ConfirmCommand,
 ) -> Result<ConfirmResponse, Failure> {

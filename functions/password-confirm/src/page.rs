@@ -12,7 +12,7 @@
 use lambda_http::http::{header, HeaderValue, Method};
 use lambda_http::{Body, Request, Response};
 use resetkit::inbound::{ok, query_param, Kind, Problem};
-use resetkit::ports::{Clock, Metrics, Notifier, RandomSource, Store};
+use resetkit::ports::{Clock, DeliveryQueue, Metrics, RandomSource, Store};
 use resetkit::service::PageKeyError;
 use resetkit::Resetkit;
 
@@ -40,8 +40,8 @@ pub fn is_route(path: &str) -> bool {
 
 /// The page or one of its assets, or an error in contract C's shape; all with the page's
 /// security headers.
-pub async fn serve<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics>(
-    svc: &Resetkit<S, N, C, R, M>,
+pub async fn serve<S: Store, Q: DeliveryQueue, C: Clock, R: RandomSource, M: Metrics>(
+    svc: &Resetkit<S, Q, C, R, M>,
     req: &Request,
 ) -> Response<Body> {
     let (mut res, allow) = match asset(svc, req).await {
@@ -71,8 +71,8 @@ pub async fn serve<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics>
     res
 }
 
-async fn asset<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics>(
-    svc: &Resetkit<S, N, C, R, M>,
+async fn asset<S: Store, Q: DeliveryQueue, C: Clock, R: RandomSource, M: Metrics>(
+    svc: &Resetkit<S, Q, C, R, M>,
     req: &Request,
 ) -> Result<Response<Body>, Failure> {
     if req.method() != Method::GET {

@@ -13,15 +13,43 @@ use aws_config::BehaviorVersion;
 use super::dynamodb::DynamoStore;
 use super::emf::EmfMetrics;
 use super::notify::AwsNotifier;
-use crate::config::Config;
+use super::sqs::SqsQueue;
+use crate::config::{Config, ConfigError, DEAD_LETTER_QUEUE_URL};
 use crate::ports::{OsRandom, SystemClock};
 use crate::service::Resetkit;
 
-pub type AwsResetkit = Resetkit<DynamoStore, AwsNotifier, SystemClock, OsRandom, EmfMetrics>;
+/// The service as the three functions run it: delivery goes to the queue.
+pub type AwsResetkit = Resetkit<DynamoStore, SqsQueue, SystemClock, OsRandom, EmfMetrics>;
+
+/// The service as the courier runs it: delivery goes to SES and SNS.
+pub type AwsCourier = Resetkit<DynamoStore, AwsNotifier, SystemClock, OsRandom, EmfMetrics>;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Initialises JSON logging, reads the configuration (failing the cold start with the
 /// name of any bad setting) and builds the service.
-pub async fn init() -> Result<AwsResetkit, Box<dyn std::error::Error + Send + Sync>> {
+pub async fn init() -> Result<AwsResetkit, BoxError> {
+    let (sdk, config) = load().await?;
+    Ok(build(&sdk, config))
+}
+
+/// `init` for the courier: its service, and the queues it answers to.
+pub async fn init_courier() -> Result<CourierParts, BoxError> {
+    let (sdk, config) = load().await?;
+    Ok(build_courier_with(&sdk, config, &PRODUCTION_BUDGETS)?)
+}
+
+async fn load() -> Result<(aws_config::SdkConfig, Config), BoxError> {
+    init_logging();
+    let config = Config::from_env()?;
+    let sdk = aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https_client())
+        .load()
+        .await;
+    Ok((sdk, config))
+}
+
+fn init_logging() {
     tracing_subscriber::fmt()
         .json()
         .with_env_filter(
@@ -31,12 +59,6 @@ pub async fn init() -> Result<AwsResetkit, Box<dyn std::error::Error + Send + Sy
         .without_time() // CloudWatch stamps every line already
         .with_target(false)
         .init();
-    let config = Config::from_env()?;
-    let sdk = aws_config::defaults(BehaviorVersion::latest())
-        .http_client(https_client())
-        .load()
-        .await;
-    Ok(build(&sdk, config))
 }
 
 /// The SDK's default HTTPS client (hyper 1, rustls with aws-lc), trusting only the roots of
@@ -73,7 +95,7 @@ pub struct Budget {
     pub max_attempts: u32,
 }
 
-/// The budgets of one service bundle: DynamoDB, and delivery (SES and SNS).
+/// The budgets of one service bundle: DynamoDB and SQS, and delivery (SES and SNS).
 pub struct Budgets {
     pub dynamodb: Budget,
     pub delivery: Budget,
@@ -131,33 +153,88 @@ pub fn build(sdk: &aws_config::SdkConfig, config: Config) -> AwsResetkit {
 
 /// `build` with other time budgets (the integration tests on the emulator).
 pub fn build_with(sdk: &aws_config::SdkConfig, config: Config, budgets: &Budgets) -> AwsResetkit {
-    let (d, m) = (&budgets.dynamodb, &budgets.delivery);
-    let dynamodb = aws_sdk_dynamodb::config::Builder::from(sdk)
-        .timeout_config(d.timeouts())
-        .retry_config(d.retries());
+    Resetkit::new(
+        DynamoStore::new(dynamodb(sdk, budgets), &config.aws.table_prefix),
+        SqsQueue::new(sqs(sdk, budgets), config.aws.queue_url),
+        SystemClock,
+        OsRandom,
+        EmfMetrics,
+        config.settings,
+    )
+}
+
+/// What the courier function runs on: its service, the queue it takes jobs from (to
+/// schedule a retry), and the dead-letter queue (for a job it gives up on).
+pub struct CourierParts {
+    pub courier: AwsCourier,
+    pub queue: SqsQueue,
+    pub dead_letters: SqsQueue,
+}
+
+/// The courier over clients made from `sdk`. Fails without a dead-letter queue.
+pub fn build_courier_with(
+    sdk: &aws_config::SdkConfig,
+    config: Config,
+    budgets: &Budgets,
+) -> Result<CourierParts, ConfigError> {
+    let dead_letters = config
+        .aws
+        .dead_letter_queue_url
+        .clone()
+        .ok_or(ConfigError::Missing(DEAD_LETTER_QUEUE_URL))?;
+    let store = DynamoStore::new(dynamodb(sdk, budgets), &config.aws.table_prefix);
+    let notifier = notifier(sdk, budgets, &config);
+    let sqs = sqs(sdk, budgets);
+    Ok(CourierParts {
+        courier: Resetkit::new(
+            store,
+            notifier,
+            SystemClock,
+            OsRandom,
+            EmfMetrics,
+            config.settings,
+        ),
+        queue: SqsQueue::new(sqs.clone(), config.aws.queue_url),
+        dead_letters: SqsQueue::new(sqs, dead_letters),
+    })
+}
+
+/// The clients, each with its budget; the functions build only DynamoDB's and SQS's, the
+/// courier SES's and SNS's too. SQS answers as fast as DynamoDB, and a job sent twice is
+/// harmless (the courier recognises it): the same budget.
+fn dynamodb(sdk: &aws_config::SdkConfig, b: &Budgets) -> aws_sdk_dynamodb::Client {
+    let d = &b.dynamodb;
+    aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(sdk)
+            .timeout_config(d.timeouts())
+            .retry_config(d.retries())
+            .build(),
+    )
+}
+
+fn sqs(sdk: &aws_config::SdkConfig, b: &Budgets) -> aws_sdk_sqs::Client {
+    let d = &b.dynamodb;
+    aws_sdk_sqs::Client::from_conf(
+        aws_sdk_sqs::config::Builder::from(sdk)
+            .timeout_config(d.timeouts())
+            .retry_config(d.retries())
+            .build(),
+    )
+}
+
+fn notifier(sdk: &aws_config::SdkConfig, b: &Budgets, config: &Config) -> AwsNotifier {
+    let m = &b.delivery;
     let ses = aws_sdk_sesv2::config::Builder::from(sdk)
         .timeout_config(m.timeouts())
         .retry_config(m.retries());
     let sns = aws_sdk_sns::config::Builder::from(sdk)
         .timeout_config(m.timeouts())
         .retry_config(m.retries());
-    let store = DynamoStore::new(
-        aws_sdk_dynamodb::Client::from_conf(dynamodb.build()),
-        &config.aws.table_prefix,
-    );
-    let notifier = AwsNotifier::new(
+    AwsNotifier::new(
         aws_sdk_sesv2::Client::from_conf(ses.build()),
         aws_sdk_sns::Client::from_conf(sns.build()),
         config.aws.sender_email.clone(),
         config.aws.configuration_set.clone(),
-    );
-    Resetkit::new(
-        store,
-        notifier,
-        SystemClock,
-        OsRandom,
-        EmfMetrics,
-        config.settings,
     )
 }
 

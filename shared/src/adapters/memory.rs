@@ -11,8 +11,8 @@ use crate::domain::idempotency::{
 };
 use crate::domain::message::OutgoingMessage;
 use crate::domain::{
-    ApiKeyHash, ApiKeyRecord, AuditEvent, Endpoint, LookupKey, SystemUserId, Timestamp, User,
-    UserId, VerificationId, VerificationRecord,
+    ApiKeyHash, ApiKeyRecord, AuditEvent, Delivery, Endpoint, LookupKey, SystemUserId, Timestamp,
+    User, UserId, VerificationId, VerificationRecord,
 };
 use crate::ports::{
     ApiKeyStore, AttemptCount, AuditLog, Claim, Clock, CompletedReset, ConsumeError, DeliveryError,
@@ -153,12 +153,29 @@ impl MemoryStore {
 impl VerificationStore for MemoryStore {
     async fn issue(&self, record: &VerificationRecord) -> Result<(), StoreError> {
         let mut s = self.state();
+        if s.verifications.contains_key(&record.id) {
+            return Err(StoreError::Duplicate(record.id.to_string()));
+        }
         let user = s
             .users
             .get_mut(&record.user_id)
             .ok_or_else(|| StoreError::Missing(record.user_id.to_string()))?;
         user.latest_verification = Some(record.id.clone());
         s.verifications.insert(record.id.clone(), record.clone());
+        Ok(())
+    }
+
+    async fn record_delivery(
+        &self,
+        id: &VerificationId,
+        delivery: &Delivery,
+    ) -> Result<(), StoreError> {
+        let mut s = self.state();
+        let record = s
+            .verifications
+            .get_mut(id)
+            .ok_or_else(|| StoreError::Missing(id.to_string()))?;
+        record.delivery = delivery.clone();
         Ok(())
     }
 
@@ -390,15 +407,13 @@ impl MemoryOutbox {
 }
 
 impl Notifier for MemoryOutbox {
-    async fn send(&self, message: &OutgoingMessage) -> Result<(), DeliveryError> {
+    async fn send(&self, message: &OutgoingMessage) -> Result<String, DeliveryError> {
         if self.failing.load(Ordering::SeqCst) {
             return Err(DeliveryError::Rejected("delivery disabled by test".into()));
         }
-        self.sent
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(message.clone());
-        Ok(())
+        let mut sent = self.sent.lock().unwrap_or_else(|p| p.into_inner());
+        sent.push(message.clone());
+        Ok(format!("memory-{}", sent.len()))
     }
 }
 

@@ -4,7 +4,9 @@
 //! `Rejected` and carries only the provider's error code, since its message may quote the
 //! address. Throttling, server errors, timeouts and the network are `Unavailable`.
 
-use aws_sdk_sesv2::types::{Body, Content, Destination as SesDestination, EmailContent, Message};
+use aws_sdk_sesv2::types::{
+    Body, Content, Destination as SesDestination, EmailContent, Message, MessageTag,
+};
 use aws_sdk_sns::types::MessageAttributeValue;
 // Both SDKs re-export the same smithy types; SES's names serve for SNS errors too.
 use aws_sdk_sesv2::config::http::HttpResponse;
@@ -55,7 +57,11 @@ impl AwsNotifier {
         }
     }
 
-    async fn send_email(&self, to: &str, message: &OutgoingMessage) -> Result<(), DeliveryError> {
+    async fn send_email(
+        &self,
+        to: &str,
+        message: &OutgoingMessage,
+    ) -> Result<String, DeliveryError> {
         let text = |data: &str| {
             Content::builder()
                 .data(data)
@@ -78,13 +84,14 @@ impl AwsNotifier {
             .destination(SesDestination::builder().to_addresses(to).build())
             .content(EmailContent::builder().simple(simple).build())
             .set_configuration_set_name(self.configuration_set.clone())
+            .set_email_tags(tags(message))
             .send()
             .await
-            .map(|_| ())
+            .map(|out| out.message_id.unwrap_or_default())
             .map_err(|e| delivery_error(e, |e| Box::new(aws_sdk_sesv2::Error::from(e))))
     }
 
-    async fn send_sms(&self, to: &str, message: &OutgoingMessage) -> Result<(), DeliveryError> {
+    async fn send_sms(&self, to: &str, message: &OutgoingMessage) -> Result<String, DeliveryError> {
         let transactional = MessageAttributeValue::builder()
             .data_type("String")
             .string_value("Transactional")
@@ -97,13 +104,28 @@ impl AwsNotifier {
             .message_attributes(SMS_TYPE, transactional)
             .send()
             .await
-            .map(|_| ())
+            .map(|out| out.message_id.unwrap_or_default())
             .map_err(|e| delivery_error(e, |e| Box::new(aws_sdk_sns::Error::from(e))))
     }
 }
 
+/// The tag SES echoes in its event notifications (bounce, complaint, delivery), naming
+/// the verification the message carried.
+pub const VERIFICATION_TAG: &str = "resetkit-verification";
+
+fn tags(message: &OutgoingMessage) -> Option<Vec<MessageTag>> {
+    let id = message.verification.as_ref()?;
+    // Tag names and values are [A-Za-z0-9_-]: a verification id is hex.
+    MessageTag::builder()
+        .name(VERIFICATION_TAG)
+        .value(id.as_ref())
+        .build()
+        .ok()
+        .map(|tag| vec![tag])
+}
+
 impl Notifier for AwsNotifier {
-    async fn send(&self, message: &OutgoingMessage) -> Result<(), DeliveryError> {
+    async fn send(&self, message: &OutgoingMessage) -> Result<String, DeliveryError> {
         let result = match &message.to {
             Destination::Email(to) => self.send_email(to.as_ref(), message).await,
             Destination::Sms(to) => self.send_sms(to.as_ref(), message).await,

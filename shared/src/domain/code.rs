@@ -91,12 +91,26 @@ struct Keyring {
     code_mac: SecretSlice<u8>,
     digest: SecretSlice<u8>,
     seal: SecretSlice<u8>,
+    queue_seal: SecretSlice<u8>,
+    link_token: SecretSlice<u8>,
+}
+
+/// What a sealed value is for: each has its own key, so a value sealed for one use never
+/// opens as another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SealPurpose {
+    /// An answer kept for `Idempotency-Key` replays (may hold a staff code or a link secret).
+    StoredAnswer,
+    /// A staff code travelling to the courier on the delivery queue.
+    QueuedCode,
 }
 
 /// HKDF `info` strings: a new purpose gets a new string, never a reused one.
 const CODE_MAC: &[u8] = b"resetkit/v1/code-hmac";
 const DIGEST: &[u8] = b"resetkit/v1/table-digest";
 const SEAL: &[u8] = b"resetkit/v1/stored-answer-seal";
+const QUEUE_SEAL: &[u8] = b"resetkit/v1/queued-code-seal";
+const LINK_TOKEN: &[u8] = b"resetkit/v1/courier-link-token";
 
 impl Keyring {
     fn derive(secret: &[u8]) -> Self {
@@ -111,6 +125,8 @@ impl Keyring {
             code_mac: key(CODE_MAC),
             digest: key(DIGEST),
             seal: key(SEAL),
+            queue_seal: key(QUEUE_SEAL),
+            link_token: key(LINK_TOKEN),
         }
     }
 }
@@ -172,12 +188,17 @@ impl CodeKeys {
         hmac(self.newest().digest.expose_secret(), &framed)
     }
 
-    /// Encrypts `plain` (XChaCha20-Poly1305 under the newest sealing key, a random nonce)
-    /// for storage: replayed answers may hold a staff code or a link secret.
-    pub fn seal(&self, plain: &[u8], mut random: impl FnMut(&mut [u8])) -> Vec<u8> {
+    /// Encrypts `plain` (XChaCha20-Poly1305 under the newest key for `purpose`, a random
+    /// nonce): for values that must travel or be kept but never in clear.
+    pub fn seal(
+        &self,
+        purpose: SealPurpose,
+        plain: &[u8],
+        mut random: impl FnMut(&mut [u8]),
+    ) -> Vec<u8> {
         let mut nonce = [0u8; 24];
         random(&mut nonce);
-        let cipher = cipher(self.newest());
+        let cipher = cipher(self.newest(), purpose);
         // Encryption only fails for inputs beyond 256 GiB.
         let sealed = cipher
             .encrypt(XNonce::from_slice(&nonce), plain)
@@ -185,17 +206,33 @@ impl CodeKeys {
         [nonce.as_slice(), &sealed].concat()
     }
 
-    /// Decrypts what `seal` made under any configured secret; `None` if none opens it.
-    pub fn open(&self, sealed: &[u8]) -> Option<Vec<u8>> {
+    /// Decrypts what `seal` made for `purpose` under any configured secret; `None` if none
+    /// opens it.
+    pub fn open(&self, purpose: SealPurpose, sealed: &[u8]) -> Option<Vec<u8>> {
         let (nonce, body) = (sealed.get(..24)?, sealed.get(24..)?);
-        self.0
-            .iter()
-            .find_map(|k| cipher(k).decrypt(XNonce::from_slice(nonce), body).ok())
+        self.0.iter().find_map(|k| {
+            cipher(k, purpose)
+                .decrypt(XNonce::from_slice(nonce), body)
+                .ok()
+        })
+    }
+
+    /// The link token of a reset the courier issues for delivery job `job`: derived, not
+    /// drawn, so that a job the queue delivers again (after a throttled send, say) sends the
+    /// same link instead of issuing another. A PRF under a key of its own: without the stage
+    /// secret, the job id says nothing about the token.
+    pub fn courier_link_token(&self, job: &str) -> ResetSecret {
+        let derived = hmac(self.newest().link_token.expose_secret(), &[job.as_bytes()]);
+        ResetSecret::link_token(|b| b.copy_from_slice(&derived[..b.len()]))
     }
 }
 
-fn cipher(keys: &Keyring) -> XChaCha20Poly1305 {
-    XChaCha20Poly1305::new(chacha20poly1305::Key::from_slice(keys.seal.expose_secret()))
+fn cipher(keys: &Keyring, purpose: SealPurpose) -> XChaCha20Poly1305 {
+    let key = match purpose {
+        SealPurpose::StoredAnswer => &keys.seal,
+        SealPurpose::QueuedCode => &keys.queue_seal,
+    };
+    XChaCha20Poly1305::new(chacha20poly1305::Key::from_slice(key.expose_secret()))
 }
 
 /// HMAC-SHA-256 of length-prefixed `parts` (so ("ab","c") and ("a","bc") differ).
@@ -257,6 +294,8 @@ mod tests {
             keys.code_mac.expose_secret(),
             keys.digest.expose_secret(),
             keys.seal.expose_secret(),
+            keys.queue_seal.expose_secret(),
+            keys.link_token.expose_secret(),
             &secret[..],
         ];
         for (i, a) in all.iter().enumerate() {
@@ -274,13 +313,40 @@ mod tests {
     #[test]
     fn sealed_answers_open_under_a_rotated_secret_only() {
         let old = CodeKeys::new(vec![vec![1; 32]]).unwrap();
-        let sealed = old.seal(b"the answer", os);
+        let sealed = old.seal(SealPurpose::StoredAnswer, b"the answer", os);
         let rotated = CodeKeys::new(vec![vec![2; 32], vec![1; 32]]).unwrap();
-        assert_eq!(rotated.open(&sealed).as_deref(), Some(&b"the answer"[..]));
         assert_eq!(
-            CodeKeys::new(vec![vec![2; 32]]).unwrap().open(&sealed),
+            rotated.open(SealPurpose::StoredAnswer, &sealed).as_deref(),
+            Some(&b"the answer"[..])
+        );
+        assert_eq!(
+            CodeKeys::new(vec![vec![2; 32]])
+                .unwrap()
+                .open(SealPurpose::StoredAnswer, &sealed),
             None
         );
+    }
+
+    #[test]
+    fn a_value_sealed_for_one_purpose_never_opens_as_another() {
+        let keys = CodeKeys::new(vec![vec![1; 32]]).unwrap();
+        let sealed = keys.seal(SealPurpose::QueuedCode, b"123456", os);
+        assert_eq!(keys.open(SealPurpose::StoredAnswer, &sealed), None);
+        assert_eq!(
+            keys.open(SealPurpose::QueuedCode, &sealed).as_deref(),
+            Some(&b"123456"[..])
+        );
+    }
+
+    #[test]
+    fn a_courier_link_token_is_the_same_for_one_job_and_another_for_the_next() {
+        let keys = CodeKeys::new(vec![vec![1; 32]]).unwrap();
+        let a = keys.courier_link_token("job-a");
+        assert_eq!(a.expose(), keys.courier_link_token("job-a").expose());
+        assert_ne!(a.expose(), keys.courier_link_token("job-b").expose());
+        assert_eq!(a.expose().len(), 43);
+        let other_stage = CodeKeys::new(vec![vec![2; 32]]).unwrap();
+        assert_ne!(a.expose(), other_stage.courier_link_token("job-a").expose());
     }
 
     #[test]

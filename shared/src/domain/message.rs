@@ -2,7 +2,7 @@
 //! Names are escaped for HTML; control characters never reach a header (see `FirstName`).
 
 use super::code::ResetSecret;
-use super::identifiers::{EmailAddress, FirstName, PhoneE164, UserId};
+use super::identifiers::{EmailAddress, FirstName, PhoneE164, UserId, VerificationId};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Destination {
@@ -34,6 +34,9 @@ pub struct OutgoingMessage {
     pub subject: String,
     pub text: String,
     pub html: String,
+    /// The verification the message carries, tagged on the send so that the provider's
+    /// later notifications (bounce, complaint) name it.
+    pub verification: Option<VerificationId>,
 }
 
 impl std::fmt::Debug for OutgoingMessage {
@@ -96,6 +99,7 @@ fn compose(
         subject: subject.to_owned(),
         text,
         html,
+        verification: None,
     }
 }
 

@@ -3,6 +3,7 @@
 pub mod api_key;
 pub mod audit;
 pub mod code;
+pub mod delivery;
 pub mod endpoint;
 pub mod fields;
 pub mod idempotency;
@@ -18,7 +19,8 @@ pub mod verification;
 
 pub use api_key::{ApiKeyHash, ApiKeyRecord, KeyKind, Permission, PresentedKey};
 pub use audit::{AuditAction, AuditEvent, Location};
-pub use code::{CodeHash, CodeKeys, OtpCode, ResetSecret};
+pub use code::{CodeHash, CodeKeys, OtpCode, ResetSecret, SealPurpose};
+pub use delivery::{CourierOutcome, Delivery, DeliveryJob, JobId, Origin, RetryPolicy, Task};
 pub use endpoint::{Endpoint, LimitReason};
 pub use fields::{FieldCatalog, FieldKind, FieldName, FieldSpec, FieldValue, LookupKey};
 pub use identifiers::{EmailAddress, FirstName, PhoneE164, UserId, Username, VerificationId};

@@ -1,4 +1,5 @@
 use super::code::{CodeHash, CodeKeys, ResetSecret};
+use super::delivery::Delivery;
 use super::identifiers::{UserId, VerificationId};
 use super::time::Timestamp;
 
@@ -66,6 +67,8 @@ pub struct VerificationRecord {
     pub attempts: u32,
     pub max_attempts: u32,
     pub consumed: bool,
+    /// Where its message stands (queued, sent, …).
+    pub delivery: Delivery,
 }
 
 /// Why a presented secret was refused. Callers show one generic answer for all of them.

@@ -9,7 +9,7 @@ use lambda_http::{Body, Request, Response};
 
 use super::response::respond;
 use crate::domain::idempotency::{IdempotencyKey, StoredResponse};
-use crate::ports::{Clock, Metrics, Notifier, RandomSource, Store};
+use crate::ports::{Clock, DeliveryQueue, Metrics, RandomSource, Store};
 use crate::service::{Endpoint, Refusal, Remembered, Resetkit};
 
 pub const HEADER: &str = "idempotency-key";
@@ -19,7 +19,7 @@ pub const REPLAYED: &str = "idempotent-replayed";
 /// Runs `run` for `req` under its `Idempotency-Key`, if it has one. `scope` is what the
 /// caller authenticates with (the key's scope); `refuse` renders a refusal in the
 /// contract's shape.
-pub(super) async fn guard<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics, Fut>(
+pub(super) async fn guard<S: Store, N: DeliveryQueue, C: Clock, R: RandomSource, M: Metrics, Fut>(
     svc: &Resetkit<S, N, C, R, M>,
     req: &Request,
     endpoint: Endpoint,

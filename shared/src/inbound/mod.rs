@@ -20,7 +20,7 @@ pub use request::{
 };
 pub use response::{ok, ok_json, problem, problem_json, to_json, JSON};
 
-use crate::ports::{Clock, Metrics, Notifier, RandomSource, Store};
+use crate::ports::{Clock, DeliveryQueue, Metrics, RandomSource, Store};
 use crate::service::{Endpoint, Refusal, Resetkit};
 
 /// What a function serves, for [`serve`].
@@ -52,7 +52,7 @@ pub async fn serve<S, N, C, R, M, A, T, E, AFut, Fut>(
 ) -> Response<Body>
 where
     S: Store,
-    N: Notifier,
+    N: DeliveryQueue,
     C: Clock,
     R: RandomSource,
     M: Metrics,

@@ -4,15 +4,15 @@ use thiserror::Error;
 
 use super::{Caller, Endpoint, Resetkit};
 use crate::domain::fields::EMAIL;
-use crate::domain::message::{self, Destination};
 use crate::domain::password::{HashError, NewPassword};
 use crate::domain::{
     AuditAction, CheckFailure, EmailAddress, FieldValue, Flow, Location, LookupKey,
-    PasswordPolicyError, ResetSecret, SystemUserId, User, UserId, VerificationId,
+    PasswordPolicyError, ResetSecret, SystemUserId, Task, User, UserId, VerificationId,
     VerificationRecord,
 };
 use crate::ports::{
-    Clock, CompletedReset, ConsumeError, Metric, Metrics, Notifier, RandomSource, Store, StoreError,
+    Clock, CompletedReset, ConsumeError, DeliveryQueue, Metric, Metrics, RandomSource, Store,
+    StoreError,
 };
 
 /// How the person is identified alongside the secret.
@@ -66,7 +66,7 @@ impl From<StoreError> for ConfirmError {
     }
 }
 
-impl<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, N, C, R, M> {
+impl<S: Store, D: DeliveryQueue, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, D, C, R, M> {
     pub async fn confirm(
         &self,
         caller: &Caller,
@@ -81,13 +81,14 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, N
                 .verify(&cmd.secret, &crate::domain::CodeHash::from_bytes([0; 32]));
             self.decoy_attempt(now).await?;
             let mut event = self
-                .audit_event(caller, AuditAction::AttemptFailed, None)
+                .audit_event(&caller.origin(), AuditAction::AttemptFailed, None)
                 .detail("no_active_code");
             event.location = cmd.location;
             self.audit(event).await;
             return Err(ConfirmError::CodeRejected);
         };
-        let mut event = self.audit_event(caller, AuditAction::AttemptFailed, Some(&user.id));
+        let mut event =
+            self.audit_event(&caller.origin(), AuditAction::AttemptFailed, Some(&user.id));
         event.system_user_id = user.system_user_id;
         event.location = cmd.location;
         event.channel = Some(record.channel);
@@ -240,24 +241,20 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, N
         }
     }
 
-    /// "Your password was changed", when the stage wants it. Best effort: the change stands.
+    /// "Your password was changed", when the stage wants it, queued for the courier. Best
+    /// effort: the change stands either way.
     async fn notify_changed(&self, caller: &Caller, user: &User) {
         if !self.settings.notify_password_changed {
             return;
         }
-        let to = user
-            .email()
-            .cloned()
-            .map(Destination::Email)
-            .or_else(|| user.mobile().cloned().map(Destination::Sms));
-        let Some(to) = to else { return };
-        if let Err(e) = self
-            .notifier
-            .send(&message::password_changed(to, user.first_name.as_ref()))
-            .await
-        {
-            tracing::warn!(error = %e, "password-changed notice not delivered");
-            let event = self.audit_event(caller, AuditAction::SendFailed, Some(&user.id));
+        let origin = caller.origin();
+        let task = Task::PasswordChanged {
+            user: user.id.clone(),
+        };
+        if let Err(e) = self.enqueue(origin.clone(), task).await {
+            tracing::warn!(error = %e, "password-changed notice not queued");
+            self.count(Endpoint::PasswordConfirm, Metric::Unqueued);
+            let event = self.audit_event(&origin, AuditAction::SendFailed, Some(&user.id));
             self.audit(event.detail("password_changed_notice")).await;
         }
     }

@@ -4,12 +4,13 @@ use thiserror::Error;
 
 use super::{Caller, Endpoint, RateLimited, Resetkit};
 use crate::domain::fields::{EMAIL, MOBILE, USERNAME};
-use crate::domain::message::{self, Destination};
+use crate::domain::message::Destination;
 use crate::domain::{
-    narrow_by_first_name, AuditAction, Channel, EmailAddress, FieldValue, FirstName, Flow,
-    LookupKey, MatchedWith, PhoneE164, ResetSecret, User, UserId, Username, VerificationId,
+    narrow_by_first_name, AuditAction, Channel, Delivery, EmailAddress, FieldValue, FirstName,
+    Flow, LookupKey, MatchedWith, PhoneE164, ResetSecret, SealPurpose, Task, User, UserId,
+    Username, VerificationId,
 };
-use crate::ports::{Clock, DeliveryError, Metrics, Notifier, RandomSource, Store, StoreError};
+use crate::ports::{Clock, DeliveryQueue, Metrics, QueueError, RandomSource, Store, StoreError};
 
 /// What staff typed to find the guest. At least one identifier is present.
 #[derive(Debug, Clone, Default)]
@@ -21,7 +22,7 @@ pub struct GuestResetCommand {
     pub channel: Option<Channel>,
 }
 
-/// A code issued and sent to exactly one guest.
+/// A code issued to exactly one guest, its delivery queued.
 #[derive(Debug)]
 pub struct GuestResetIssued {
     pub user_id: UserId,
@@ -44,13 +45,16 @@ pub enum GuestResetError {
     NoDestination(Channel),
     #[error("{0}")]
     RateLimited(RateLimited),
-    #[error("The code could not be delivered; no code was issued")]
-    Delivery(#[source] DeliveryError),
+    /// The delivery queue could not take the code's message; the code was withdrawn.
+    #[error("The code could not be queued for delivery; no code was issued")]
+    Unqueued(#[source] QueueError),
     #[error(transparent)]
     Unexpected(#[from] StoreError),
 }
 
-impl<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, N, C, R, M> {
+impl<S: Store, D: DeliveryQueue, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, D, C, R, M> {
+    /// Finds the one guest, issues a code (staff may get it in the answer) and queues its
+    /// delivery; the courier composes and sends the message.
     pub async fn guest_reset(
         &self,
         caller: &Caller,
@@ -61,7 +65,7 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, N
         let user = match matches.len() {
             0 => {
                 self.audit(
-                    self.audit_event(caller, AuditAction::ResetRequested, None)
+                    self.audit_event(&caller.origin(), AuditAction::ResetRequested, None)
                         .detail("no_match"),
                 )
                 .await;
@@ -70,7 +74,7 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, N
             1 => matches.remove(0),
             count => {
                 self.audit(
-                    self.audit_event(caller, AuditAction::ResetRequested, None)
+                    self.audit_event(&caller.origin(), AuditAction::ResetRequested, None)
                         .detail("not_unique"),
                 )
                 .await;
@@ -83,26 +87,38 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, N
         let to = pick_destination(&user, cmd.channel)?;
         let channel = to.channel();
         if let Err(limited) = self
-            .recipient_limit(Endpoint::GuestReset, caller, &to)
+            .recipient_limit(Endpoint::GuestReset, &caller.origin(), &to)
             .await?
         {
-            let mut event = self.audit_event(caller, AuditAction::SendSuppressed, Some(&user.id));
+            let mut event = self.audit_event(
+                &caller.origin(),
+                AuditAction::SendSuppressed,
+                Some(&user.id),
+            );
             event.channel = Some(channel);
             event.destination = Some(to.masked());
             self.audit_limited(event, limited).await;
             return Err(GuestResetError::RateLimited(limited));
         }
 
-        let (record, code) = self.issue(&user.id, Flow::StaffCode, channel).await?;
-        let msg = message::staff_code(
-            to,
-            user.first_name.as_ref(),
-            &code,
-            self.settings.code_ttl.as_secs() / 60,
-        );
-        self.deliver_or_withdraw(Endpoint::GuestReset, caller, &record, &msg)
+        let (record, code) = self
+            .issue(&user.id, Flow::StaffCode, channel, Delivery::Queued)
+            .await?;
+        let sealed_code =
+            self.settings
+                .code_keys
+                .seal(SealPurpose::QueuedCode, code.expose().as_bytes(), |b| {
+                    self.random.fill(b)
+                });
+        let task = Task::StaffCode {
+            verification: record.id.clone(),
+            user: user.id.clone(),
+            channel,
+            sealed_code,
+        };
+        self.queue_or_withdraw(Endpoint::GuestReset, &caller.origin(), &record, task)
             .await?
-            .map_err(GuestResetError::Delivery)?;
+            .map_err(GuestResetError::Unqueued)?;
         Ok(GuestResetIssued {
             user_id: user.id,
             matched_with,
@@ -111,7 +127,9 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, N
             channel,
         })
     }
+}
 
+impl<S: Store, D, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, D, C, R, M> {
     /// Username, then email, then mobile: the first identifier that finds anyone decides.
     async fn find_guests(
         &self,

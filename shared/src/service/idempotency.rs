@@ -11,10 +11,11 @@ use std::time::Duration;
 use thiserror::Error;
 
 use super::Resetkit;
+use crate::domain::code::SealPurpose;
 use crate::domain::idempotency::{
     worth_replaying, Fingerprint, IdempotencyKey, IdempotencyKeyError, Replay, StoredResponse,
 };
-use crate::ports::{Claim, Clock, Metrics, Notifier, RandomSource, Store, StoreError};
+use crate::ports::{Claim, Clock, Metrics, RandomSource, Store, StoreError};
 
 /// How long a first request holds its key: longer than any function's timeout, so a
 /// sandbox that died mid-request frees the key soon after.
@@ -42,7 +43,7 @@ pub enum Remembered<T> {
     Replayed(StoredResponse),
 }
 
-impl<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, N, C, R, M> {
+impl<S: Store, D, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, D, C, R, M> {
     /// Runs `run` under `key` unless the key already answered, or is still answering, this
     /// request. `request` is what the request asks (method, target, media type, body), as
     /// bytes; `kept` gives the plain answer to store for a fresh result.
@@ -76,7 +77,11 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, N
             Ok(Claim::Acquired) => return Ok(self.run_first(key, &owner, kept, run).await),
         };
         match Replay::decide(Some(existing), &fingerprint, &owner) {
-            Replay::Stored(stored) => match self.settings.code_keys.open(&stored.body) {
+            Replay::Stored(stored) => match self
+                .settings
+                .code_keys
+                .open(SealPurpose::StoredAnswer, &stored.body)
+            {
                 Some(body) => Ok(Remembered::Replayed(StoredResponse { body, ..stored })),
                 None => Err(StoreError::Corrupt(
                     "a stored answer does not decrypt under any secret".into(),
@@ -106,7 +111,9 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, N
                 body: self
                     .settings
                     .code_keys
-                    .seal(&answer.body, |b| self.random.fill(b)),
+                    .seal(SealPurpose::StoredAnswer, &answer.body, |b| {
+                        self.random.fill(b)
+                    }),
                 ..answer
             };
             self.store

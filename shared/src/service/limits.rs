@@ -3,11 +3,11 @@
 
 use std::fmt;
 
-use super::{Caller, Resetkit};
+use super::Resetkit;
 use crate::domain::message::Destination;
-use crate::domain::{AuditAction, AuditEvent, Endpoint, LimitReason};
+use crate::domain::{AuditAction, AuditEvent, Endpoint, LimitReason, Origin};
 use crate::ports::{
-    Clock, Metric, Metrics, Notifier, RandomSource, RateDecision, RateLimit, Store, StoreError,
+    Clock, Metric, Metrics, RandomSource, RateDecision, RateLimit, Store, StoreError,
 };
 
 /// Every limit of a stage. Defaults are in `crate::config`.
@@ -50,7 +50,7 @@ impl fmt::Display for RateLimited {
     }
 }
 
-impl<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, N, C, R, M> {
+impl<S: Store, D, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, D, C, R, M> {
     /// Counts one hit on `bucket`; `Err(RateLimited)` when over `limit`.
     pub(super) async fn limit(
         &self,
@@ -74,14 +74,14 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, N
         }
     }
 
-    /// The recipient limits before a send to `to` for `caller`. The cool-down and the hourly
+    /// The recipient limits before a send to `to` for `origin`. The cool-down and the hourly
     /// budget are counted per recipient *and* requester, so strangers naming someone cannot
     /// spend that person's own budget; the ceiling counts everyone, against mail bombing. The
     /// buckets name the recipient only by a keyed hash, so the guards table holds no address.
     pub(super) async fn recipient_limit(
         &self,
         endpoint: Endpoint,
-        caller: &Caller,
+        origin: &Origin,
         to: &Destination,
     ) -> Result<Result<(), RateLimited>, StoreError> {
         let address = match to {
@@ -90,7 +90,7 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, N
         };
         let keys = &self.settings.code_keys;
         let tag = keys.pseudonym("recipient", address);
-        let asker = keys.pseudonym("requester", &caller.requester());
+        let asker = keys.pseudonym("requester", &origin.requester);
         let limits = self.settings.limits;
         for (bucket, limit) in [
             (

@@ -1,6 +1,7 @@
 //! The use cases, one module each, over the ports. No AWS types, no HTTP.
 
 mod confirm;
+mod courier;
 mod forgot_password;
 mod guest_reset;
 mod idempotency;
@@ -31,12 +32,11 @@ use crate::domain::code::CodeKeys;
 use crate::domain::message::LinkTemplate;
 use crate::domain::password::HashParams;
 use crate::domain::{
-    ApiKeyHash, ApiKeyRecord, AuditAction, AuditEvent, FieldCatalog, KeyKind, Permission,
-    PresentedKey, UserId, VerificationId,
+    ApiKeyHash, ApiKeyRecord, AuditAction, AuditEvent, DeliveryJob, FieldCatalog, JobId, KeyKind,
+    Origin, Permission, PresentedKey, RetryPolicy, Task, UserId, VerificationId,
 };
 use crate::ports::{
-    Clock, Metric, Metrics, NoMetrics, Notifier, OsRandom, RandomSource, Store, StoreError,
-    SystemClock,
+    Clock, Metric, Metrics, NoMetrics, OsRandom, RandomSource, Store, StoreError, SystemClock,
 };
 
 /// Domain settings for one stage. Every default lives in `crate::config`.
@@ -53,9 +53,8 @@ pub struct Settings {
     pub notify_password_changed: bool,
     pub hash_params: HashParams,
     pub limits: Limits,
-    /// Forgot-password answers no sooner than this after authentication, whatever
-    /// happened, so that their latency does not tell a known person from an unknown one.
-    pub forgot_min_response: Duration,
+    /// How the courier retries a send the provider could not take yet.
+    pub retry: RetryPolicy,
     /// The key the reset page (contract D) posts with: a browser key with `password:confirm`.
     /// `None` turns the page off. The service checks it (`reset_page_key`) before the page
     /// hands it to browsers.
@@ -73,12 +72,19 @@ pub struct Caller {
 }
 
 impl Caller {
-    /// Who is asking, for budgets that one asker must not spend for another: behind a
-    /// shared key the source address, else the key itself (staff keep their own budget).
-    pub fn requester(&self) -> String {
-        match &self.source_ip {
+    /// Who is asking, as audit events and recipient budgets name them; a delivery job
+    /// carries it to the courier. The requester is the asker whose budget a send spends,
+    /// which one asker must not spend for another: behind a shared key the source address,
+    /// else the key itself (staff keep their own budget).
+    pub fn origin(&self) -> Origin {
+        let requester = match &self.source_ip {
             Some(ip) if self.key.kind.is_shared() => format!("ip:{ip}"),
             _ => format!("key:{}", self.key.key_id),
+        };
+        Origin {
+            key_id: self.key.key_id.clone(),
+            source_ip: self.source_ip.clone(),
+            requester,
         }
     }
 }
@@ -95,10 +101,12 @@ pub enum AuthError {
     Unexpected(#[from] StoreError),
 }
 
-/// The service behind all three functions.
-pub struct Resetkit<S, N, C = SystemClock, R = OsRandom, M = NoMetrics> {
+/// The service behind the three functions and the courier. `D` is its side of delivery:
+/// the queue (`DeliveryQueue`) for the functions, which never wait on a provider; the
+/// provider (`Notifier`) for the courier, which sends what they queued.
+pub struct Resetkit<S, D, C = SystemClock, R = OsRandom, M = NoMetrics> {
     store: S,
-    notifier: N,
+    delivery: D,
     clock: C,
     random: R,
     metrics: M,
@@ -106,11 +114,11 @@ pub struct Resetkit<S, N, C = SystemClock, R = OsRandom, M = NoMetrics> {
     settings: Settings,
 }
 
-impl<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, N, C, R, M> {
-    pub fn new(store: S, notifier: N, clock: C, random: R, metrics: M, settings: Settings) -> Self {
+impl<S: Store, D, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, D, C, R, M> {
+    pub fn new(store: S, delivery: D, clock: C, random: R, metrics: M, settings: Settings) -> Self {
         Self {
             store,
-            notifier,
+            delivery,
             clock,
             random,
             metrics,
@@ -235,15 +243,25 @@ impl<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, N
 
     fn audit_event(
         &self,
-        caller: &Caller,
+        origin: &Origin,
         action: AuditAction,
         user: Option<&UserId>,
     ) -> AuditEvent {
         let mut e = AuditEvent::new(self.clock.now(), action);
-        e.actor = Some(caller.key.key_id.clone());
+        e.actor = Some(origin.key_id.clone());
         e.user_id = user.cloned();
-        e.source_ip = caller.source_ip.clone();
+        e.source_ip = origin.source_ip.clone();
         e
+    }
+
+    /// A new job for the courier, from `origin`.
+    fn job(&self, origin: Origin, task: Task) -> DeliveryJob {
+        DeliveryJob {
+            id: JobId::from_random(self.random_bytes()),
+            origin,
+            queued_at: self.clock.now(),
+            task,
+        }
     }
 
     fn random_bytes<const LEN: usize>(&self) -> [u8; LEN] {

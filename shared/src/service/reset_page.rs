@@ -5,7 +5,7 @@ use thiserror::Error;
 
 use super::Resetkit;
 use crate::domain::{KeyKind, Permission, PresentedKey};
-use crate::ports::{Clock, Metrics, Notifier, RandomSource, Store, StoreError};
+use crate::ports::{Clock, Metrics, RandomSource, Store, StoreError};
 
 #[derive(Debug, Error)]
 pub enum PageKeyError {
@@ -20,7 +20,7 @@ pub enum PageKeyError {
     Unexpected(#[from] StoreError),
 }
 
-impl<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, N, C, R, M> {
+impl<S: Store, D, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, D, C, R, M> {
     /// Is the reset page turned on for this stage? Nothing is looked up.
     pub fn reset_page_enabled(&self) -> bool {
         self.settings.browser_confirm_key.is_some()

@@ -15,8 +15,8 @@ use crate::domain::code::CodeKeys;
 use crate::domain::fields::{FieldCatalog, EMAIL};
 use crate::domain::password::PasswordHash;
 use crate::domain::{
-    Channel, EmailAddress, FieldValue, Flow, LookupKey, ResetSecret, SystemUserId, Timestamp, User,
-    UserId, VerificationId, VerificationRecord,
+    Channel, Delivery, EmailAddress, FieldValue, Flow, LookupKey, ResetSecret, SystemUserId,
+    Timestamp, User, UserId, VerificationId, VerificationRecord,
 };
 use crate::ports::{CompletedReset, Store};
 
@@ -72,6 +72,7 @@ fn record(user: &UserId, expires_at: Timestamp) -> VerificationRecord {
         attempts: 0,
         max_attempts: 5,
         consumed: false,
+        delivery: Delivery::Queued,
     }
 }
 
@@ -107,6 +108,8 @@ where
     revoked_code_cannot_be_used(make().await).await;
     stale_credential_version_is_rejected(make().await).await;
     issue_for_unknown_user_is_missing(make().await).await;
+    issuing_an_existing_id_is_a_duplicate(make().await).await;
+    delivery_state_is_recorded_and_changes_nothing_else(make().await).await;
     concurrent_completes_succeed_exactly_once(make().await).await;
     index_returns_every_user_under_a_value(make().await).await;
     api_keys_are_found_by_hash_only(make().await).await;

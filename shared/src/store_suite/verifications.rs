@@ -2,7 +2,7 @@
 use std::time::Duration;
 
 use super::{later, new_user, random_id, record, reset, unique_email, T0};
-use crate::domain::{UserId, VerificationId};
+use crate::domain::{Delivery, UserId, VerificationId};
 use crate::ports::{ConsumeError, Store, StoreError};
 
 pub(super) async fn unknown_verification_reads_as_none<S: Store>(store: S) {
@@ -194,4 +194,64 @@ pub(super) async fn concurrent_completes_succeed_exactly_once<S: Store + Clone>(
     assert_eq!(wins, 1, "exactly one concurrent complete_reset MUST win");
     let u = store.get_user(&user.id).await.expect("get").expect("user");
     assert_eq!(u.credential_version, 1);
+}
+
+/// The courier issues a job's link under an id derived from the job: a job delivered
+/// twice must find the first one, never replace it.
+pub(super) async fn issuing_an_existing_id_is_a_duplicate<S: Store>(store: S) {
+    let user = new_user(&store, &unique_email()).await;
+    let r = record(&user.id, later());
+    store.issue(&r).await.expect("issue");
+    let mut again = record(&user.id, later());
+    again.id = r.id.clone();
+    assert!(
+        matches!(store.issue(&again).await, Err(StoreError::Duplicate(_))),
+        "issue MUST fail with Duplicate for an id that exists"
+    );
+    assert_eq!(
+        store.get_verification(&r.id, T0).await.expect("get"),
+        Some(r),
+        "the first record MUST stay as it was"
+    );
+}
+
+pub(super) async fn delivery_state_is_recorded_and_changes_nothing_else<S: Store>(store: S) {
+    let user = new_user(&store, &unique_email()).await;
+    let r = record(&user.id, later());
+    store.issue(&r).await.expect("issue");
+    for delivery in [
+        Delivery::Sent {
+            message_id: "provider-1".into(),
+        },
+        Delivery::Bounced,
+        Delivery::Undelivered,
+    ] {
+        store
+            .record_delivery(&r.id, &delivery)
+            .await
+            .expect("record_delivery");
+        let got = store
+            .get_verification(&r.id, T0)
+            .await
+            .expect("get")
+            .expect("still there");
+        assert_eq!(
+            got.delivery, delivery,
+            "record_delivery MUST store the state"
+        );
+        assert_eq!(
+            (got.consumed, got.attempts, got.expires_at),
+            (r.consumed, r.attempts, r.expires_at),
+            "record_delivery MUST change nothing else"
+        );
+    }
+    assert!(
+        matches!(
+            store
+                .record_delivery(&VerificationId::from_random(random_id()), &Delivery::Queued)
+                .await,
+            Err(StoreError::Missing(_))
+        ),
+        "record_delivery MUST fail with Missing for an unknown id"
+    );
 }

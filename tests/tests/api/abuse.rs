@@ -45,11 +45,7 @@ fn nobody() -> Value {
 #[tokio::test]
 async fn the_last_call_a_key_may_make_passes_the_next_is_429_and_a_new_window_passes() {
     // Arrange: 3 calls per 2 s per key; the clock stands 1 s into a window.
-    let app = spawn_clocked_app_with(&[
-        (config::FORGOT_RATE_LIMIT, "3/2"),
-        (config::FORGOT_MIN_RESPONSE_MS, "1"),
-    ])
-    .await;
+    let app = spawn_clocked_app_with(&[(config::FORGOT_RATE_LIMIT, "3/2")]).await;
     app.clock.advance(1);
     let call = || {
         app.forgot_password(gateway_request(
@@ -270,7 +266,7 @@ async fn a_replayed_wrong_guess_spends_no_second_attempt() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_duplicate_while_the_first_is_in_flight_is_told_to_retry() {
-    // Arrange: the first request's mail is held at its SES client until the duplicate has
+    // Arrange: the first request's job is held at its SQS client until the duplicate has
     // its answer, so the duplicate meets the key claimed and the first still running.
     let plan = FaultPlan::default();
     let app = spawn_app_on(
@@ -280,7 +276,7 @@ async fn a_duplicate_while_the_first_is_in_flight_is_told_to_retry() {
     )
     .await;
     let person = app.person("Gemma").await;
-    let gate = plan.gate("ses:SendEmail");
+    let gate = plan.gate("sqs:SendMessage");
     let headers = [
         ("authorization", PORTAL_KEY),
         ("idempotency-key", "in-flight-1"),
@@ -349,8 +345,8 @@ async fn the_audit_chain_verifies_until_a_stored_event_is_altered() {
     // Assert
     assert_eq!(
         intact.expect("the untouched chain verifies"),
-        3,
-        "code sent, attempt failed, password changed"
+        4,
+        "code sent, attempt failed, password changed, notice sent"
     );
     let err = tampered.expect_err("the altered chain fails").to_string();
     assert!(err.contains("link 2") && err.contains("altered"), "{err}");

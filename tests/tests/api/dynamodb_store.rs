@@ -4,6 +4,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use resetkit::adapters::sqs::SqsQueue;
 use resetkit::domain::fields::EMAIL;
 use resetkit::domain::password::NewPassword;
 use resetkit::domain::{
@@ -33,7 +34,17 @@ async fn dynamodb_store_keeps_the_port_contract() {
 async fn no_table_holds_a_clear_code_password_or_key_after_a_reset() {
     // Arrange: a guest and a staff key, on the production adapters.
     let stack = spawn_stack().await;
+    let (queue_url, dead_letter_url) = stack.queues().await;
+    let queue = SqsQueue::new(stack.sqs.clone(), queue_url);
     let service = Resetkit::new(
+        stack.store.clone(),
+        queue.clone(),
+        SystemClock,
+        OsRandom,
+        NoMetrics,
+        resetkit::testing::settings(),
+    );
+    let courier = Resetkit::new(
         stack.store.clone(),
         stack.notifier().await,
         SystemClock,
@@ -41,6 +52,7 @@ async fn no_table_holds_a_clear_code_password_or_key_after_a_reset() {
         NoMetrics,
         resetkit::testing::settings(),
     );
+    let queues = courier::SqsQueues::new(queue, SqsQueue::new(stack.sqs.clone(), dead_letter_url));
     let email = format!("guest-{}@example.com", random_hex(6));
     let user = new_user(&stack, &email).await;
     let staff_secret = format!("rk_{}", random_hex(32));
@@ -74,6 +86,9 @@ async fn no_table_holds_a_clear_code_password_or_key_after_a_reset() {
         )
         .await
         .expect("guest_reset");
+    courier::local::drain(&courier, &queues)
+        .await
+        .expect("the courier sends the code");
     let code = issued.code.expose().to_owned();
     let wrong = if code == "000000" { "111111" } else { "000000" };
     let confirm = |secret: &str, location| ConfirmCommand {
@@ -165,6 +180,7 @@ async fn an_expired_record_still_in_the_table_reads_as_none() {
         attempts: 0,
         max_attempts: 5,
         consumed: false,
+        delivery: resetkit::domain::Delivery::Queued,
     };
     stack.store.issue(&record).await.expect("issue");
     let raw = stack

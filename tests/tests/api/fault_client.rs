@@ -94,6 +94,10 @@ struct State {
     emulator_failures: Vec<(usize, String)>,
     /// Attempts of this operation wait at the gate until it opens.
     gate: Option<(String, Gate)>,
+    /// Every attempt of this operation is throttled until this instant.
+    throttled_until: Option<(String, std::time::Instant)>,
+    /// Attempts answered with that throttling.
+    throttled_attempts: usize,
 }
 
 /// A transaction's `ClientRequestToken`, as DynamoDB would track it.
@@ -178,6 +182,17 @@ impl FaultPlan {
         gate
     }
 
+    /// Answers every attempt of `op` with the service's throttling error until `until`, as a
+    /// provider over its sending rate does; afterwards the emulator answers.
+    pub fn throttle_until(&self, op: &str, until: std::time::Instant) {
+        self.0.lock().unwrap().throttled_until = Some((op.to_owned(), until));
+    }
+
+    /// How many attempts `throttle_until` has throttled.
+    pub fn throttled_attempts(&self) -> usize {
+        self.0.lock().unwrap().throttled_attempts
+    }
+
     /// The emulator's own failures (a 5xx, or no answer before the SDK gave up) on the
     /// operations after `mark`: `(operation, what happened)`.
     pub fn emulator_failures_since(&self, mark: usize) -> Vec<(String, String)> {
@@ -241,7 +256,13 @@ impl HttpConnector for FaultyConnector {
                 s.tables.push(table_name(&request));
                 s.invocations.len() - 1
             });
+            let throttled = matches!(&s.throttled_until,
+                Some((throttled, until)) if *throttled == op && std::time::Instant::now() < *until);
+            if throttled {
+                s.throttled_attempts += 1;
+            }
             let fault = match s.armed {
+                _ if throttled => Some(Fault::Throttle),
                 // The lost answer is the first attempt's; the SDK's retries go through.
                 Some((n, Fault::AppliedThenTimeout)) if n == index && s.faulted_attempts > 0 => {
                     None
@@ -424,7 +445,13 @@ fn json_response(status: u16, body: &'static str) -> HttpResponse {
 /// `service:Operation` from what each protocol puts on the wire.
 fn operation(request: &HttpRequest) -> String {
     if let Some(target) = request.headers().get("x-amz-target") {
-        return format!("dynamodb:{}", target.rsplit('.').next().unwrap_or(target));
+        // AWS JSON protocols: `DynamoDB_20120810.GetItem`, `AmazonSQS.SendMessage`.
+        let service = if target.starts_with("AmazonSQS.") {
+            "sqs"
+        } else {
+            "dynamodb"
+        };
+        return format!("{service}:{}", target.rsplit('.').next().unwrap_or(target));
     }
     let auth = request.headers().get("authorization").unwrap_or_default();
     let service = auth
@@ -467,6 +494,16 @@ fn error_response(op: &str, fault: Fault) -> HttpResponse {
             500,
             &[("content-type", "application/x-amz-json-1.0")],
             r#"{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"Internal server error"}"#,
+        ),
+        ("sqs", Fault::Throttle) => (
+            400,
+            &[("content-type", "application/x-amz-json-1.0")],
+            r#"{"__type":"com.amazonaws.sqs#ThrottlingException","message":"Rate exceeded"}"#,
+        ),
+        ("sqs", _) => (
+            500,
+            &[("content-type", "application/x-amz-json-1.0")],
+            r#"{"__type":"com.amazonaws.sqs#InternalError","message":"Internal error"}"#,
         ),
         ("ses", Fault::Throttle) => (
             429,

@@ -1,4 +1,4 @@
-//! The fault matrix: every DynamoDB, SES and SNS call of every flow fails in turn —
+//! The fault matrix: every DynamoDB and SQS call of every flow fails in turn —
 //! throttled, a 5xx, or hanging until the SDK's time budget ends it — through the functions'
 //! real SDK clients (their retries, timeouts and error parsing run as in production).
 //!
@@ -137,8 +137,10 @@ impl Flow {
     }
 }
 
+/// A call that hands a message on: the functions' job for the courier (they never call SES
+/// or SNS themselves; the courier, on clean clients, delivers after each request).
 fn is_send(op: &str) -> bool {
-    op == "ses:SendEmail" || op == "sns:Publish"
+    op == "sqs:SendMessage" || op == "ses:SendEmail" || op == "sns:Publish"
 }
 
 /// What a case found, for the consistency rules.

@@ -7,6 +7,7 @@
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use resetkit::adapters::dynamodb::DynamoStore;
 use resetkit::adapters::notify::AwsNotifier;
+use resetkit::adapters::sqs::SqsQueue;
 use resetkit::ports::{OsRandom, RandomSource};
 
 /// Where the emulator listens, e.g. `http://127.0.0.1:5000`.
@@ -38,6 +39,7 @@ pub struct TestStack {
     pub dynamodb: aws_sdk_dynamodb::Client,
     pub ses: aws_sdk_sesv2::Client,
     pub sns: aws_sdk_sns::Client,
+    pub sqs: aws_sdk_sqs::Client,
     /// The table prefix of `store`, e.g. `t3f9a…-`.
     pub prefix: String,
     /// `store`'s tables, in template order.
@@ -80,6 +82,7 @@ pub async fn spawn_stack_at(endpoint: String) -> TestStack {
         store: DynamoStore::new(dynamodb.clone(), &prefix),
         ses: aws_sdk_sesv2::Client::new(&sdk),
         sns: aws_sdk_sns::Client::new(&sdk),
+        sqs: aws_sdk_sqs::Client::new(&sdk),
         endpoint,
         sdk,
         dynamodb,
@@ -93,6 +96,14 @@ impl TestStack {
     pub async fn fresh_store(&self) -> DynamoStore {
         let (prefix, _) = create_tables(&self.dynamodb).await;
         DynamoStore::new(self.dynamodb.clone(), &prefix)
+    }
+
+    /// The courier's queue and its dead-letter queue, new, named after the tables: URLs. A
+    /// short visibility timeout: a message whose courier was killed comes back soon.
+    pub async fn queues(&self) -> (String, String) {
+        resetctl::queues::create_queues(&self.sqs, &self.prefix, 10)
+            .await
+            .unwrap_or_else(|e| panic!("creating the queues: {e:?}"))
     }
 
     /// The production notifier, sending as `SENDER` (created as an SES identity first,
@@ -160,11 +171,25 @@ pub async fn captured_messages(endpoint: &str) -> Captured {
 pub const LINK_TEMPLATE: &str =
     "https://reset.example.com/reset#LeadId={LeadId}&TemporaryPassword={TemporaryPassword}";
 
-/// The whole bundle as a function's `main.rs` wires it (same `build`, same configuration
-/// parser), on the emulator: its tables, the demo keys, and the three handlers.
+/// The whole bundle as the functions' `main.rs` wire it (same `build`, same configuration
+/// parser), on the emulator: its tables and queues, the demo keys, the three handlers and
+/// the courier. The courier runs on the stack's own clients (never behind a fault plan) and
+/// delivers what a request queued before the request's helper returns ([`TestApp::deliver`]).
 pub struct TestApp {
     pub stack: TestStack,
     pub service: resetkit::adapters::aws::AwsResetkit,
+    pub courier: resetkit::adapters::aws::AwsCourier,
+    pub queues: courier::SqsQueues,
+}
+
+impl TestApp {
+    /// Everything queued so far, delivered (as the courier does a moment after a request in
+    /// production); retries the courier scheduled for later stay queued.
+    pub async fn deliver(&self) {
+        courier::local::drain(&self.courier, &self.queues)
+            .await
+            .unwrap_or_else(|e| panic!("the courier drains its queue: {e}"));
+    }
 }
 
 /// `spawn_app_with` the default configuration.
@@ -193,6 +218,26 @@ pub async fn spawn_app_on(
     spawn_app_at(endpoint(), overrides, sdk, budgets).await
 }
 
+/// `spawn_app_with`, with the courier's AWS clients made from `courier_sdk(&stack.sdk)` (the
+/// courier tests put a fault plan in front of SES, DynamoDB or SQS).
+pub async fn spawn_courier_app(
+    overrides: &[(&str, &str)],
+    courier_sdk: impl FnOnce(&SdkConfig) -> SdkConfig,
+) -> TestApp {
+    let (stack, config) = seeded_stack_at(endpoint(), overrides).await;
+    let budgets = &resetkit::adapters::aws::EMULATOR_BUDGETS;
+    let service = resetkit::adapters::aws::build_with(&stack.sdk, config.clone(), budgets);
+    let parts =
+        resetkit::adapters::aws::build_courier_with(&courier_sdk(&stack.sdk), config, budgets)
+            .unwrap_or_else(|e| panic!("the courier's configuration: {e}"));
+    TestApp {
+        stack,
+        service,
+        courier: parts.courier,
+        queues: courier::SqsQueues::new(parts.queue, parts.dead_letters),
+    }
+}
+
 /// `spawn_app_on` on the emulator at `endpoint`.
 pub async fn spawn_app_at(
     endpoint: String,
@@ -201,8 +246,19 @@ pub async fn spawn_app_at(
     budgets: &resetkit::adapters::aws::Budgets,
 ) -> TestApp {
     let (stack, config) = seeded_stack_at(endpoint, overrides).await;
-    let service = resetkit::adapters::aws::build_with(&sdk(&stack.sdk), config, budgets);
-    TestApp { stack, service }
+    let service = resetkit::adapters::aws::build_with(&sdk(&stack.sdk), config.clone(), budgets);
+    let parts = resetkit::adapters::aws::build_courier_with(
+        &stack.sdk,
+        config,
+        &resetkit::adapters::aws::EMULATOR_BUDGETS,
+    )
+    .unwrap_or_else(|e| panic!("the courier's configuration: {e}"));
+    TestApp {
+        stack,
+        service,
+        courier: parts.courier,
+        queues: courier::SqsQueues::new(parts.queue, parts.dead_letters),
+    }
 }
 
 /// Fresh tables with the demo keys, and the functions' configuration for them: the settings
@@ -218,6 +274,7 @@ async fn seeded_stack_at(
     use resetkit::config;
     let stack = spawn_stack_at(endpoint).await;
     stack.notifier().await; // creates the SES sender identity
+    let (queue, dead_letters) = stack.queues().await;
     resetctl::people::seed_demo(&stack.store)
         .await
         .unwrap_or_else(|e| panic!("seeding demo keys: {e}"));
@@ -231,6 +288,8 @@ async fn seeded_stack_at(
         ),
         (config::RESET_LINK_TEMPLATE, LINK_TEMPLATE),
         (config::EXTRA_FIELDS, resetkit::demo::EXTRA_FIELDS),
+        (config::QUEUE_URL, queue.as_str()),
+        (config::DEAD_LETTER_QUEUE_URL, dead_letters.as_str()),
     ];
     let lookup = |key: &str| {
         overrides
@@ -249,6 +308,14 @@ async fn seeded_stack_at(
 /// and a busy emulator happen to let them.
 pub type ClockedResetkit = resetkit::service::Resetkit<
     DynamoStore,
+    SqsQueue,
+    resetkit::adapters::memory::ManualClock,
+    OsRandom,
+>;
+
+/// The courier of a [`ClockedApp`], on the same clock.
+pub type ClockedCourier = resetkit::service::Resetkit<
+    DynamoStore,
     AwsNotifier,
     resetkit::adapters::memory::ManualClock,
     OsRandom,
@@ -258,6 +325,8 @@ pub type ClockedResetkit = resetkit::service::Resetkit<
 pub struct ClockedApp {
     pub stack: TestStack,
     pub service: ClockedResetkit,
+    pub courier: ClockedCourier,
+    pub queues: courier::SqsQueues,
     pub clock: resetkit::adapters::memory::ManualClock,
 }
 
@@ -269,7 +338,24 @@ pub async fn spawn_clocked_app_with(overrides: &[(&str, &str)]) -> ClockedApp {
     let clock = resetkit::adapters::memory::ManualClock::at(
         resetkit::domain::Timestamp::from_unix_seconds(CLOCK_START),
     );
+    let queue = SqsQueue::new(stack.sqs.clone(), config.aws.queue_url.clone());
+    let dead_letters = SqsQueue::new(
+        stack.sqs.clone(),
+        config
+            .aws
+            .dead_letter_queue_url
+            .clone()
+            .expect("a dead-letter queue"),
+    );
     let service = resetkit::service::Resetkit::new(
+        stack.store.clone(),
+        queue.clone(),
+        clock.clone(),
+        OsRandom,
+        resetkit::ports::NoMetrics,
+        config.settings.clone(),
+    );
+    let courier = resetkit::service::Resetkit::new(
         stack.store.clone(),
         stack.notifier().await,
         clock.clone(),
@@ -280,21 +366,36 @@ pub async fn spawn_clocked_app_with(overrides: &[(&str, &str)]) -> ClockedApp {
     ClockedApp {
         stack,
         service,
+        courier,
+        queues: courier::SqsQueues::new(queue, dead_letters),
         clock,
     }
 }
 
 impl ClockedApp {
     pub async fn guest_reset(&self, req: lambda_http::Request) -> Answer {
-        through(guest_reset::handle(&self.service, req)).await
+        let answer = through(guest_reset::handle(&self.service, req)).await;
+        self.deliver().await;
+        answer
     }
 
     pub async fn forgot_password(&self, req: lambda_http::Request) -> Answer {
-        through(forgot_password::handle(&self.service, req)).await
+        let answer = through(forgot_password::handle(&self.service, req)).await;
+        self.deliver().await;
+        answer
     }
 
     pub async fn confirm(&self, req: lambda_http::Request) -> Answer {
-        through(password_confirm::handle(&self.service, req)).await
+        let answer = through(password_confirm::handle(&self.service, req)).await;
+        self.deliver().await;
+        answer
+    }
+
+    /// Everything queued so far, delivered by the courier on the app's clock.
+    pub async fn deliver(&self) {
+        courier::local::drain(&self.courier, &self.queues)
+            .await
+            .unwrap_or_else(|e| panic!("the courier drains its queue: {e}"));
     }
 
     /// Imports a new person, as [`TestApp::person`] does.
@@ -362,6 +463,7 @@ impl TestApp {
                 .await
                 .expect("the handler answers every request"),
         );
+        self.deliver().await;
         (status, json)
     }
 
@@ -379,6 +481,7 @@ impl TestApp {
         let res = forgot_password::handle(&self.service, req)
             .await
             .expect("the handler answers every request");
+        self.deliver().await;
         (
             res.status().as_u16(),
             res.headers().clone(),
@@ -407,6 +510,7 @@ impl TestApp {
                 .await
                 .expect("the handler answers every request"),
         );
+        self.deliver().await;
         (status, json)
     }
 }
@@ -482,15 +586,21 @@ async fn through(
 
 impl TestApp {
     pub async fn guest_reset(&self, req: lambda_http::Request) -> Answer {
-        through(guest_reset::handle(&self.service, req)).await
+        let answer = through(guest_reset::handle(&self.service, req)).await;
+        self.deliver().await;
+        answer
     }
 
     pub async fn forgot_password(&self, req: lambda_http::Request) -> Answer {
-        through(forgot_password::handle(&self.service, req)).await
+        let answer = through(forgot_password::handle(&self.service, req)).await;
+        self.deliver().await;
+        answer
     }
 
     pub async fn confirm(&self, req: lambda_http::Request) -> Answer {
-        through(password_confirm::handle(&self.service, req)).await
+        let answer = through(password_confirm::handle(&self.service, req)).await;
+        self.deliver().await;
+        answer
     }
 }
 

@@ -3,6 +3,7 @@
 
 mod abuse;
 mod corpus;
+mod delivery;
 mod dynamodb_store;
 mod fault_client;
 mod faults;

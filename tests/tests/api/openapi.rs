@@ -204,6 +204,7 @@ pub async fn call(
     } else {
         password_confirm::handle(&app.service, req).await
     };
+    app.deliver().await;
     res.expect("the handlers answer every request")
 }
 

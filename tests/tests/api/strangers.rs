@@ -39,10 +39,9 @@ async fn confirm_from(app: &TestApp, ip: &str, body: Value) -> u16 {
         .0
 }
 
-/// The stage's own limits (cool-down 60 s, 5 an hour per requester, ceiling 30), without the
-/// forgot-password response floor, which only slows the test.
+/// The stage's own limits (cool-down 60 s, 5 an hour per requester, ceiling 30).
 async fn stage() -> TestApp {
-    spawn_app_with(&[(config::FORGOT_MIN_RESPONSE_MS, "1")]).await
+    spawn_app_with(&[]).await
 }
 
 #[tokio::test]
@@ -79,11 +78,7 @@ async fn twenty_strangers_naming_a_person_leave_that_persons_own_reset_working()
 #[tokio::test]
 async fn the_ceiling_caps_what_one_recipient_receives_from_many_addresses() {
     // Arrange
-    let app = spawn_app_with(&[
-        (config::FORGOT_MIN_RESPONSE_MS, "1"),
-        (config::RECIPIENT_CEILING, "8"),
-    ])
-    .await;
+    let app = spawn_app_with(&[(config::RECIPIENT_CEILING, "8")]).await;
     let person = app.person("Carla").await;
 
     // Act
@@ -100,7 +95,6 @@ async fn the_ceiling_caps_what_one_recipient_receives_from_many_addresses() {
 async fn fifty_addresses_at_their_limit_leave_the_shared_keys_usable_from_a_fifty_first() {
     // Arrange: two calls an hour per shared key and address.
     let app = spawn_app_with(&[
-        (config::FORGOT_MIN_RESPONSE_MS, "1"),
         (config::FORGOT_RATE_LIMIT, "2/3600"),
         (config::KEY_RATE_LIMIT, "2/3600"),
     ])
@@ -150,11 +144,7 @@ async fn a_revoked_staff_keys_retry_with_its_idempotency_key_gets_401_not_the_st
     // Arrange: a staff call under an Idempotency-Key, then the key is revoked (its item's
     // `active` set to false, as an operator does). Without the key cache, whose lifetime is
     // the documented revocation delay.
-    let app = spawn_app_with(&[
-        (config::FORGOT_MIN_RESPONSE_MS, "1"),
-        (config::KEY_CACHE_SECONDS, "0"),
-    ])
-    .await;
+    let app = spawn_app_with(&[(config::KEY_CACHE_SECONDS, "0")]).await;
     let guest = app.person("Dora").await;
     let call = || {
         app.guest_reset(gateway_request(

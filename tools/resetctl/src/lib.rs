@@ -5,6 +5,7 @@ pub mod captured;
 pub mod guard;
 pub mod keys;
 pub mod people;
+pub mod queues;
 pub mod tables;
 
 pub use tables::{create_tables, table_specs, TableSpec, TablesError};

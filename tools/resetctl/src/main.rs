@@ -33,6 +33,16 @@ enum Command {
         #[arg(long, default_value = "template.yaml")]
         template: PathBuf,
     },
+    /// Create the courier's queue and dead-letter queue (local stacks; SAM creates them in
+    /// AWS) and print their URLs as RESETKIT_QUEUE_URL and RESETKIT_DEAD_LETTER_QUEUE_URL lines.
+    CreateQueues {
+        /// Name prefix, e.g. `resetkit-local-`.
+        #[arg(long)]
+        prefix: String,
+        /// Seconds a received job stays hidden before it is delivered again.
+        #[arg(long, default_value_t = 30)]
+        visibility_timeout: u32,
+    },
     /// Import people from a JSON Lines file (one `{id?, system_user_id?, first_name,
     /// username, email, mobile, fields}` object per line). Fields are parsed with the stage's
     /// RESETKIT_EXTRA_FIELDS and RESETKIT_DEFAULT_COUNTRY, as the functions do. A person
@@ -109,6 +119,10 @@ async fn main() -> ExitCode {
     let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
     let result = match cli.command {
         Command::CreateTables { prefix, template } => create_tables(&sdk, &prefix, &template).await,
+        Command::CreateQueues {
+            prefix,
+            visibility_timeout,
+        } => create_queues(&sdk, &prefix, visibility_timeout).await,
         Command::Import { prefix, file } => import(&sdk, &prefix, &file).await,
         Command::Ids { prefix, id } => ids(&sdk, &prefix, &id).await,
         Command::Keys {
@@ -150,6 +164,15 @@ async fn create_tables(sdk: &SdkConfig, prefix: &str, template: &PathBuf) -> Out
     for table in resetctl::create_tables(&client, &yaml, prefix).await? {
         println!("{table}");
     }
+    Ok(())
+}
+
+async fn create_queues(sdk: &SdkConfig, prefix: &str, visibility_secs: u32) -> Outcome {
+    let client = aws_sdk_sqs::Client::new(sdk);
+    let (queue, dead_letters) =
+        resetctl::queues::create_queues(&client, prefix, visibility_secs).await?;
+    println!("{}={queue}", resetkit::config::QUEUE_URL);
+    println!("{}={dead_letters}", resetkit::config::DEAD_LETTER_QUEUE_URL);
     Ok(())
 }
 

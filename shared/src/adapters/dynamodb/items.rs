@@ -40,6 +40,9 @@ pub(super) mod attr {
     pub const ATTEMPTS: &str = "attempts";
     pub const MAX_ATTEMPTS: &str = "max_attempts";
     pub const CONSUMED: &str = "consumed";
+    /// Where the message stands (`Delivery::as_str`), and the provider's message id once sent.
+    pub const DELIVERY: &str = "delivery";
+    pub const MESSAGE_ID: &str = "message_id";
     // guards
     pub const GUARD_KEY: &str = "guard_key";
     pub const HITS: &str = "hits";

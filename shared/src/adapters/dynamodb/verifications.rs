@@ -9,7 +9,7 @@ use super::items::{attr, n, s, Item, Reader};
 use super::transaction::TransactError;
 use super::{boolean, DynamoStore, LostRace};
 use crate::domain::{
-    Channel, CodeHash, Flow, Timestamp, UserId, VerificationId, VerificationRecord,
+    Channel, CodeHash, Delivery, Flow, Timestamp, UserId, VerificationId, VerificationRecord,
 };
 use crate::ports::{AttemptCount, CompletedReset, ConsumeError, StoreError, VerificationStore};
 
@@ -32,6 +32,10 @@ impl From<&VerificationRecord> for Item {
         item.put(attr::ATTEMPTS, n(v.attempts));
         item.put(attr::MAX_ATTEMPTS, n(v.max_attempts));
         item.put(attr::CONSUMED, AttributeValue::Bool(v.consumed));
+        item.put(attr::DELIVERY, s(v.delivery.as_str()));
+        if let Delivery::Sent { message_id } = &v.delivery {
+            item.put(attr::MESSAGE_ID, s(message_id));
+        }
         item
     }
 }
@@ -58,6 +62,12 @@ impl TryFrom<Item> for VerificationRecord {
             attempts: r.n(attr::ATTEMPTS)?,
             max_attempts: r.n(attr::MAX_ATTEMPTS)?,
             consumed: r.bool(attr::CONSUMED)?,
+            delivery: {
+                let message_id = r.opt_s(attr::MESSAGE_ID)?.map(str::to_owned);
+                r.parsed(attr::DELIVERY, |d| {
+                    Delivery::parse(d, message_id.clone()).ok_or("is not a delivery state")
+                })?
+            },
         })
     }
 }
@@ -195,6 +205,41 @@ impl VerificationStore for DynamoStore {
         }
     }
 
+    /// Sets the state (and the message id, or removes a stale one) on an existing record.
+    async fn record_delivery(
+        &self,
+        id: &VerificationId,
+        delivery: &Delivery,
+    ) -> Result<(), StoreError> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.tables.verifications)
+            .key(attr::VERIFICATION_ID, s(id.as_ref()))
+            .condition_expression("attribute_exists(#vid)")
+            .expression_attribute_names("#vid", attr::VERIFICATION_ID)
+            .expression_attribute_names("#delivery", attr::DELIVERY)
+            .expression_attribute_values(":d", s(delivery.as_str()));
+        let update = match delivery {
+            Delivery::Sent { message_id } => update
+                .update_expression("SET #delivery = :d, #mid = :mid")
+                .expression_attribute_names("#mid", attr::MESSAGE_ID)
+                .expression_attribute_values(":mid", s(message_id)),
+            // A bounce or complaint keeps the id of the message it is about.
+            Delivery::Bounced | Delivery::Complained => {
+                update.update_expression("SET #delivery = :d")
+            }
+            _ => update
+                .update_expression("SET #delivery = :d REMOVE #mid")
+                .expression_attribute_names("#mid", attr::MESSAGE_ID),
+        };
+        match update.send().await {
+            Ok(_) => Ok(()),
+            Err(e) if condition_failed(&e) => Err(StoreError::Missing(id.to_string())),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
     /// One transaction with two conditions: the record is usable and belongs to the user;
     /// the user still points at it and has the expected credential version. Of any number
     /// of concurrent calls, DynamoDB lets at most one through.
@@ -259,6 +304,9 @@ mod tests {
             attempts: 2,
             max_attempts: 5,
             consumed: false,
+            delivery: Delivery::Sent {
+                message_id: "0100018f-ses-id".into(),
+            },
         };
         assert_eq!(VerificationRecord::try_from(Item::from(&v)).unwrap(), v);
     }
@@ -276,6 +324,7 @@ mod tests {
             attempts: 0,
             max_attempts: 5,
             consumed: false,
+            delivery: Delivery::Queued,
         })
         .into_attrs();
         item.insert(

@@ -1,0 +1,355 @@
+//! The courier: sends what the request path queued, with the provider's pace.
+//!
+//! A job may arrive more than once (SQS delivers at least once, and a throttled send comes
+//! back later), so every step is safe to repeat: a secret's delivery state lives on its
+//! verification, and once the provider accepted the message a job delivered again sends
+//! nothing. The one gap is a crash between the provider's accept and the record of it: the
+//! job then sends once more (see README, "The courier").
+//!
+//! Before every send the courier checks that the secret can still be used: a code consumed,
+//! superseded or expired by the time the job runs is never sent.
+
+use super::forgot_password::{destination, primary_address};
+use super::Resetkit;
+use crate::domain::fields::FieldSpec;
+use crate::domain::message::{self, Destination, OutgoingMessage};
+use crate::domain::{
+    AuditAction, Channel, CourierOutcome, Delivery, DeliveryJob, Endpoint, Flow, LookupKey, Origin,
+    ResetSecret, SealPurpose, Task, Timestamp, User, UserId, VerificationId, VerificationRecord,
+};
+use crate::ports::{
+    Clock, DeliveryError, Metric, Metrics, Notifier, RandomSource, Store, StoreError,
+};
+
+/// A send that did not happen now, and what to do about it.
+enum Unsent {
+    /// The provider may take it later: retry within the secret's lifetime.
+    Later,
+    /// It never will: refused by the provider.
+    Refused,
+}
+
+impl<S: Store, D: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, D, C, R, M> {
+    /// Does `job`, received for the `attempt`-th time (1 on first delivery), and says what
+    /// the queue should do with it. A storage failure is returned: the queue then delivers
+    /// the job again.
+    pub async fn deliver(
+        &self,
+        job: &DeliveryJob,
+        attempt: u32,
+    ) -> Result<CourierOutcome, StoreError> {
+        match &job.task {
+            Task::ResetLink { search, recipient } => {
+                self.deliver_reset_link(job, search, recipient.as_ref(), attempt)
+                    .await
+            }
+            Task::StaffCode {
+                verification,
+                user,
+                channel,
+                sealed_code,
+            } => {
+                self.deliver_staff_code(job, verification, user, *channel, sealed_code, attempt)
+                    .await
+            }
+            Task::PasswordChanged { user } => {
+                self.deliver_password_changed(job, user, attempt).await
+            }
+        }
+    }
+
+    async fn deliver_staff_code(
+        &self,
+        job: &DeliveryJob,
+        id: &VerificationId,
+        user: &UserId,
+        channel: Channel,
+        sealed_code: &[u8],
+        attempt: u32,
+    ) -> Result<CourierOutcome, StoreError> {
+        let Some((record, user)) = self.still_to_send(&job.origin, id, user).await? else {
+            return Ok(CourierOutcome::Done);
+        };
+        let to = match channel {
+            Channel::Email => user.email().cloned().map(Destination::Email),
+            Channel::Sms => user.mobile().cloned().map(Destination::Sms),
+        };
+        let code = self
+            .settings
+            .code_keys
+            .open(SealPurpose::QueuedCode, sealed_code)
+            .and_then(|plain| String::from_utf8(plain).ok())
+            .map(|code| ResetSecret::from_presented(&code));
+        let (Some(to), Some(code)) = (to, code) else {
+            // The address was removed since, or the code was sealed under a secret this
+            // stage no longer has: nothing can be sent, ever.
+            self.give_up(&job.origin, &record, "undeliverable").await?;
+            return Ok(CourierOutcome::DeadLetter);
+        };
+        let msg = message::staff_code(
+            to,
+            user.first_name.as_ref(),
+            &code,
+            self.settings.code_ttl.as_secs() / 60,
+        );
+        let (outcome, _) = self.send_secret(&job.origin, &record, msg, attempt).await?;
+        Ok(outcome)
+    }
+
+    async fn deliver_reset_link(
+        &self,
+        job: &DeliveryJob,
+        search: &LookupKey,
+        recipient: Option<&FieldSpec>,
+        attempt: u32,
+    ) -> Result<CourierOutcome, StoreError> {
+        let id = job.id.verification_id();
+        let now = self.clock.now();
+        // A job seen before issued its verification the first time: send that one again
+        // (same id, same derived token) rather than issue another.
+        let (record, user, to) = match self.store.get_verification(&id, now).await? {
+            Some(record) => {
+                let Some((record, user)) = self
+                    .still_to_send(&job.origin, &id, &record.user_id)
+                    .await?
+                else {
+                    return Ok(CourierOutcome::Done);
+                };
+                let Some(to) = destination(&user, recipient) else {
+                    self.give_up(&job.origin, &record, "undeliverable").await?;
+                    return Ok(CourierOutcome::DeadLetter);
+                };
+                (record, user, to)
+            }
+            None => {
+                if self.expired(job, now) {
+                    return Ok(CourierOutcome::Done);
+                }
+                let Some((user, to)) = self.link_target(&job.origin, search, recipient).await?
+                else {
+                    return Ok(CourierOutcome::Done);
+                };
+                let token = self.settings.code_keys.courier_link_token(job.id.as_ref());
+                match self
+                    .issue_as(
+                        id,
+                        &user.id,
+                        Flow::Link,
+                        to.channel(),
+                        &token,
+                        Delivery::Queued,
+                    )
+                    .await
+                {
+                    Ok(record) => (record, user, to),
+                    // Issued by an earlier delivery of this job and expired since.
+                    Err(StoreError::Duplicate(_)) => return Ok(CourierOutcome::Done),
+                    Err(e) => return Err(e),
+                }
+            }
+        };
+        let token = self.settings.code_keys.courier_link_token(job.id.as_ref());
+        let link = self.settings.link_template.render(&user.id, &token);
+        let elsewhere = recipient.map(|_| to.clone());
+        let msg = message::reset_link(
+            to,
+            user.first_name.as_ref(),
+            &link,
+            self.settings.link_ttl.as_secs() / 60,
+        );
+        let (outcome, sent) = self.send_secret(&job.origin, &record, msg, attempt).await?;
+        if let (true, Some(sent_to)) = (sent, elsewhere) {
+            self.notify_primary(&job.origin, &user, &sent_to).await;
+        }
+        Ok(outcome)
+    }
+
+    async fn deliver_password_changed(
+        &self,
+        job: &DeliveryJob,
+        user: &UserId,
+        attempt: u32,
+    ) -> Result<CourierOutcome, StoreError> {
+        let Some(user) = self.store.get_user(user).await? else {
+            return Ok(CourierOutcome::Done);
+        };
+        let Some(to) = primary_address(&user) else {
+            return Ok(CourierOutcome::Done);
+        };
+        let msg = message::password_changed(to, user.first_name.as_ref());
+        let mut event = self.audit_event(&job.origin, AuditAction::NoticeSent, Some(&user.id));
+        event.channel = Some(msg.to.channel());
+        event.destination = Some(msg.to.masked());
+        match self.send(Endpoint::PasswordConfirm, &msg).await {
+            Ok(_) => {
+                self.audit(event.detail("password_changed")).await;
+                Ok(CourierOutcome::Done)
+            }
+            Err(Unsent::Later) if attempt < self.settings.retry.max_tries => {
+                Ok(CourierOutcome::RetryIn(self.backoff(attempt)))
+            }
+            Err(unsent) => {
+                self.count(
+                    Endpoint::PasswordConfirm,
+                    Metric::DeliveryFailed(msg.to.channel()),
+                );
+                event.action = AuditAction::SendFailed;
+                self.audit(event.detail("password_changed_notice")).await;
+                Ok(match unsent {
+                    Unsent::Later => CourierOutcome::DeadLetter,
+                    Unsent::Refused => CourierOutcome::Done,
+                })
+            }
+        }
+    }
+
+    /// The verification and its person when its message may still be sent: not sent yet,
+    /// not consumed, not expired, still the person's latest. Otherwise `None`, and a skip
+    /// that matters (the person was not told) is audited.
+    async fn still_to_send(
+        &self,
+        origin: &Origin,
+        id: &VerificationId,
+        user: &UserId,
+    ) -> Result<Option<(VerificationRecord, User)>, StoreError> {
+        let now = self.clock.now();
+        let Some(record) = self.store.get_verification(id, now).await? else {
+            self.audit_skip(origin, user, "expired_before_send").await;
+            return Ok(None);
+        };
+        if !record.delivery.is_pending() {
+            // Sent (or given up) by an earlier delivery of this job.
+            return Ok(None);
+        }
+        let user = match self.store.get_user(&record.user_id).await? {
+            Some(user) if !record.consumed && user.latest_verification.as_ref() == Some(id) => user,
+            _ => {
+                self.audit_skip(origin, &record.user_id, "withdrawn_before_send")
+                    .await;
+                return Ok(None);
+            }
+        };
+        Ok(Some((record, user)))
+    }
+
+    async fn audit_skip(&self, origin: &Origin, user: &UserId, why: &str) {
+        let event = self.audit_event(origin, AuditAction::SendSuppressed, Some(user));
+        self.audit(event.detail(why)).await;
+    }
+
+    /// Sends `msg` carrying `record`'s secret and records the outcome on the record. A send
+    /// the provider may take later is retried within the secret's lifetime; one that will
+    /// never go (refused, out of tries or time) withdraws the secret. Also says whether the
+    /// provider took it.
+    async fn send_secret(
+        &self,
+        origin: &Origin,
+        record: &VerificationRecord,
+        mut msg: OutgoingMessage,
+        attempt: u32,
+    ) -> Result<(CourierOutcome, bool), StoreError> {
+        msg.verification = Some(record.id.clone());
+        let endpoint = match record.flow {
+            Flow::StaffCode => Endpoint::GuestReset,
+            Flow::Link => Endpoint::ForgotPassword,
+        };
+        let (channel, masked) = (msg.to.channel(), msg.to.masked());
+        match self.send(endpoint, &msg).await {
+            Ok(message_id) => {
+                self.store
+                    .record_delivery(&record.id, &Delivery::Sent { message_id })
+                    .await?;
+                let mut event =
+                    self.audit_event(origin, AuditAction::CodeSent, Some(&record.user_id));
+                event.channel = Some(channel);
+                event.destination = Some(masked);
+                self.audit(event).await;
+                Ok((CourierOutcome::Done, true))
+            }
+            Err(Unsent::Refused) => {
+                self.give_up(origin, record, "delivery_failed").await?;
+                Ok((CourierOutcome::Done, false))
+            }
+            Err(Unsent::Later) => {
+                let delay = self.backoff(attempt);
+                let next_try = self.clock.now().plus(delay);
+                if attempt < self.settings.retry.max_tries && next_try < record.expires_at {
+                    return Ok((CourierOutcome::RetryIn(delay), false));
+                }
+                self.give_up(origin, record, "undelivered").await?;
+                Ok((CourierOutcome::DeadLetter, false))
+            }
+        }
+    }
+
+    /// One send through the provider; a send and a deferral are counted here.
+    async fn send(&self, endpoint: Endpoint, msg: &OutgoingMessage) -> Result<String, Unsent> {
+        let channel = msg.to.channel();
+        match self.delivery.send(msg).await {
+            Ok(id) => {
+                self.count(endpoint, Metric::Sent(channel));
+                Ok(id)
+            }
+            Err(DeliveryError::Unavailable(e)) => {
+                tracing::warn!(error = %e, "provider unavailable; the send will be retried");
+                self.count(endpoint, Metric::Deferred(channel));
+                Err(Unsent::Later)
+            }
+            // Counted by the caller, which knows whether it withdraws a secret with it.
+            Err(e @ DeliveryError::Rejected(_)) => {
+                tracing::warn!(error = %e, "provider refused the message");
+                Err(Unsent::Refused)
+            }
+        }
+    }
+
+    /// The message will never be delivered: withdraw the secret and say so on its record.
+    async fn give_up(
+        &self,
+        origin: &Origin,
+        record: &VerificationRecord,
+        why: &str,
+    ) -> Result<(), StoreError> {
+        let endpoint = match record.flow {
+            Flow::StaffCode => Endpoint::GuestReset,
+            Flow::Link => Endpoint::ForgotPassword,
+        };
+        self.store
+            .record_delivery(&record.id, &Delivery::Undelivered)
+            .await?;
+        self.withdraw(endpoint, origin, record, why).await
+    }
+
+    /// A link job older than a link's lifetime: whatever it would issue, nobody asked for
+    /// it recently enough to use it.
+    fn expired(&self, job: &DeliveryJob, now: Timestamp) -> bool {
+        job.queued_at.plus(self.settings.link_ttl) <= now
+    }
+
+    fn backoff(&self, attempt: u32) -> std::time::Duration {
+        let random = u32::from_le_bytes(self.random_bytes());
+        self.settings.retry.delay(attempt, random)
+    }
+
+    /// Tells the person at their own address that a link went to `sent_to`, another of
+    /// their fields. Best effort: the link stands either way, and a notice lost to a crash
+    /// is not sent again (the link was).
+    async fn notify_primary(&self, origin: &Origin, user: &User, sent_to: &Destination) {
+        let Some(primary) = primary_address(user).filter(|p| p != sent_to) else {
+            return;
+        };
+        let notice =
+            message::reset_sent_elsewhere(primary, user.first_name.as_ref(), &sent_to.masked());
+        let mut event = self.audit_event(origin, AuditAction::NoticeSent, Some(&user.id));
+        event.channel = Some(notice.to.channel());
+        event.destination = Some(notice.to.masked());
+        if self.send(Endpoint::ForgotPassword, &notice).await.is_err() {
+            self.count(
+                Endpoint::ForgotPassword,
+                Metric::DeliveryFailed(notice.to.channel()),
+            );
+            event.action = AuditAction::SendFailed;
+        }
+        self.audit(event.detail("reset_sent_elsewhere")).await;
+    }
+}
