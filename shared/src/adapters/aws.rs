@@ -13,14 +13,16 @@ use aws_config::BehaviorVersion;
 use super::dynamodb::DynamoStore;
 use super::emf::EmfMetrics;
 use super::notify::AwsNotifier;
-use crate::config::Config;
+use super::ssm::SsmSecrets;
+use crate::config::{Config, ConfigError, UnresolvedConfig};
 use crate::ports::{OsRandom, SystemClock};
 use crate::service::Resetkit;
 
 pub type AwsResetkit = Resetkit<DynamoStore, AwsNotifier, SystemClock, OsRandom, EmfMetrics>;
 
-/// Initialises JSON logging, reads the configuration (failing the cold start with the
-/// name of any bad setting) and builds the service.
+/// Initialises JSON logging, reads the configuration and the code secrets' parameter
+/// (failing the cold start with the name of any bad setting or unreadable parameter) and
+/// builds the service.
 pub async fn init() -> Result<AwsResetkit, Box<dyn std::error::Error + Send + Sync>> {
     tracing_subscriber::fmt()
         .json()
@@ -31,12 +33,33 @@ pub async fn init() -> Result<AwsResetkit, Box<dyn std::error::Error + Send + Sy
         .without_time() // CloudWatch stamps every line already
         .with_target(false)
         .init();
-    let config = Config::from_env()?;
+    let config = UnresolvedConfig::from_env()?;
     let sdk = aws_config::defaults(BehaviorVersion::latest())
         .http_client(https_client())
         .load()
         .await;
+    let config = resolve(&sdk, config, &PRODUCTION_BUDGETS.dynamodb).await?;
     Ok(build(&sdk, config))
+}
+
+/// The configuration with its code secrets: for a parameter, one SSM `GetParameter` with
+/// decryption, under `budget` (production gives it DynamoDB's: a small read that answers in
+/// milliseconds, well inside Lambda's 10 s for init). Inline secrets need no client.
+pub async fn resolve(
+    sdk: &aws_config::SdkConfig,
+    config: UnresolvedConfig,
+    budget: &Budget,
+) -> Result<Config, ConfigError> {
+    match config.inline() {
+        Ok(config) => Ok(config),
+        Err(config) => {
+            let ssm = aws_sdk_ssm::config::Builder::from(sdk)
+                .timeout_config(budget.timeouts())
+                .retry_config(budget.retries());
+            let secrets = SsmSecrets::new(aws_sdk_ssm::Client::from_conf(ssm.build()));
+            config.resolve(&secrets).await
+        }
+    }
 }
 
 /// The SDK's default HTTPS client (hyper 1, rustls with aws-lc), trusting only the roots of

@@ -5,3 +5,4 @@ pub mod dynamodb;
 pub mod emf;
 pub mod memory;
 pub mod notify;
+pub mod ssm;
