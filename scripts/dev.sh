@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole bundle on this machine, with no AWS account: moto server (DynamoDB, SES v2,
-# SNS), the tables from template.yaml, demo people and keys, and the three functions under
-# `cargo lambda watch`. Prints requests to paste. Ctrl-C stops everything it started.
+# SNS, SSM), the tables from template.yaml, the code secrets as a SecureString parameter
+# (read by the functions at cold start, as in production), demo people and keys, and the
+# three functions under `cargo lambda watch`. Prints requests to paste. Ctrl-C stops
+# everything it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/emulator.sh
@@ -25,6 +27,7 @@ sender="no-reply@resetkit.local"
 port="${RESETKIT_DEV_PORT:-9000}"
 base="http://127.0.0.1:$port/lambda-url"
 env_file=".local/dev.env"
+code_secrets_parameter="/resetkit/local/code-secrets"
 mkdir -p .local
 cat >"$env_file" <<ENV
 AWS_ENDPOINT_URL=$endpoint
@@ -34,7 +37,7 @@ AWS_SECRET_ACCESS_KEY=local
 RUST_LOG=info
 RESETKIT_TABLE_PREFIX=$prefix
 RESETKIT_SENDER_EMAIL=$sender
-RESETKIT_CODE_SECRETS=local-only-secret-local-only-secret-0001
+RESETKIT_CODE_SECRETS_PARAMETER=$code_secrets_parameter
 # Quoted: '#' would start a comment and '&' end the line in an env file.
 RESETKIT_RESET_LINK_TEMPLATE='$base/password-confirm/reset#LeadId={LeadId}&TemporaryPassword={TemporaryPassword}'
 RESETKIT_EXTRA_FIELDS=Phone:phone:unique:deliverable,mx_Alt_Email:email:deliverable,mx_City:text,mx_Member_Code:text:unique,mx_Form_Email:email
@@ -45,6 +48,14 @@ set -a; source "$env_file"; set +a
 echo "building (first time: a few minutes)..."
 cargo build --quiet -p resetctl -p guest-reset -p forgot-password -p password-confirm
 target/debug/resetctl create-tables --prefix "$prefix" >/dev/null
+# What `aws ssm put-parameter --type SecureString --overwrite` does in a stage (boto3 comes
+# with moto in the venv; no AWS CLI needed).
+"$VENV/bin/python" - "$code_secrets_parameter" <<'PY'
+import os, sys, boto3
+boto3.client("ssm", endpoint_url=os.environ["AWS_ENDPOINT_URL"]).put_parameter(
+    Name=sys.argv[1], Type="SecureString", Overwrite=True,
+    Value="local-only-secret-local-only-secret-0001")
+PY
 target/debug/resetctl seed-demo --prefix "$prefix" --sender "$sender"
 
 cargo lambda watch --invoke-port "$port" --env-file "$env_file" >.local/watch.log 2>&1 &
