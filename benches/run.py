@@ -115,7 +115,13 @@ def cold_start_ssm(cs):
         seen = f"{ssm_conns} to the parameter store" + ("" if other == [] else "; other: " + "; ".join(other))
         L.append(f"| {f} | {fmt(c['min_ms'])} | {fmt(c['median_ms'])} | {fmt(c['max_ms'])} | "
                  f"{fmt(c['median_ms'] - base['median_ms'])} | {seen} | {io.get('certificate_store_files_opened', '?')} |")
+    extra = [cs[f"{f}@ssm"]["median_ms"] - cs[f]["median_ms"] for f in FUNCTIONS]
     L.append("")
+    L.append(f"So reading the stage secret adds {fmt(min(extra))} to {fmt(max(extra))} ms to a cold start's median here. "
+             "`bash scripts/bench.sh` measures both (it puts the parameter on its emulator and passes `--ssm-parameter`); "
+             "section 1 alone, with the parameter put and the binaries built as bench.sh builds them: "
+             "`python benches/run.py --sections cold_start --reuse <an earlier results.json> --release-dir target/release "
+             "--coldstart target/debug/coldstart --endpoint <moto> --ssm-parameter <name> --work .local/bench --out BENCHMARKS.md --runs 15`.\n")
     return L
 
 
@@ -369,7 +375,14 @@ def report(r):
     L.append("percent between runs, instruction counts do not.\n")
     L.append(f"- Machine: {m['cpu']}, {m['cores']} cores, {m['memory_gib']} GiB, {m['arch']}, Linux {m['kernel']}")
     L.append(f"- Toolchain: {m['rustc']}; release profile of the workspace (fat LTO, codegen-units 1, stripped)")
-    L.append(f"- Date: {m['date']}\n")
+    if "rerun" in r:
+        rr = r["rerun"]
+        titles = {"cold_start": "1", "warm": "2", "argon2": "3", "round_trips": "4", "sizes": "5"}
+        which = ", ".join(titles.get(k, k) for k in rr["sections"])
+        L.append(f"- Date: {m['date']}; section {which} measured again {rr['date']} "
+                 f"(`run.py --sections {' '.join(rr['sections'])} --reuse`), the rest from the run of {m['date']}\n")
+    else:
+        L.append(f"- Date: {m['date']}\n")
 
     # 1
     cs = r["cold_start"]
@@ -630,14 +643,14 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("--release-dir", required=True)
     p.add_argument("--coldstart", required=True)
-    p.add_argument("--round-trips", required=True)
-    p.add_argument("--warm-bin", required=True)
-    p.add_argument("--python", required=True)
+    p.add_argument("--round-trips")
+    p.add_argument("--warm-bin")
+    p.add_argument("--python")
     p.add_argument("--endpoint", required=True)
     # A SecureString on the emulator at --endpoint holding code secrets: also time the starts
     # that read it (the production path).
     p.add_argument("--ssm-parameter")
-    p.add_argument("--sizes", required=True)
+    p.add_argument("--sizes")
     p.add_argument("--work", required=True)
     p.add_argument("--out", required=True)
     p.add_argument("--runs", type=int, default=30)
@@ -645,11 +658,21 @@ def main():
     p.add_argument("--measurement-time", type=int, default=4)
     p.add_argument("--callgrind-requests", type=int, nargs=2, default=[5, 55])
     p.add_argument("--sdk-requests", type=int, default=50)
+    # Measure only these sections and take the others from an earlier run's results.json
+    # (e.g. `--sections cold_start --reuse .local/bench/results.json`).
+    p.add_argument("--sections", nargs="+", default=["cold_start", "warm", "argon2", "round_trips", "sizes"])
+    p.add_argument("--reuse")
     args = p.parse_args()
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
 
-    r = {"machine": machine(), "runs": args.runs, "argon2_runs": args.argon2_runs}
+    if args.reuse:
+        r = json.loads(Path(args.reuse).read_text())
+        r["rerun"] = {"sections": args.sections, "date": machine()["date"]}
+        if "cold_start" in args.sections:
+            r["runs"] = args.runs
+    else:
+        r = {"machine": machine(), "runs": args.runs, "argon2_runs": args.argon2_runs}
     results = work / "results.json"
     for i, (key, title, section) in enumerate([
         ("cold_start", "cold start", cold_start),
@@ -658,6 +681,8 @@ def main():
         ("round_trips", "DynamoDB round trips", round_trips),
         ("sizes", "artifact size", sizes),
     ], start=1):
+        if key not in args.sections:
+            continue
         log(f"{i}/6 {title}")
         r[key] = section(args, work)
         results.write_text(json.dumps(r, indent=2))  # what was measured so far, if a later section fails
