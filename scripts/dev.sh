@@ -52,7 +52,8 @@ target/debug/resetctl create-tables --prefix "$prefix" >/dev/null
 # with moto in the venv; no AWS CLI needed).
 "$VENV/bin/python" - "$code_secrets_parameter" <<'PY'
 import os, sys, boto3
-boto3.client("ssm", endpoint_url=os.environ["AWS_ENDPOINT_URL"]).put_parameter(
+boto3.client("ssm", endpoint_url=os.environ["AWS_ENDPOINT_URL"],
+             region_name=os.environ["AWS_REGION"]).put_parameter(
     Name=sys.argv[1], Type="SecureString", Overwrite=True,
     Value="local-only-secret-local-only-secret-0001")
 PY
