@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Benchmarks: cold start, warm path (in-memory adapters, and the real SDK clients against the
-# emulator), Argon2id, DynamoDB round trips, artifact size, cost; then enumeration timing.
+# Benchmarks: cold start (code secrets inline, and read from Parameter Store on the
+# emulator), warm path (in-memory adapters, and the real SDK clients against the emulator),
+# Argon2id, DynamoDB round trips, artifact size, cost; then enumeration timing.
 # Builds what it measures, prints one table per section and writes BENCHMARKS.md (with the
 # machine and the date) and docs/enumeration.md (scripts/bench-enumeration.sh).
 #
@@ -90,6 +91,15 @@ cleanup() { emulator_stop "$name"; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 endpoint="$(emulator_start "$name")"
+# The code secrets where production keeps them, for the cold starts that read them (section 1).
+code_secrets_parameter="/resetkit/bench/code-secrets"
+"$VENV/bin/python" - "$endpoint" "$code_secrets_parameter" <<'PY'
+import sys, boto3
+boto3.client("ssm", endpoint_url=sys.argv[1], region_name="us-east-1",
+             aws_access_key_id="bench", aws_secret_access_key="bench").put_parameter(
+    Name=sys.argv[2], Type="SecureString", Overwrite=True,
+    Value="local-only-secret-local-only-secret-0001")
+PY
 
 "$VENV/bin/python" benches/run.py \
     --release-dir "$TARGET/release" \
@@ -98,6 +108,7 @@ endpoint="$(emulator_start "$name")"
     --warm-bin "$warm_bin" \
     --python "$VENV/bin/python" \
     --endpoint "$endpoint" \
+    --ssm-parameter "$code_secrets_parameter" \
     --sizes "$sizes" \
     --work "$WORK" \
     --out "$OUT" \

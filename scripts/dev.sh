@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole bundle on this machine, with no AWS account: moto server (DynamoDB, SES v2,
-# SNS, SQS), the tables from template.yaml, the courier's queues, demo people and keys, the
-# three functions under `cargo lambda watch` and the courier polling its queue. Prints
-# requests to paste. Ctrl-C stops everything it started.
+# SNS, SQS, SSM), the tables from template.yaml, the courier's queues, the code secrets as a
+# SecureString parameter (read by the functions at cold start, as in production), demo
+# people and keys, the three functions under `cargo lambda watch` and the courier polling
+# its queue. Prints requests to paste. Ctrl-C stops everything it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/emulator.sh
@@ -28,6 +29,7 @@ sender="no-reply@resetkit.local"
 port="${RESETKIT_DEV_PORT:-9000}"
 base="http://127.0.0.1:$port/lambda-url"
 env_file=".local/dev.env"
+code_secrets_parameter="/resetkit/local/code-secrets"
 mkdir -p .local
 cat >"$env_file" <<ENV
 AWS_ENDPOINT_URL=$endpoint
@@ -37,7 +39,7 @@ AWS_SECRET_ACCESS_KEY=local
 RUST_LOG=info
 RESETKIT_TABLE_PREFIX=$prefix
 RESETKIT_SENDER_EMAIL=$sender
-RESETKIT_CODE_SECRETS=local-only-secret-local-only-secret-0001
+RESETKIT_CODE_SECRETS_PARAMETER=$code_secrets_parameter
 # Quoted: '#' would start a comment and '&' end the line in an env file.
 RESETKIT_RESET_LINK_TEMPLATE='$base/password-confirm/reset#LeadId={LeadId}&TemporaryPassword={TemporaryPassword}'
 RESETKIT_EXTRA_FIELDS=Phone:phone:unique:deliverable,mx_Alt_Email:email:deliverable,mx_City:text,mx_Member_Code:text:unique,mx_Form_Email:email
@@ -50,6 +52,15 @@ cargo build --quiet -p resetctl -p guest-reset -p forgot-password -p password-co
 target/debug/resetctl create-tables --prefix "$prefix" >/dev/null
 target/debug/resetctl create-queues --prefix "$prefix" >>"$env_file"
 set -a; source "$env_file"; set +a
+# What `aws ssm put-parameter --type SecureString --overwrite` does in a stage (boto3 comes
+# with moto in the venv; no AWS CLI needed).
+"$VENV/bin/python" - "$code_secrets_parameter" <<'PY'
+import os, sys, boto3
+boto3.client("ssm", endpoint_url=os.environ["AWS_ENDPOINT_URL"],
+             region_name=os.environ["AWS_REGION"]).put_parameter(
+    Name=sys.argv[1], Type="SecureString", Overwrite=True,
+    Value="local-only-secret-local-only-secret-0001")
+PY
 target/debug/resetctl seed-demo --prefix "$prefix" --sender "$sender"
 
 # The courier: Lambda's SQS event source mapping, played against the emulator's queue.

@@ -1,18 +1,29 @@
 //! Configuration: read once per cold start from environment variables into typed values.
 //! Every key and every default is in this file. A missing or malformed setting fails the
 //! cold start with a message that names it.
+//!
+//! The code secrets are the one setting that is not in the environment in production: it
+//! names an SSM parameter (`RESETKIT_CODE_SECRETS_PARAMETER`) that the cold start reads, so
+//! the secrets are not in the function's configuration for anyone with
+//! `lambda:GetFunctionConfiguration` to read. Reading the environment therefore gives an
+//! [`UnresolvedConfig`]; [`UnresolvedConfig::resolve`] reads the parameter.
 
 use std::time::Duration;
 
 use thiserror::Error;
 
+use secrecy::ExposeSecret;
+
 use crate::domain::code::CodeKeys;
 use crate::domain::message::LinkTemplate;
 use crate::domain::password::HashParams;
-use crate::domain::{FieldCatalog, RetryPolicy};
-use crate::ports::RateLimit;
+use crate::domain::{FieldCatalog, ParameterName, RetryPolicy};
+use crate::ports::{RateLimit, SecretStore};
 use crate::service::{Limits, Settings};
 
+/// The SSM parameter (a SecureString) holding the code secrets: production's only source.
+pub const CODE_SECRETS_PARAMETER: &str = "RESETKIT_CODE_SECRETS_PARAMETER";
+/// The code secrets themselves, for tests, benchmarks and tools; never set by the template.
 pub const CODE_SECRETS: &str = "RESETKIT_CODE_SECRETS";
 pub const TABLE_PREFIX: &str = "RESETKIT_TABLE_PREFIX";
 pub const SENDER_EMAIL: &str = "RESETKIT_SENDER_EMAIL";
@@ -39,9 +50,10 @@ pub const DELIVERY_RETRY_BASE_SECONDS: &str = "RESETKIT_DELIVERY_RETRY_BASE_SECO
 pub const DELIVERY_RETRY_CAP_SECONDS: &str = "RESETKIT_DELIVERY_RETRY_CAP_SECONDS";
 pub const DELIVERY_MAX_TRIES: &str = "RESETKIT_DELIVERY_MAX_TRIES";
 
-/// Every variable the functions read, for the template drift check.
+/// Every variable a deployed function reads, for the template drift check. Not
+/// `RESETKIT_CODE_SECRETS`: the template names the parameter instead.
 pub const ALL_KEYS: &[&str] = &[
-    CODE_SECRETS,
+    CODE_SECRETS_PARAMETER,
     TABLE_PREFIX,
     SENDER_EMAIL,
     SES_CONFIGURATION_SET,
@@ -74,6 +86,23 @@ pub enum ConfigError {
     Missing(&'static str),
     #[error("{key} is malformed: {reason}")]
     Malformed { key: &'static str, reason: String },
+    /// The parameter a setting names could not be read. `reason` never holds its value.
+    #[error("{key} names {name}, which could not be read: {reason}")]
+    Unreadable {
+        key: &'static str,
+        name: ParameterName,
+        reason: String,
+    },
+}
+
+/// Where the code secrets come from.
+#[derive(Clone)]
+pub enum CodeSecretsSource {
+    /// `RESETKIT_CODE_SECRETS`: the list itself (tests, benchmarks, tools).
+    Inline(CodeKeys),
+    /// `RESETKIT_CODE_SECRETS_PARAMETER`: a SecureString holding the same list, read at
+    /// cold start (production and the local stack).
+    Parameter(ParameterName),
 }
 
 /// Where the AWS adapters put and send things.
@@ -89,6 +118,7 @@ pub struct AwsSettings {
     pub dead_letter_queue_url: Option<String>,
 }
 
+/// A stage's whole configuration, code secrets included.
 #[derive(Clone)]
 pub struct Config {
     pub settings: Settings,
@@ -96,6 +126,26 @@ pub struct Config {
 }
 
 impl Config {
+    /// Reads through `get` a configuration that carries its code secrets inline
+    /// (`RESETKIT_CODE_SECRETS`), as tests, benchmarks and tools do; a parameter name is
+    /// refused here, since reading it needs [`UnresolvedConfig::resolve`].
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        UnresolvedConfig::from_lookup(get)?
+            .inline()
+            .map_err(|_| ConfigError::Malformed {
+                key: CODE_SECRETS_PARAMETER,
+                reason: format!("only a cold start reads the parameter; set {CODE_SECRETS} here"),
+            })
+    }
+}
+
+/// Every setting parsed, the code secrets perhaps still a parameter to read.
+pub struct UnresolvedConfig {
+    pub code_secrets: CodeSecretsSource,
+    with_code_keys: Box<dyn FnOnce(CodeKeys) -> Config + Send>,
+}
+
+impl UnresolvedConfig {
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|k| std::env::var(k).ok())
     }
@@ -105,13 +155,25 @@ impl Config {
         let env = Env(&get);
         let malformed = |key, reason: String| ConfigError::Malformed { key, reason };
 
-        let secrets = env
-            .required(CODE_SECRETS)?
-            .split(',')
-            .map(|s| s.trim().as_bytes().to_vec())
-            .collect();
-        let code_keys =
-            CodeKeys::new(secrets).map_err(|e| malformed(CODE_SECRETS, e.to_string()))?;
+        let code_secrets = match (
+            env.optional(CODE_SECRETS_PARAMETER),
+            env.optional(CODE_SECRETS),
+        ) {
+            (Some(name), None) => CodeSecretsSource::Parameter(
+                ParameterName::parse(&name)
+                    .map_err(|e| malformed(CODE_SECRETS_PARAMETER, e.to_string()))?,
+            ),
+            (None, Some(list)) => CodeSecretsSource::Inline(
+                CodeKeys::parse_list(&list).map_err(|e| malformed(CODE_SECRETS, e.to_string()))?,
+            ),
+            (Some(_), Some(_)) => {
+                return Err(malformed(
+                    CODE_SECRETS,
+                    format!("set {CODE_SECRETS_PARAMETER} or {CODE_SECRETS}, not both"),
+                ))
+            }
+            (None, None) => return Err(ConfigError::Missing(CODE_SECRETS_PARAMETER)),
+        };
         let link_template = LinkTemplate::parse(&env.required(RESET_LINK_TEMPLATE)?)
             .map_err(|e| malformed(RESET_LINK_TEMPLATE, e))?;
         let limits = Limits {
@@ -147,27 +209,20 @@ impl Config {
             }
         }
 
-        let settings = Settings {
-            fields: field_catalog(&env)?,
-            code_keys,
-            code_ttl: Duration::from_secs(env.number(CODE_TTL_SECONDS, 600)?),
-            link_ttl: Duration::from_secs(env.number(LINK_TTL_SECONDS, 3600)?),
-            max_attempts: env.number(MAX_ATTEMPTS, 5)?,
-            link_template,
-            staff_code_in_response: env.flag(STAFF_CODE_IN_RESPONSE, true)?,
-            notify_password_changed: env.flag(NOTIFY_PASSWORD_CHANGED, true)?,
-            hash_params: HashParams::default(),
-            limits,
-            // SES asks senders to retry throttled sends for up to 10 minutes: 1, 2, 4, … s,
-            // then every 150-300 s, ten sends in all (and never past the secret's lifetime).
-            retry: RetryPolicy {
-                base: Duration::from_secs(env.number(DELIVERY_RETRY_BASE_SECONDS, 2)?),
-                cap: Duration::from_secs(env.number(DELIVERY_RETRY_CAP_SECONDS, 300)?),
-                max_tries: env.number(DELIVERY_MAX_TRIES, 10)?,
-            },
-            browser_confirm_key,
-            key_cache: Duration::from_secs(env.count(KEY_CACHE_SECONDS, 30)?),
+        let fields = field_catalog(&env)?;
+        let code_ttl = Duration::from_secs(env.number(CODE_TTL_SECONDS, 600)?);
+        let link_ttl = Duration::from_secs(env.number(LINK_TTL_SECONDS, 3600)?);
+        let max_attempts = env.number(MAX_ATTEMPTS, 5)?;
+        let staff_code_in_response = env.flag(STAFF_CODE_IN_RESPONSE, true)?;
+        let notify_password_changed = env.flag(NOTIFY_PASSWORD_CHANGED, true)?;
+        // SES asks senders to retry throttled sends for up to 10 minutes: 1, 2, 4, … s,
+        // then every 150-300 s, ten sends in all (and never past the secret's lifetime).
+        let retry = RetryPolicy {
+            base: Duration::from_secs(env.number(DELIVERY_RETRY_BASE_SECONDS, 2)?),
+            cap: Duration::from_secs(env.number(DELIVERY_RETRY_CAP_SECONDS, 300)?),
+            max_tries: env.number(DELIVERY_MAX_TRIES, 10)?,
         };
+        let key_cache = Duration::from_secs(env.count(KEY_CACHE_SECONDS, 30)?);
         let aws = AwsSettings {
             table_prefix: env.required(TABLE_PREFIX)?,
             sender_email: env.required(SENDER_EMAIL)?,
@@ -175,7 +230,62 @@ impl Config {
             queue_url: env.required(QUEUE_URL)?,
             dead_letter_queue_url: env.optional(DEAD_LETTER_QUEUE_URL),
         };
-        Ok(Self { settings, aws })
+        let with_code_keys = move |code_keys| Config {
+            settings: Settings {
+                fields,
+                code_keys,
+                code_ttl,
+                link_ttl,
+                max_attempts,
+                link_template,
+                staff_code_in_response,
+                notify_password_changed,
+                hash_params: HashParams::default(),
+                limits,
+                retry,
+                browser_confirm_key,
+                key_cache,
+            },
+            aws,
+        };
+        Ok(Self {
+            code_secrets,
+            with_code_keys: Box::new(with_code_keys),
+        })
+    }
+
+    /// The whole configuration when its code secrets are inline; else `self` back, for
+    /// `resolve` (so that no parameter store client is built for nothing).
+    pub fn inline(self) -> Result<Config, Self> {
+        match self.code_secrets {
+            CodeSecretsSource::Inline(keys) => Ok((self.with_code_keys)(keys)),
+            CodeSecretsSource::Parameter(_) => Err(self),
+        }
+    }
+
+    /// The configuration with its code secrets, read from `secrets` when they are a
+    /// parameter. A missing, unreadable or malformed parameter is an error naming it and
+    /// never showing any part of its value.
+    pub async fn resolve(self, secrets: &impl SecretStore) -> Result<Config, ConfigError> {
+        let keys = match self.code_secrets {
+            CodeSecretsSource::Inline(keys) => keys,
+            CodeSecretsSource::Parameter(name) => {
+                let list =
+                    secrets
+                        .read_secret(&name)
+                        .await
+                        .map_err(|e| ConfigError::Unreadable {
+                            key: CODE_SECRETS_PARAMETER,
+                            name: name.clone(),
+                            reason: e.to_string(),
+                        })?;
+                CodeKeys::parse_list(list.expose_secret()).map_err(|e| ConfigError::Malformed {
+                    key: CODE_SECRETS_PARAMETER,
+                    reason: format!("the value of {name}: {e}"),
+                })?
+            }
+        };
+        Ok((self.with_code_keys)(keys))
     }
 }
 
@@ -391,7 +501,11 @@ mod tests {
     fn missing_and_malformed_settings_are_named() {
         let mut m = base();
         m.remove(CODE_SECRETS);
-        assert_eq!(load(&m).err(), Some(ConfigError::Missing(CODE_SECRETS)));
+        assert_eq!(
+            load(&m).err(),
+            Some(ConfigError::Missing(CODE_SECRETS_PARAMETER)),
+            "production's setting is the one asked for"
+        );
         let mut m = base();
         m.insert(MAX_ATTEMPTS, "five".into());
         assert!(load(&m)
@@ -405,5 +519,120 @@ mod tests {
         let mut m = base();
         m.insert(STAFF_CODE_IN_RESPONSE, "yes".into());
         assert!(load(&m).is_err());
+    }
+
+    mod code_secrets_parameter {
+        use super::*;
+        use crate::adapters::memory::MemorySecrets;
+        use crate::domain::ResetSecret;
+
+        const NAME: &str = "/resetkit/test/code-secrets";
+
+        fn with_parameter() -> HashMap<&'static str, String> {
+            let mut m = base();
+            m.remove(CODE_SECRETS);
+            m.insert(CODE_SECRETS_PARAMETER, NAME.into());
+            m
+        }
+
+        fn unresolved(m: &HashMap<&'static str, String>) -> UnresolvedConfig {
+            UnresolvedConfig::from_lookup(|k| m.get(k).cloned()).unwrap_or_else(|e| panic!("{e}"))
+        }
+
+        fn name() -> ParameterName {
+            ParameterName::parse(NAME).unwrap()
+        }
+
+        #[test]
+        fn a_parameter_name_is_parsed_into_where_the_secrets_come_from() {
+            let m = with_parameter();
+            match unresolved(&m).code_secrets {
+                CodeSecretsSource::Parameter(n) => assert_eq!(n, name()),
+                CodeSecretsSource::Inline(_) => panic!("read as inline secrets"),
+            }
+            assert!(
+                load(&m)
+                    .err()
+                    .unwrap()
+                    .to_string()
+                    .contains(CODE_SECRETS_PARAMETER),
+                "the synchronous reader cannot read a parameter and says so"
+            );
+        }
+
+        #[test]
+        fn a_bad_name_or_both_settings_are_refused() {
+            let mut m = with_parameter();
+            m.insert(CODE_SECRETS_PARAMETER, "resetkit/test/code-secrets".into());
+            assert!(UnresolvedConfig::from_lookup(|k| m.get(k).cloned())
+                .err()
+                .unwrap()
+                .to_string()
+                .starts_with("RESETKIT_CODE_SECRETS_PARAMETER is malformed"));
+            let mut m = with_parameter();
+            m.insert(CODE_SECRETS, "x".repeat(32));
+            assert!(UnresolvedConfig::from_lookup(|k| m.get(k).cloned())
+                .err()
+                .unwrap()
+                .to_string()
+                .contains("not both"));
+        }
+
+        #[tokio::test]
+        async fn the_parameter_gives_the_keys_its_value_gives_inline() {
+            let list = format!("{},{}", "n".repeat(32), "o".repeat(32));
+            let secrets = MemorySecrets::new();
+            secrets.put(&name(), &list);
+            let resolved = unresolved(&with_parameter())
+                .resolve(&secrets)
+                .await
+                .unwrap_or_else(|e| panic!("{e}"));
+            let code = ResetSecret::from_presented("123456");
+            assert_eq!(
+                resolved.settings.code_keys.hash(&code),
+                CodeKeys::parse_list(&list).unwrap().hash(&code)
+            );
+        }
+
+        #[tokio::test]
+        async fn a_missing_parameter_is_named() {
+            let err = unresolved(&with_parameter())
+                .resolve(&MemorySecrets::new())
+                .await
+                .err()
+                .unwrap();
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "{CODE_SECRETS_PARAMETER} names {NAME}, which could not be read: no parameter has this name"
+                )
+            );
+        }
+
+        #[tokio::test]
+        async fn a_malformed_or_unencrypted_parameter_is_named_without_its_value() {
+            let long = "long-enough-secret-long-enough-secret";
+            let short = "short-secret-value";
+            let secrets = MemorySecrets::new();
+            secrets.put(&name(), &format!("{long},{short}"));
+            let err = unresolved(&with_parameter())
+                .resolve(&secrets)
+                .await
+                .err()
+                .unwrap()
+                .to_string();
+            assert!(err.contains(NAME) && err.contains("#2"), "{err}");
+            assert!(!err.contains(short) && !err.contains(long), "{err}");
+
+            secrets.put_unencrypted(&name(), long);
+            let err = unresolved(&with_parameter())
+                .resolve(&secrets)
+                .await
+                .err()
+                .unwrap()
+                .to_string();
+            assert!(err.contains(NAME) && err.contains("SecureString"), "{err}");
+            assert!(!err.contains(long), "{err}");
+        }
     }
 }

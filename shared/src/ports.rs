@@ -3,6 +3,7 @@
 
 use std::future::Future;
 
+use secrecy::SecretString;
 use thiserror::Error;
 
 use crate::domain::audit::ChainedEvent;
@@ -10,6 +11,7 @@ use crate::domain::idempotency::{Fingerprint, IdempotencyKey, IdempotencyRecord,
 use crate::domain::message::OutgoingMessage;
 use crate::domain::{
     ApiKeyHash, ApiKeyRecord, Channel, Delivery, DeliveryJob, Endpoint, LimitReason, LookupKey,
+    ParameterName,
     PasswordHash, SystemUserId, Timestamp, User, UserId, VerificationId, VerificationRecord,
 };
 
@@ -305,6 +307,30 @@ pub struct QueueError(#[source] pub Box<dyn std::error::Error + Send + Sync>);
 pub trait DeliveryQueue: Send + Sync + 'static {
     /// Puts `job` on the queue. `Ok` means the queue holds it durably.
     fn enqueue(&self, job: &DeliveryJob) -> impl Future<Output = Result<(), QueueError>> + Send;
+}
+
+/// A stage secret could not be read. No variant carries the secret or any part of it.
+#[derive(Debug, Error)]
+pub enum SecretError {
+    #[error("no parameter has this name")]
+    NotFound,
+    /// Stored in clear (a `String`): anyone allowed to read the parameter store reads it.
+    #[error("it is stored unencrypted; store it as a SecureString")]
+    NotEncrypted,
+    #[error("the parameter store could not be read: {0}")]
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Where a stage keeps its secrets (SSM Parameter Store in production), read once per cold
+/// start, so that they are in no function's configuration.
+pub trait SecretStore: Send + Sync + 'static {
+    /// The plaintext stored under `name`. MUST answer `NotFound` when nothing is stored
+    /// under `name`, MUST refuse (`NotEncrypted`) a value stored unencrypted, and MUST return
+    /// the decrypted value of an encrypted one, never its ciphertext.
+    fn read_secret(
+        &self,
+        name: &ParameterName,
+    ) -> impl Future<Output = Result<SecretString, SecretError>> + Send;
 }
 
 /// Something worth counting, by endpoint.

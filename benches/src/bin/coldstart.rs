@@ -4,7 +4,7 @@
 //! clients. Runs are interleaved across binaries so drift on a shared machine hits all alike.
 //!
 //! ```text
-//! coldstart [--runs N] [--strace DIR] NAME=PATH...
+//! coldstart [--runs N] [--strace DIR] [--ssm ENDPOINT PARAMETER] NAME=PATH...
 //! ```
 //!
 //! Prints JSON: per binary the samples in ms and min/median/max; with `--strace`, one more
@@ -16,6 +16,12 @@
 //! memory, region, static credentials from the execution role) plus the stage settings of
 //! `scripts/dev.sh`. `AWS_ENDPOINT_URL` points at a loopback port where nothing listens,
 //! so anything that did reach out at init would show up and fail, never leave the machine.
+//! Those starts carry the code secrets inline (`RESETKIT_CODE_SECRETS`).
+//!
+//! A target named `NAME@ssm` starts as production does since the stage secret moved to
+//! Parameter Store: `RESETKIT_CODE_SECRETS_PARAMETER` names `PARAMETER`, a SecureString the
+//! caller put on the emulator at `ENDPOINT` (`--ssm`), where `AWS_ENDPOINT_URL` then points,
+//! so each start makes its one `GetParameter` there. Its strace shows that connect.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -38,12 +44,18 @@ struct Target {
 fn main() {
     let mut runs = 30usize;
     let mut strace_dir: Option<PathBuf> = None;
+    let mut ssm: Option<(String, String)> = None;
     let mut targets = Vec::new();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--runs" => runs = args.next().and_then(|n| n.parse().ok()).expect("--runs N"),
             "--strace" => strace_dir = Some(args.next().expect("--strace DIR").into()),
+            "--ssm" => {
+                let endpoint = args.next().expect("--ssm ENDPOINT PARAMETER");
+                let parameter = args.next().expect("--ssm ENDPOINT PARAMETER");
+                ssm = Some((endpoint, parameter));
+            }
             _ => {
                 let (name, path) = arg.split_once('=').expect("NAME=PATH");
                 targets.push(Target {
@@ -55,20 +67,39 @@ fn main() {
     }
     assert!(
         !targets.is_empty(),
-        "usage: coldstart [--runs N] [--strace DIR] NAME=PATH..."
+        "usage: coldstart [--runs N] [--strace DIR] [--ssm ENDPOINT PARAMETER] NAME=PATH..."
     );
 
     let dead_port = TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free port")
         .port();
-    let env = lambda_env(dead_port);
+    let inline_env = lambda_env(dead_port);
+    let ssm_env = ssm.as_ref().map(|(endpoint, parameter)| {
+        let mut env: Vec<(String, String)> = inline_env
+            .iter()
+            .filter(|(k, _)| k != "RESETKIT_CODE_SECRETS" && k != "AWS_ENDPOINT_URL")
+            .cloned()
+            .collect();
+        env.push(("AWS_ENDPOINT_URL".into(), endpoint.clone()));
+        env.push(("RESETKIT_CODE_SECRETS_PARAMETER".into(), parameter.clone()));
+        env
+    });
+    let env_of = |t: &Target| -> &[(String, String)] {
+        if t.name.ends_with("@ssm") {
+            ssm_env
+                .as_deref()
+                .expect("a NAME@ssm target needs --ssm ENDPOINT PARAMETER")
+        } else {
+            &inline_env
+        }
+    };
     let logs = std::env::temp_dir().join(format!("resetkit-coldstart-{}", std::process::id()));
     std::fs::create_dir_all(&logs).expect("log dir");
 
     // One untimed start each: the binaries are then in the page cache, as on a warm host.
     for t in &targets {
-        if let Err(e) = start_once(&t.path, &[], &env, &logs.join(&t.name)) {
+        if let Err(e) = start_once(&t.path, &[], env_of(t), &logs.join(&t.name)) {
             panic!("{} did not reach its first invocation/next: {e}", t.name);
         }
     }
@@ -77,7 +108,7 @@ fn main() {
         for i in 0..targets.len() {
             let k = (i + run) % targets.len(); // rotate the order every run
             let t = &targets[k];
-            let ms = start_once(&t.path, &[], &env, &logs.join(&t.name))
+            let ms = start_once(&t.path, &[], env_of(t), &logs.join(&t.name))
                 .unwrap_or_else(|e| panic!("{} run {run}: {e}", t.name));
             samples[k].push(ms);
         }
@@ -95,7 +126,7 @@ fn main() {
             "max_ms": sorted[sorted.len() - 1],
         });
         if let Some(dir) = &strace_dir {
-            entry["init_io"] = probe(t, &env, dir);
+            entry["init_io"] = probe(t, env_of(t), dir);
         }
         out.insert(t.name.clone(), entry);
     }

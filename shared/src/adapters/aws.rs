@@ -14,7 +14,8 @@ use super::dynamodb::DynamoStore;
 use super::emf::EmfMetrics;
 use super::notify::AwsNotifier;
 use super::sqs::SqsQueue;
-use crate::config::{Config, ConfigError, DEAD_LETTER_QUEUE_URL};
+use super::ssm::SsmSecrets;
+use crate::config::{Config, ConfigError, UnresolvedConfig, DEAD_LETTER_QUEUE_URL};
 use crate::ports::{OsRandom, SystemClock};
 use crate::service::Resetkit;
 
@@ -26,8 +27,9 @@ pub type AwsCourier = Resetkit<DynamoStore, AwsNotifier, SystemClock, OsRandom, 
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// Initialises JSON logging, reads the configuration (failing the cold start with the
-/// name of any bad setting) and builds the service.
+/// Initialises JSON logging, reads the configuration and the code secrets' parameter
+/// (failing the cold start with the name of any bad setting or unreadable parameter) and
+/// builds the service.
 pub async fn init() -> Result<AwsResetkit, BoxError> {
     let (sdk, config) = load().await?;
     Ok(build(&sdk, config))
@@ -41,11 +43,12 @@ pub async fn init_courier() -> Result<CourierParts, BoxError> {
 
 async fn load() -> Result<(aws_config::SdkConfig, Config), BoxError> {
     init_logging();
-    let config = Config::from_env()?;
+    let config = UnresolvedConfig::from_env()?;
     let sdk = aws_config::defaults(BehaviorVersion::latest())
         .http_client(https_client())
         .load()
         .await;
+    let config = resolve(&sdk, config, &PRODUCTION_BUDGETS.dynamodb).await?;
     Ok((sdk, config))
 }
 
@@ -59,6 +62,26 @@ fn init_logging() {
         .without_time() // CloudWatch stamps every line already
         .with_target(false)
         .init();
+}
+
+/// The configuration with its code secrets: for a parameter, one SSM `GetParameter` with
+/// decryption, under `budget` (production gives it DynamoDB's: a small read that answers in
+/// milliseconds, well inside Lambda's 10 s for init). Inline secrets need no client.
+pub async fn resolve(
+    sdk: &aws_config::SdkConfig,
+    config: UnresolvedConfig,
+    budget: &Budget,
+) -> Result<Config, ConfigError> {
+    match config.inline() {
+        Ok(config) => Ok(config),
+        Err(config) => {
+            let ssm = aws_sdk_ssm::config::Builder::from(sdk)
+                .timeout_config(budget.timeouts())
+                .retry_config(budget.retries());
+            let secrets = SsmSecrets::new(aws_sdk_ssm::Client::from_conf(ssm.build()));
+            config.resolve(&secrets).await
+        }
+    }
 }
 
 /// The SDK's default HTTPS client (hyper 1, rustls with aws-lc), trusting only the roots of

@@ -5,19 +5,21 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use secrecy::SecretString;
+
 use crate::domain::audit::ChainedEvent;
 use crate::domain::idempotency::{
     Fingerprint, IdempotencyKey, IdempotencyRecord, IdempotencyState, StoredResponse,
 };
 use crate::domain::message::OutgoingMessage;
 use crate::domain::{
-    ApiKeyHash, ApiKeyRecord, AuditEvent, Delivery, Endpoint, LookupKey, SystemUserId, Timestamp,
-    User, UserId, VerificationId, VerificationRecord,
+    ApiKeyHash, ApiKeyRecord, AuditEvent, Delivery, Endpoint, LookupKey, ParameterName,
+    SystemUserId, Timestamp, User, UserId, VerificationId, VerificationRecord,
 };
 use crate::ports::{
     ApiKeyStore, AttemptCount, AuditLog, Claim, Clock, CompletedReset, ConsumeError, DeliveryError,
-    IdempotencyStore, Metric, Metrics, Notifier, RateDecision, RateLimit, RateLimiter, StoreError,
-    UserDirectory, VerificationStore,
+    IdempotencyStore, Metric, Metrics, Notifier, RateDecision, RateLimit, RateLimiter, SecretError,
+    SecretStore, StoreError, UserDirectory, VerificationStore,
 };
 
 #[derive(Default)]
@@ -458,5 +460,42 @@ impl ManualClock {
 impl Clock for ManualClock {
     fn now(&self) -> Timestamp {
         Timestamp::from_unix_seconds(self.0.load(Ordering::SeqCst))
+    }
+}
+
+/// A parameter store in memory: names to values, each encrypted or not.
+#[derive(Clone, Default)]
+pub struct MemorySecrets(Arc<Mutex<HashMap<ParameterName, (SecretString, bool)>>>);
+
+impl MemorySecrets {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Stores `value` under `name` encrypted (a SecureString), replacing any earlier one.
+    pub fn put(&self, name: &ParameterName, value: &str) {
+        self.insert(name, value, true);
+    }
+
+    /// Stores `value` under `name` in clear (a String), replacing any earlier one.
+    pub fn put_unencrypted(&self, name: &ParameterName, value: &str) {
+        self.insert(name, value, false);
+    }
+
+    fn insert(&self, name: &ParameterName, value: &str, encrypted: bool) {
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).insert(
+            name.clone(),
+            (SecretString::from(value.to_owned()), encrypted),
+        );
+    }
+}
+
+impl SecretStore for MemorySecrets {
+    async fn read_secret(&self, name: &ParameterName) -> Result<SecretString, SecretError> {
+        match self.0.lock().unwrap_or_else(|p| p.into_inner()).get(name) {
+            None => Err(SecretError::NotFound),
+            Some((_, false)) => Err(SecretError::NotEncrypted),
+            Some((value, true)) => Ok(value.clone()),
+        }
     }
 }

@@ -6,3 +6,4 @@ pub mod emf;
 pub mod memory;
 pub mod notify;
 pub mod sqs;
+pub mod ssm;

@@ -150,6 +150,17 @@ impl CodeKeys {
         Ok(Self(secrets.iter().map(|s| Keyring::derive(s)).collect()))
     }
 
+    /// The secrets as a stage keeps them, in `RESETKIT_CODE_SECRETS` or in its SSM
+    /// parameter: comma-separated, newest first, spaces around each ignored. The errors
+    /// name a secret by its position, never by its content.
+    pub fn parse_list(list: &str) -> Result<Self, CodeKeysError> {
+        Self::new(
+            list.split(',')
+                .map(|s| s.trim().as_bytes().to_vec())
+                .collect(),
+        )
+    }
+
     fn newest(&self) -> &Keyring {
         // `new` refuses an empty list.
         &self.0[0]
@@ -354,6 +365,29 @@ mod tests {
         assert_eq!(CodeKeys::new(vec![]).err(), Some(CodeKeysError::Missing));
         assert_eq!(
             CodeKeys::new(vec![vec![0; 31]]).err(),
+            Some(CodeKeysError::TooShort(1))
+        );
+    }
+
+    #[test]
+    fn a_list_is_comma_separated_newest_first() {
+        let new = "n".repeat(32);
+        let old = "o".repeat(32);
+        let listed = CodeKeys::parse_list(&format!(" {new} , {old}")).unwrap();
+        let code = ResetSecret::from_presented("123456");
+        let by_old = CodeKeys::new(vec![old.into_bytes()]).unwrap().hash(&code);
+        assert_eq!(
+            listed.hash(&code).0,
+            CodeKeys::new(vec![new.into_bytes()]).unwrap().hash(&code).0,
+            "codes are issued under the first secret"
+        );
+        assert!(listed.verify(&code, &by_old), "and checked under every one");
+        assert_eq!(
+            CodeKeys::parse_list(&format!("{},short", "n".repeat(32))).err(),
+            Some(CodeKeysError::TooShort(2))
+        );
+        assert_eq!(
+            CodeKeys::parse_list("").err(),
             Some(CodeKeysError::TooShort(1))
         );
     }

@@ -5,6 +5,7 @@
 
 mod guards;
 mod keys_and_audit;
+pub mod secrets;
 mod users;
 mod verifications;
 

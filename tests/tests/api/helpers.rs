@@ -262,7 +262,8 @@ pub async fn spawn_app_at(
 }
 
 /// Fresh tables with the demo keys, and the functions' configuration for them: the settings
-/// a local stage uses with `overrides` on top, read by the functions' own parser.
+/// a local stage uses with `overrides` on top, read by the functions' own parser, the code
+/// secrets read from a SecureString parameter on the emulator as a cold start reads them.
 async fn seeded_stack(overrides: &[(&str, &str)]) -> (TestStack, resetkit::config::Config) {
     seeded_stack_at(endpoint(), overrides).await
 }
@@ -279,13 +280,12 @@ async fn seeded_stack_at(
         .await
         .unwrap_or_else(|e| panic!("seeding demo keys: {e}"));
     let prefix = stack.prefix.clone();
+    let parameter = format!("/resetkit-test/{}/code-secrets", random_hex(6));
+    put_secure_string(&stack.sdk, &parameter, TEST_CODE_SECRETS).await;
     let base = [
         (config::TABLE_PREFIX, prefix.as_str()),
         (config::SENDER_EMAIL, SENDER),
-        (
-            config::CODE_SECRETS,
-            "integration-test-secret-integration-test-secret",
-        ),
+        (config::CODE_SECRETS_PARAMETER, parameter.as_str()),
         (config::RESET_LINK_TEMPLATE, LINK_TEMPLATE),
         (config::EXTRA_FIELDS, resetkit::demo::EXTRA_FIELDS),
         (config::QUEUE_URL, queue.as_str()),
@@ -298,9 +298,53 @@ async fn seeded_stack_at(
             .find(|(k, _)| *k == key)
             .map(|(_, v)| (*v).to_owned())
     };
-    let config =
-        config::Config::from_lookup(lookup).unwrap_or_else(|e| panic!("test configuration: {e}"));
+    let unresolved = config::UnresolvedConfig::from_lookup(lookup)
+        .unwrap_or_else(|e| panic!("test configuration: {e}"));
+    let config = resetkit::adapters::aws::resolve(
+        &stack.sdk,
+        unresolved,
+        &resetkit::adapters::aws::EMULATOR_BUDGETS.dynamodb,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("test configuration: {e}"));
     (stack, config)
+}
+
+/// The code secrets of every test app, in its own parameter (`seeded_stack_at`).
+pub const TEST_CODE_SECRETS: &str = "integration-test-secret-integration-test-secret";
+
+/// Puts `value` on the emulator's Parameter Store as the SecureString `name` (replacing
+/// any earlier value), as `aws ssm put-parameter --type SecureString --overwrite` does.
+pub async fn put_secure_string(sdk: &SdkConfig, name: &str, value: &str) {
+    put_parameter(
+        sdk,
+        name,
+        value,
+        aws_sdk_ssm::types::ParameterType::SecureString,
+    )
+    .await;
+}
+
+pub async fn put_parameter(
+    sdk: &SdkConfig,
+    name: &str,
+    value: &str,
+    kind: aws_sdk_ssm::types::ParameterType,
+) {
+    aws_sdk_ssm::Client::new(sdk)
+        .put_parameter()
+        .name(name)
+        .value(value)
+        .r#type(kind)
+        .overwrite(true)
+        .send()
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "putting parameter {name}: {}",
+                aws_sdk_ssm::error::DisplayErrorContext(e)
+            )
+        });
 }
 
 /// The production adapters (DynamoDB on the emulator, SES v2, SNS) under a clock the test

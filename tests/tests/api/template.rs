@@ -491,3 +491,137 @@ fn no_function_build_compiles_the_testkit() {
         );
     }
 }
+
+/// Every way `template` could hand a function its code secrets other than by the
+/// parameter's name, or leave a function unable to read that parameter; one sentence each.
+fn code_secret_problems(template: &str) -> Vec<String> {
+    let doc: Value = match serde_yaml::from_str(template) {
+        Ok(doc) => doc,
+        Err(e) => return vec![format!("template.yaml is not YAML: {e}")],
+    };
+    let mut problems = Vec::new();
+    for (id, parameter) in doc
+        .get("Parameters")
+        .and_then(Value::as_mapping)
+        .into_iter()
+        .flatten()
+    {
+        if parameter.get("NoEcho").and_then(Value::as_bool) == Some(true) {
+            problems.push(format!(
+                "parameter {} is a NoEcho secret: secrets belong in Parameter Store",
+                id.as_str().unwrap_or("?")
+            ));
+        }
+    }
+    let global_env = keys(
+        doc.get("Globals")
+            .and_then(|g| g.get("Function"))
+            .and_then(env_of),
+    );
+    if global_env.contains(resetkit::config::CODE_SECRETS) {
+        problems.push("Globals set RESETKIT_CODE_SECRETS".into());
+    }
+    if !global_env.contains(resetkit::config::CODE_SECRETS_PARAMETER) {
+        problems.push("Globals do not set RESETKIT_CODE_SECRETS_PARAMETER".into());
+    }
+    let functions = doc
+        .get("Resources")
+        .and_then(Value::as_mapping)
+        .into_iter()
+        .flatten()
+        .filter(|(_, r)| {
+            r.get("Type").and_then(Value::as_str) == Some("AWS::Serverless::Function")
+        });
+    for (id, function) in functions {
+        let id = id.as_str().unwrap_or("?");
+        let props = function.get("Properties");
+        if keys(props.and_then(env_of)).contains(resetkit::config::CODE_SECRETS) {
+            problems.push(format!("{id} sets RESETKIT_CODE_SECRETS"));
+        }
+        let statements: Vec<&Value> = props
+            .and_then(|p| p.get("Policies"))
+            .and_then(Value::as_sequence)
+            .into_iter()
+            .flatten()
+            .filter_map(|p| p.get("Statement").and_then(Value::as_sequence))
+            .flatten()
+            .collect();
+        let allows = |action: &str| {
+            statements.iter().copied().find(|s| {
+                s.get("Effect").and_then(Value::as_str) == Some("Allow")
+                    && s.get("Action")
+                        .and_then(Value::as_sequence)
+                        .is_some_and(|a| a.iter().any(|x| x.as_str() == Some(action)))
+            })
+        };
+        match allows("ssm:GetParameter").and_then(|s| s.get("Resource")) {
+            Some(Value::Tagged(t))
+                if t.tag == "Sub"
+                    && t.value
+                        .as_sequence()
+                        .and_then(|s| s.first())
+                        .and_then(Value::as_str)
+                        .is_some_and(|arn| arn.ends_with(":parameter${Name}")) => {}
+            _ => problems.push(format!(
+                "{id} may not ssm:GetParameter on exactly the code secrets' parameter"
+            )),
+        }
+        let via_ssm = allows("kms:Decrypt")
+            .and_then(|s| s.get("Condition"))
+            .and_then(|c| c.get("StringEquals"))
+            .and_then(|c| c.get("kms:ViaService"))
+            .and_then(sub)
+            .is_some_and(|v| v == "ssm.${AWS::Region}.amazonaws.com");
+        if !via_ssm {
+            problems.push(format!(
+                "{id} may not kms:Decrypt, or may beyond SSM's requests (kms:ViaService)"
+            ));
+        }
+    }
+    problems
+}
+
+#[test]
+fn the_code_secrets_reach_the_functions_only_as_a_parameter_name() {
+    assert_eq!(code_secret_problems(TEMPLATE), Vec::<String>::new());
+
+    // The secrets back in the function configuration:
+    let template = mutated(
+        "        RESETKIT_CODE_SECRETS_PARAMETER: !If",
+        "        RESETKIT_CODE_SECRETS: !Ref CodeSecrets\n        RESETKIT_CODE_SECRETS_PARAMETER: !If",
+    )
+    .replacen(
+        "  CodeSecretsParameterName:\n",
+        "  CodeSecrets:\n    Type: String\n    NoEcho: true\n  CodeSecretsParameterName:\n",
+        1,
+    );
+    let problems = code_secret_problems(&template);
+    assert!(
+        has(&problems, "Globals set RESETKIT_CODE_SECRETS"),
+        "{problems:?}"
+    );
+    assert!(
+        has(&problems, "parameter CodeSecrets is a NoEcho secret"),
+        "{problems:?}"
+    );
+
+    // A function that may decrypt with any key for any caller, and one that may read any
+    // parameter:
+    let template = TEMPLATE
+        .replacen(
+            "                  kms:ViaService: !Sub ssm.${AWS::Region}.amazonaws.com\n",
+            "",
+            1,
+        )
+        .replacen(":parameter${Name}\n", ":parameter/*\n", 1);
+    let problems = code_secret_problems(&template);
+    assert!(
+        has(&problems, "GuestResetFunction may not kms:Decrypt"),
+        "{problems:?}"
+    );
+    assert!(
+        has(&problems, "GuestResetFunction may not ssm:GetParameter"),
+        "{problems:?}"
+    );
+    assert_eq!(problems.len(), 2, "{problems:?}");
+}
