@@ -11,8 +11,8 @@ use crate::domain::idempotency::{Fingerprint, IdempotencyKey, IdempotencyRecord,
 use crate::domain::message::OutgoingMessage;
 use crate::domain::{
     ApiKeyHash, ApiKeyRecord, Channel, Delivery, DeliveryJob, Endpoint, LimitReason, LookupKey,
-    ParameterName,
-    PasswordHash, SystemUserId, Timestamp, User, UserId, VerificationId, VerificationRecord,
+    ParameterName, PasswordHash, SystemUserId, Timestamp, User, UserId, VerificationId,
+    VerificationRecord,
 };
 
 /// Storage failed for a reason the caller cannot fix by changing the request.

@@ -21,6 +21,16 @@ use crate::ports::{
     Clock, DeliveryError, Metric, Metrics, Notifier, RandomSource, Store, StoreError,
 };
 
+/// What a verification's message may still become.
+enum Pending {
+    /// Not sent, and the secret still usable: send it.
+    Ready(VerificationRecord, User),
+    /// Sent already, withdrawn, or gone: nothing to do.
+    Settled,
+    /// Still unsent when the secret expired: never delivered.
+    Expired(VerificationRecord),
+}
+
 /// A send that did not happen now, and what to do about it.
 enum Unsent {
     /// The provider may take it later: retry within the secret's lifetime.
@@ -67,8 +77,10 @@ impl<S: Store, D: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, D
         sealed_code: &[u8],
         attempt: u32,
     ) -> Result<CourierOutcome, StoreError> {
-        let Some((record, user)) = self.still_to_send(&job.origin, id, user).await? else {
-            return Ok(CourierOutcome::Done);
+        let (record, user) = match self.still_to_send(job, id, user).await? {
+            Pending::Ready(record, user) => (record, user),
+            Pending::Settled => return Ok(CourierOutcome::Done),
+            Pending::Expired(record) => return self.expired_unsent(job, &record).await,
         };
         let to = match channel {
             Channel::Email => user.email().cloned().map(Destination::Email),
@@ -106,14 +118,15 @@ impl<S: Store, D: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, D
         let id = job.id.verification_id();
         let now = self.clock.now();
         // A job seen before issued its verification the first time: send that one again
-        // (same id, same derived token) rather than issue another.
-        let (record, user, to) = match self.store.get_verification(&id, now).await? {
+        // (same id, same derived token) rather than issue another. Read as of the job's
+        // queueing, so that an expired one is found too (and given up on, not reissued).
+        let issued = self.store.get_verification(&id, job.queued_at).await?;
+        let (record, user, to) = match issued {
             Some(record) => {
-                let Some((record, user)) = self
-                    .still_to_send(&job.origin, &id, &record.user_id)
-                    .await?
-                else {
-                    return Ok(CourierOutcome::Done);
+                let (record, user) = match self.still_to_send(job, &id, &record.user_id).await? {
+                    Pending::Ready(record, user) => (record, user),
+                    Pending::Settled => return Ok(CourierOutcome::Done),
+                    Pending::Expired(record) => return self.expired_unsent(job, &record).await,
                 };
                 let Some(to) = destination(&user, recipient) else {
                     self.give_up(&job.origin, &record, "undeliverable").await?;
@@ -123,6 +136,10 @@ impl<S: Store, D: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, D
             }
             None => {
                 if self.expired(job, now) {
+                    tracing::warn!(
+                        job = job.id.as_ref(),
+                        "a reset request waited longer than a link lives; not sent"
+                    );
                     return Ok(CourierOutcome::Done);
                 }
                 let Some((user, to)) = self.link_target(&job.origin, search, recipient).await?
@@ -130,7 +147,7 @@ impl<S: Store, D: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, D
                     return Ok(CourierOutcome::Done);
                 };
                 let token = self.settings.code_keys.courier_link_token(job.id.as_ref());
-                match self
+                let record = self
                     .issue_as(
                         id,
                         &user.id,
@@ -139,13 +156,8 @@ impl<S: Store, D: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, D
                         &token,
                         Delivery::Queued,
                     )
-                    .await
-                {
-                    Ok(record) => (record, user, to),
-                    // Issued by an earlier delivery of this job and expired since.
-                    Err(StoreError::Duplicate(_)) => return Ok(CourierOutcome::Done),
-                    Err(e) => return Err(e),
-                }
+                    .await?;
+                (record, user, to)
             }
         };
         let token = self.settings.code_keys.courier_link_token(job.id.as_ref());
@@ -203,33 +215,48 @@ impl<S: Store, D: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, D
         }
     }
 
-    /// The verification and its person when its message may still be sent: not sent yet,
-    /// not consumed, not expired, still the person's latest. Otherwise `None`, and a skip
-    /// that matters (the person was not told) is audited.
+    /// Where the verification's message stands: ready to send (not sent yet, not consumed,
+    /// not expired, still the person's latest), settled, or expired unsent. A skip that
+    /// matters (the person was not told) is audited.
     async fn still_to_send(
         &self,
-        origin: &Origin,
+        job: &DeliveryJob,
         id: &VerificationId,
         user: &UserId,
-    ) -> Result<Option<(VerificationRecord, User)>, StoreError> {
-        let now = self.clock.now();
-        let Some(record) = self.store.get_verification(id, now).await? else {
-            self.audit_skip(origin, user, "expired_before_send").await;
-            return Ok(None);
+    ) -> Result<Pending, StoreError> {
+        // As of the job's queueing: an expired record is read too, to be given up on.
+        let Some(record) = self.store.get_verification(id, job.queued_at).await? else {
+            self.audit_skip(&job.origin, user, "gone_before_send").await;
+            return Ok(Pending::Settled);
         };
         if !record.delivery.is_pending() {
             // Sent (or given up) by an earlier delivery of this job.
-            return Ok(None);
+            return Ok(Pending::Settled);
         }
-        let user = match self.store.get_user(&record.user_id).await? {
-            Some(user) if !record.consumed && user.latest_verification.as_ref() == Some(id) => user,
-            _ => {
-                self.audit_skip(origin, &record.user_id, "withdrawn_before_send")
-                    .await;
-                return Ok(None);
+        if record.expires_at <= self.clock.now() {
+            return Ok(Pending::Expired(record));
+        }
+        match self.store.get_user(&record.user_id).await? {
+            Some(user) if !record.consumed && user.latest_verification.as_ref() == Some(id) => {
+                Ok(Pending::Ready(record, user))
             }
-        };
-        Ok(Some((record, user)))
+            _ => {
+                self.audit_skip(&job.origin, &record.user_id, "withdrawn_before_send")
+                    .await;
+                Ok(Pending::Settled)
+            }
+        }
+    }
+
+    /// A secret whose lifetime ran out before its message went: withdrawn, marked and
+    /// dead-lettered like any other it was not possible to deliver.
+    async fn expired_unsent(
+        &self,
+        job: &DeliveryJob,
+        record: &VerificationRecord,
+    ) -> Result<CourierOutcome, StoreError> {
+        self.give_up(&job.origin, record, "undelivered").await?;
+        Ok(CourierOutcome::DeadLetter)
     }
 
     async fn audit_skip(&self, origin: &Origin, user: &UserId, why: &str) {

@@ -27,6 +27,10 @@ async fn cold_start_with(parameter: &str) -> Result<Config, ConfigError> {
         (resetkit::config::TABLE_PREFIX, "unused-"),
         (resetkit::config::SENDER_EMAIL, crate::helpers::SENDER),
         (resetkit::config::RESET_LINK_TEMPLATE, LINK_TEMPLATE),
+        (
+            resetkit::config::QUEUE_URL,
+            "http://127.0.0.1:1/000000000000/unused",
+        ),
     ];
     let unresolved = UnresolvedConfig::from_lookup(|k| {
         env.iter()

@@ -14,8 +14,7 @@ use serde_json::json;
 
 use crate::fault_client::FaultPlan;
 use crate::helpers::{
-    captured_messages, gateway_request, link_param, spawn_courier_app, staff_code, Person,
-    TestApp,
+    captured_messages, gateway_request, link_param, spawn_courier_app, staff_code, Person, TestApp,
 };
 
 /// Retries come back within seconds here (1 s, 2 s, 4 s, then every 4-8 s), so a test of
@@ -114,7 +113,7 @@ async fn audit_details(app: &TestApp, user: &UserId, action: AuditAction) -> Vec
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fifty_links_sent_while_ses_throttles_for_twenty_seconds_arrive_once_each() {
-    // Arrange: SES throttles every send for the first 20 s after the requests start.
+    // Arrange
     let plan = FaultPlan::default();
     let app = spawn_courier_app(&FAST_RETRIES, |sdk| {
         sdk.to_builder().http_client(plan.http_client()).build()
@@ -124,15 +123,16 @@ async fn fifty_links_sent_while_ses_throttles_for_twenty_seconds_arrive_once_eac
     for _ in 0..50 {
         people.push(app.person("Tess").await);
     }
-    plan.throttle_until("ses:SendEmail", Instant::now() + Duration::from_secs(20));
 
-    // Act: 50 requests through the function, then the courier at the provider's pace.
+    // Act: 50 requests through the function, then the courier at the provider's pace, SES
+    // throttling every send for its first 20 s.
     let mut answered = Vec::new();
     for person in &people {
         let (status, took) = ask_for_link(&app, person).await;
         assert_eq!(status, 200);
         answered.push(took);
     }
+    plan.throttle_until("ses:SendEmail", Instant::now() + Duration::from_secs(20));
     run_courier_until(&app, Duration::from_secs(240), "all 50 links", async || {
         let mail = captured_messages(&app.stack.endpoint).await;
         people.iter().all(|p| !mail.emails_to(&p.email).is_empty())
@@ -200,9 +200,12 @@ async fn throttling_that_outlasts_the_link_leaves_it_undelivered_audited_and_dea
     }
 
     // Act
-    run_courier_until(&app, Duration::from_secs(90), "3 dead letters", async || {
-        dead_letters(&app).await.len() >= 3
-    })
+    run_courier_until(
+        &app,
+        Duration::from_secs(90),
+        "3 dead letters",
+        async || dead_letters(&app).await.len() >= 3,
+    )
     .await;
 
     // Assert: nothing sent; each link withdrawn and marked, the give-up audited.
@@ -242,7 +245,9 @@ async fn a_courier_killed_between_the_providers_accept_and_its_record_sends_once
         &[("authorization", &format!("apikey {STAFF_KEY}"))],
         &json!({"email": person.email}),
     );
-    let res = guest_reset::handle(&app.service, req).await.expect("answer");
+    let res = guest_reset::handle(&app.service, req)
+        .await
+        .expect("answer");
     assert_eq!(res.status().as_u16(), 200);
     let record_of_send = plan.gate("dynamodb:UpdateItem");
 
@@ -256,9 +261,12 @@ async fn a_courier_killed_between_the_providers_accept_and_its_record_sends_once
     }
     record_of_send.open();
     assert_eq!(mails_to(&app, &person).await.len(), 1, "the first send");
-    run_courier_until(&app, Duration::from_secs(60), "the redelivery", async || {
-        mails_to(&app, &person).await.len() >= 2
-    })
+    run_courier_until(
+        &app,
+        Duration::from_secs(60),
+        "the redelivery",
+        async || mails_to(&app, &person).await.len() >= 2,
+    )
     .await;
     // Any further delivery of the message sends nothing: the send is recorded now.
     tokio::time::sleep(Duration::from_secs(11)).await;
@@ -268,7 +276,11 @@ async fn a_courier_killed_between_the_providers_accept_and_its_record_sends_once
     let mails = mails_to(&app, &person).await;
     assert_eq!(mails.len(), 2, "one send and the one documented duplicate");
     assert_eq!(staff_code(&mails[0]), staff_code(&mails[1]));
-    let id = app.user(&person.id).await.latest_verification.expect("the code");
+    let id = app
+        .user(&person.id)
+        .await
+        .latest_verification
+        .expect("the code");
     let record = app
         .stack
         .store
@@ -314,7 +326,9 @@ async fn a_code_used_before_the_courier_runs_is_never_sent() {
         &[("authorization", &format!("apikey {STAFF_KEY}"))],
         &json!({"email": person.email}),
     );
-    let res = guest_reset::handle(&app.service, req).await.expect("answer");
+    let res = guest_reset::handle(&app.service, req)
+        .await
+        .expect("answer");
     let issued: serde_json::Value = serde_json::from_slice(res.body().as_ref()).expect("JSON");
 
     // Act: the code (staff read it out) is used before its message goes; then the courier.
