@@ -14,8 +14,8 @@ use crate::queues::SqsQueues;
 
 pub type Error = Box<dyn std::error::Error + Send + Sync>;
 
-/// One receive (waiting up to `wait` for messages) and its batch; the number of messages
-/// received.
+/// One receive (waiting up to `wait` for messages: a long poll, which holds up a
+/// single-threaded emulator meanwhile) and its batch; the number of messages received.
 pub async fn poll_once<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics>(
     courier: &Resetkit<S, N, C, R, M>,
     queues: &SqsQueues,
@@ -78,15 +78,21 @@ pub async fn poll_once<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metr
     Ok(messages.len())
 }
 
-/// Polls for ever, as the event source mapping does (the local stack's courier).
+/// Polls for ever, as the event source mapping does (the local stack's courier). Short
+/// polls with a pause when the queue is empty, never a long poll: the emulator serves one
+/// request at a time, and a long poll would hold up every function meanwhile.
 pub async fn run<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics>(
     courier: &Resetkit<S, N, C, R, M>,
     queues: &SqsQueues,
 ) -> Result<(), Error> {
     loop {
-        if let Err(e) = poll_once(courier, queues, Duration::from_secs(5)).await {
-            tracing::error!(error = %e, "receiving from the queue failed; trying again");
-            tokio::time::sleep(Duration::from_secs(1)).await;
+        match poll_once(courier, queues, Duration::ZERO).await {
+            Ok(0) => tokio::time::sleep(Duration::from_millis(250)).await,
+            Ok(_) => {}
+            Err(e) => {
+                tracing::error!(error = %e, "receiving from the queue failed; trying again");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
         }
     }
 }
