@@ -206,12 +206,27 @@ impl ProviderEvent {
 pub struct SuppressionKey(String);
 
 impl SuppressionKey {
+    const PURPOSE: &'static str = "suppressed";
+
+    /// The key a suppression of `to` is written under: the newest secret's.
     pub fn of(keys: &CodeKeys, to: &Destination) -> Self {
-        let address = match to {
-            Destination::Email(e) => e.as_ref(),
-            Destination::Sms(p) => p.as_ref(),
-        };
-        Self(keys.pseudonym("suppressed", address))
+        Self(keys.pseudonym(Self::PURPOSE, address(to)))
+    }
+
+    /// The keys a suppression of `to` may be found under, newest secret first: one written
+    /// before a rotation is still found, until the old secret is dropped.
+    pub fn all(keys: &CodeKeys, to: &Destination) -> Vec<Self> {
+        keys.pseudonyms(Self::PURPOSE, address(to))
+            .into_iter()
+            .map(Self)
+            .collect()
+    }
+}
+
+fn address(to: &Destination) -> &str {
+    match to {
+        Destination::Email(e) => e.as_ref(),
+        Destination::Sms(p) => p.as_ref(),
     }
 }
 
@@ -421,6 +436,21 @@ mod tests {
         let send = json!({"eventType": "Send", "mail": mail(our_tags()), "send": {}});
         let event = ProviderEvent::from_sns(&sns(&send)).expect("parses");
         assert_eq!(event.kind, ProviderEventKind::Other);
+    }
+
+    #[test]
+    fn a_suppression_is_found_under_a_secret_rotated_behind_a_newer_one() {
+        let to = Destination::Email(EmailAddress::parse("ana@example.com").expect("email"));
+        let old = CodeKeys::new(vec![vec![1; 32]]).expect("keys");
+        let rotated = CodeKeys::new(vec![vec![2; 32], vec![1; 32]]).expect("keys");
+        let written = SuppressionKey::of(&old, &to);
+        let found = SuppressionKey::all(&rotated, &to);
+        assert_eq!(found.len(), 2);
+        assert_eq!(found[0], SuppressionKey::of(&rotated, &to), "newest first");
+        assert_eq!(found[1], written);
+        assert_ne!(found[0], written);
+        let other = Destination::Email(EmailAddress::parse("bo@example.com").expect("email"));
+        assert!(!SuppressionKey::all(&rotated, &other).contains(&written));
     }
 
     #[test]

@@ -7,7 +7,8 @@
 //! job then sends once more (see README, "The courier").
 //!
 //! Before every send the courier checks that the secret can still be used: a code consumed,
-//! superseded or expired by the time the job runs is never sent.
+//! superseded or expired by the time the job runs is never sent. Nor is anything sent to an
+//! address that bounced hard or drew a complaint (see `provider_events`).
 
 use super::forgot_password::{destination, primary_address};
 use super::Resetkit;

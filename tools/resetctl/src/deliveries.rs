@@ -102,8 +102,12 @@ async fn state(
     keys: &CodeKeys,
     to: Destination,
 ) -> Result<AddressState, StoreError> {
+    let mut suppression = None;
+    for key in SuppressionKey::all(keys, &to) {
+        suppression = suppression.or(store.suppression(&key).await?);
+    }
     Ok(AddressState {
-        suppression: store.suppression(&SuppressionKey::of(keys, &to)).await?,
+        suppression,
         masked: to.masked(),
     })
 }
@@ -128,9 +132,11 @@ pub async fn clear_suppression(
     now: Timestamp,
 ) -> Result<bool, DeliveriesError> {
     let to = parse_address(address)?;
-    let cleared = store
-        .clear_suppression(&SuppressionKey::of(keys, &to))
-        .await?;
+    // Under every secret the stage holds: one written before a rotation too.
+    let mut cleared = false;
+    for key in SuppressionKey::all(keys, &to) {
+        cleared |= store.clear_suppression(&key).await?;
+    }
     if cleared {
         let mut event = AuditEvent::new(now, AuditAction::SuppressionCleared);
         event.actor = Some("resetctl".to_owned());
