@@ -372,7 +372,8 @@ pub trait SecretStore: Send + Sync + 'static {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Metric {
     Sent(Channel),
-    /// A send withheld: the recipient was over its limit, or had no address on file.
+    /// A send withheld: the recipient was over its limit, had no address on file, or is
+    /// suppressed (a hard bounce or a complaint).
     Suppressed,
     DeliveryFailed(Channel),
     /// A send the provider could not take yet (throttling, 5xx): the courier retries it.
