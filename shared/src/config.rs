@@ -155,25 +155,7 @@ impl UnresolvedConfig {
         let env = Env(&get);
         let malformed = |key, reason: String| ConfigError::Malformed { key, reason };
 
-        let code_secrets = match (
-            env.optional(CODE_SECRETS_PARAMETER),
-            env.optional(CODE_SECRETS),
-        ) {
-            (Some(name), None) => CodeSecretsSource::Parameter(
-                ParameterName::parse(&name)
-                    .map_err(|e| malformed(CODE_SECRETS_PARAMETER, e.to_string()))?,
-            ),
-            (None, Some(list)) => CodeSecretsSource::Inline(
-                CodeKeys::parse_list(&list).map_err(|e| malformed(CODE_SECRETS, e.to_string()))?,
-            ),
-            (Some(_), Some(_)) => {
-                return Err(malformed(
-                    CODE_SECRETS,
-                    format!("set {CODE_SECRETS_PARAMETER} or {CODE_SECRETS}, not both"),
-                ))
-            }
-            (None, None) => return Err(ConfigError::Missing(CODE_SECRETS_PARAMETER)),
-        };
+        let code_secrets = CodeSecretsSource::read(&env)?;
         let link_template = LinkTemplate::parse(&env.required(RESET_LINK_TEMPLATE)?)
             .map_err(|e| malformed(RESET_LINK_TEMPLATE, e))?;
         let limits = Limits {
@@ -267,8 +249,49 @@ impl UnresolvedConfig {
     /// parameter. A missing, unreadable or malformed parameter is an error naming it and
     /// never showing any part of its value.
     pub async fn resolve(self, secrets: &impl SecretStore) -> Result<Config, ConfigError> {
-        let keys = match self.code_secrets {
-            CodeSecretsSource::Inline(keys) => keys,
+        let keys = self.code_secrets.resolve(secrets).await?;
+        Ok((self.with_code_keys)(keys))
+    }
+}
+
+impl CodeSecretsSource {
+    /// The code secrets' setting alone, for tools (`resetctl deliveries`) that need the
+    /// stage's code keys without the rest of a function's configuration.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::read(&Env(&|k: &str| std::env::var(k).ok()))
+    }
+
+    fn read<F: Fn(&str) -> Option<String>>(env: &Env<'_, F>) -> Result<Self, ConfigError> {
+        let malformed = |key, reason: String| ConfigError::Malformed { key, reason };
+        Ok(
+            match (
+                env.optional(CODE_SECRETS_PARAMETER),
+                env.optional(CODE_SECRETS),
+            ) {
+                (Some(name), None) => CodeSecretsSource::Parameter(
+                    ParameterName::parse(&name)
+                        .map_err(|e| malformed(CODE_SECRETS_PARAMETER, e.to_string()))?,
+                ),
+                (None, Some(list)) => CodeSecretsSource::Inline(
+                    CodeKeys::parse_list(&list)
+                        .map_err(|e| malformed(CODE_SECRETS, e.to_string()))?,
+                ),
+                (Some(_), Some(_)) => {
+                    return Err(malformed(
+                        CODE_SECRETS,
+                        format!("set {CODE_SECRETS_PARAMETER} or {CODE_SECRETS}, not both"),
+                    ))
+                }
+                (None, None) => return Err(ConfigError::Missing(CODE_SECRETS_PARAMETER)),
+            },
+        )
+    }
+
+    /// The code keys, read from `secrets` when they are a parameter. A missing, unreadable
+    /// or malformed parameter is an error naming it and never showing any part of its value.
+    pub async fn resolve(self, secrets: &impl SecretStore) -> Result<CodeKeys, ConfigError> {
+        match self {
+            CodeSecretsSource::Inline(keys) => Ok(keys),
             CodeSecretsSource::Parameter(name) => {
                 let list =
                     secrets
@@ -282,10 +305,9 @@ impl UnresolvedConfig {
                 CodeKeys::parse_list(list.expose_secret()).map_err(|e| ConfigError::Malformed {
                     key: CODE_SECRETS_PARAMETER,
                     reason: format!("the value of {name}: {e}"),
-                })?
+                })
             }
-        };
-        Ok((self.with_code_keys)(keys))
+        }
     }
 }
 

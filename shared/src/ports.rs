@@ -11,8 +11,8 @@ use crate::domain::idempotency::{Fingerprint, IdempotencyKey, IdempotencyRecord,
 use crate::domain::message::OutgoingMessage;
 use crate::domain::{
     ApiKeyHash, ApiKeyRecord, Channel, Delivery, DeliveryJob, Endpoint, LimitReason, LookupKey,
-    ParameterName, PasswordHash, SystemUserId, Timestamp, User, UserId, VerificationId,
-    VerificationRecord,
+    ParameterName, PasswordHash, Suppression, SuppressionKey, SystemUserId, Timestamp, User,
+    UserId, VerificationId, VerificationRecord,
 };
 
 /// Storage failed for a reason the caller cannot fix by changing the request.
@@ -269,13 +269,48 @@ pub trait RateLimiter: Send + Sync + 'static {
     ) -> impl Future<Output = Result<RateDecision, StoreError>> + Send;
 }
 
+/// Addresses that bounced hard or drew a complaint: the courier sends them nothing until an
+/// operator clears them. Entries never expire.
+pub trait SuppressionList: Send + Sync + 'static {
+    /// Suppresses `key`. Suppressing a suppressed address again keeps the first entry.
+    fn suppress(
+        &self,
+        key: &SuppressionKey,
+        suppression: &Suppression,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The entry for `key`, read consistently (a clear is seen at once), or `None`.
+    fn suppression(
+        &self,
+        key: &SuppressionKey,
+    ) -> impl Future<Output = Result<Option<Suppression>, StoreError>> + Send;
+
+    /// Lifts the suppression of `key`; whether there was one.
+    fn clear_suppression(
+        &self,
+        key: &SuppressionKey,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
 /// Everything the services keep: one value that implements every storage port.
 pub trait Store:
-    UserDirectory + VerificationStore + ApiKeyStore + AuditLog + RateLimiter + IdempotencyStore
+    UserDirectory
+    + VerificationStore
+    + ApiKeyStore
+    + AuditLog
+    + RateLimiter
+    + IdempotencyStore
+    + SuppressionList
 {
 }
 impl<
-        T: UserDirectory + VerificationStore + ApiKeyStore + AuditLog + RateLimiter + IdempotencyStore,
+        T: UserDirectory
+            + VerificationStore
+            + ApiKeyStore
+            + AuditLog
+            + RateLimiter
+            + IdempotencyStore
+            + SuppressionList,
     > Store for T
 {
 }
@@ -337,7 +372,8 @@ pub trait SecretStore: Send + Sync + 'static {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Metric {
     Sent(Channel),
-    /// A send withheld: the recipient was over its limit, or had no address on file.
+    /// A send withheld: the recipient was over its limit, had no address on file, or is
+    /// suppressed (a hard bounce or a complaint).
     Suppressed,
     DeliveryFailed(Channel),
     /// A send the provider could not take yet (throttling, 5xx): the courier retries it.

@@ -1,8 +1,9 @@
-//! One SQS batch: each message is a delivery job; the answer lists the messages SQS must
-//! deliver again (a partial batch response, `ReportBatchItemFailures`).
+//! One SQS batch: each message is a delivery job or an SES event notification (bounce,
+//! complaint, delivery) in its SNS envelope; the answer lists the messages SQS must deliver
+//! again (a partial batch response, `ReportBatchItemFailures`).
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
-use resetkit::domain::{CourierOutcome, DeliveryJob};
+use resetkit::domain::{CourierOutcome, DeliveryJob, ProviderEvent};
 use resetkit::ports::{Clock, Metrics, Notifier, RandomSource, Store};
 use resetkit::Resetkit;
 
@@ -34,6 +35,9 @@ async fn deliver<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics>(
     message: &SqsMessage,
 ) -> bool {
     let body = message.body.as_deref().unwrap_or_default();
+    if ProviderEvent::is_notification(body) {
+        return record(courier, queues, body).await;
+    }
     let job = match DeliveryJob::parse(body, &courier.settings().fields) {
         Ok(job) => job,
         Err(e) => {
@@ -59,6 +63,28 @@ async fn deliver<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics>(
         Ok(CourierOutcome::DeadLetter) => dead_letter(queues, body).await,
         Err(e) => {
             tracing::error!(error = %e, job = job.id.as_ref(), "storage failed; the job will be delivered again");
+            false
+        }
+    }
+}
+
+/// An SES notification, recorded; whether SQS may delete it.
+async fn record<S: Store, N: Notifier, C: Clock, R: RandomSource, M: Metrics>(
+    courier: &Resetkit<S, N, C, R, M>,
+    queues: &impl CourierQueues,
+    body: &str,
+) -> bool {
+    let event = match ProviderEvent::from_sns(body) {
+        Ok(event) => event,
+        Err(e) => {
+            tracing::error!(error = %e, "moved to the dead-letter queue");
+            return dead_letter(queues, body).await;
+        }
+    };
+    match courier.record_provider_event(&event).await {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::error!(error = %e, message_id = event.message_id, "storage failed; the notification will be delivered again");
             false
         }
     }

@@ -84,6 +84,19 @@ pub async fn resolve(
     }
 }
 
+/// The code keys alone (tools: `resetctl deliveries`), read as `resolve` reads them.
+pub async fn resolve_code_keys(
+    sdk: &aws_config::SdkConfig,
+    source: crate::config::CodeSecretsSource,
+    budget: &Budget,
+) -> Result<crate::domain::CodeKeys, ConfigError> {
+    let ssm = aws_sdk_ssm::config::Builder::from(sdk)
+        .timeout_config(budget.timeouts())
+        .retry_config(budget.retries());
+    let secrets = SsmSecrets::new(aws_sdk_ssm::Client::from_conf(ssm.build()));
+    source.resolve(&secrets).await
+}
+
 /// The SDK's default HTTPS client (hyper 1, rustls with aws-lc), trusting only the roots of
 /// Amazon Trust Services. With its default trust store the client would read and parse the
 /// whole system certificate store while the clients are built, in every cold start, to

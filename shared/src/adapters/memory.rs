@@ -14,12 +14,13 @@ use crate::domain::idempotency::{
 use crate::domain::message::OutgoingMessage;
 use crate::domain::{
     ApiKeyHash, ApiKeyRecord, AuditEvent, Delivery, Endpoint, LookupKey, ParameterName,
-    SystemUserId, Timestamp, User, UserId, VerificationId, VerificationRecord,
+    Suppression, SuppressionKey, SystemUserId, Timestamp, User, UserId, VerificationId,
+    VerificationRecord,
 };
 use crate::ports::{
     ApiKeyStore, AttemptCount, AuditLog, Claim, Clock, CompletedReset, ConsumeError, DeliveryError,
     IdempotencyStore, Metric, Metrics, Notifier, RateDecision, RateLimit, RateLimiter, SecretError,
-    SecretStore, StoreError, UserDirectory, VerificationStore,
+    SecretStore, StoreError, SuppressionList, UserDirectory, VerificationStore,
 };
 
 #[derive(Default)]
@@ -33,6 +34,7 @@ struct State {
     audit: Vec<ChainedEvent>,
     windows: HashMap<String, (u64, u32)>,
     idempotency: HashMap<String, IdempotencyRecord>,
+    suppressed: HashMap<SuppressionKey, Suppression>,
 }
 
 /// Every storage port over one mutex-guarded state; clones share it.
@@ -384,6 +386,28 @@ impl RateLimiter for MemoryStore {
         }
         slot.1 += 1;
         Ok(RateDecision::Allowed)
+    }
+}
+
+impl SuppressionList for MemoryStore {
+    async fn suppress(
+        &self,
+        key: &SuppressionKey,
+        suppression: &Suppression,
+    ) -> Result<(), StoreError> {
+        self.state()
+            .suppressed
+            .entry(key.clone())
+            .or_insert_with(|| suppression.clone());
+        Ok(())
+    }
+
+    async fn suppression(&self, key: &SuppressionKey) -> Result<Option<Suppression>, StoreError> {
+        Ok(self.state().suppressed.get(key).cloned())
+    }
+
+    async fn clear_suppression(&self, key: &SuppressionKey) -> Result<bool, StoreError> {
+        Ok(self.state().suppressed.remove(key).is_some())
     }
 }
 

@@ -110,8 +110,8 @@ impl AwsNotifier {
 }
 
 /// The tag SES echoes in its event notifications (bounce, complaint, delivery), naming
-/// the verification the message carried.
-pub const VERIFICATION_TAG: &str = "resetkit-verification";
+/// the verification the message carried; `domain::provider_event` reads it back.
+pub use crate::domain::provider_event::VERIFICATION_TAG;
 
 fn tags(message: &OutgoingMessage) -> Option<Vec<MessageTag>> {
     let id = message.verification.as_ref()?;

@@ -42,6 +42,14 @@ audit_actions! {
     NoticeSent => "notice_sent",
     SendFailed => "send_failed",
     SendSuppressed => "send_suppressed",
+    /// SES reported the message delivered to the receiving server.
+    Delivered => "delivered",
+    /// SES reported a bounce: `permanent` (the address is suppressed) or `transient`.
+    Bounced => "bounced",
+    /// The person marked the message as spam (the address is suppressed).
+    Complained => "complained",
+    /// An operator lifted an address's suppression.
+    SuppressionCleared => "suppression_cleared",
     AttemptFailed => "attempt_failed",
     CodeBurned => "code_burned",
     PasswordChanged => "password_changed",

@@ -190,6 +190,21 @@ impl CodeKeys {
         hex::encode(&self.digest(purpose, &[value.as_bytes()])[..16])
     }
 
+    /// `pseudonym` under every secret, newest first: what a value was named under a secret
+    /// that has since been rotated behind a newer one.
+    pub fn pseudonyms(&self, purpose: &str, value: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .map(|k| {
+                let digest = hmac(
+                    k.digest.expose_secret(),
+                    &[purpose.as_bytes(), value.as_bytes()],
+                );
+                hex::encode(&digest[..16])
+            })
+            .collect()
+    }
+
     /// HMAC-SHA-256 under the newest digest key of `purpose` and length-prefixed `parts`: a
     /// digest of request content (which may hold a password) that cannot be brute-forced
     /// from a stolen table.

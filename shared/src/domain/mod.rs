@@ -13,6 +13,7 @@ pub mod matching;
 pub mod message;
 pub mod parameter_name;
 pub mod password;
+pub mod provider_event;
 pub mod system_user_id;
 pub mod time;
 pub mod user;
@@ -28,6 +29,9 @@ pub use identifiers::{EmailAddress, FirstName, PhoneE164, UserId, Username, Veri
 pub use matching::{narrow_by_first_name, MatchedWith};
 pub use parameter_name::{ParameterName, ParameterNameError};
 pub use password::{NewPassword, PasswordHash, PasswordPolicyError};
+pub use provider_event::{
+    ProviderEvent, ProviderEventKind, Suppression, SuppressionKey, SuppressionReason,
+};
 pub use system_user_id::{SystemUserId, SystemUserIdError};
 pub use time::Timestamp;
 pub use user::User;

@@ -7,7 +7,8 @@
 //! job then sends once more (see README, "The courier").
 //!
 //! Before every send the courier checks that the secret can still be used: a code consumed,
-//! superseded or expired by the time the job runs is never sent.
+//! superseded or expired by the time the job runs is never sent. Nor is anything sent to an
+//! address that bounced hard or drew a complaint (see `provider_events`).
 
 use super::forgot_password::{destination, primary_address};
 use super::Resetkit;
@@ -192,6 +193,13 @@ impl<S: Store, D: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, D
         let mut event = self.audit_event(&job.origin, AuditAction::NoticeSent, Some(&user.id));
         event.channel = Some(msg.to.channel());
         event.destination = Some(msg.to.masked());
+        if self.is_suppressed(&msg.to).await? {
+            self.count(Endpoint::PasswordConfirm, Metric::Suppressed);
+            event.action = AuditAction::SendSuppressed;
+            self.audit(event.detail("suppressed:password_changed"))
+                .await;
+            return Ok(CourierOutcome::Done);
+        }
         match self.send(Endpoint::PasswordConfirm, &msg).await {
             Ok(_) => {
                 self.audit(event.detail("password_changed")).await;
@@ -281,6 +289,13 @@ impl<S: Store, D: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, D
             Flow::Link => Endpoint::ForgotPassword,
         };
         let (channel, masked) = (msg.to.channel(), msg.to.masked());
+        if self.is_suppressed(&msg.to).await? {
+            // It bounced hard or drew a complaint before: nothing goes there until an
+            // operator clears it, and the secret nobody will receive is withdrawn.
+            self.count(endpoint, Metric::Suppressed);
+            self.give_up(origin, record, "suppressed").await?;
+            return Ok((CourierOutcome::Done, false));
+        }
         match self.send(endpoint, &msg).await {
             Ok(message_id) => {
                 self.store
@@ -370,6 +385,14 @@ impl<S: Store, D: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, D
         let mut event = self.audit_event(origin, AuditAction::NoticeSent, Some(&user.id));
         event.channel = Some(notice.to.channel());
         event.destination = Some(notice.to.masked());
+        // Best effort, like the notice itself: a store that cannot say counts as clear.
+        if self.is_suppressed(&notice.to).await.unwrap_or(false) {
+            self.count(Endpoint::ForgotPassword, Metric::Suppressed);
+            event.action = AuditAction::SendSuppressed;
+            self.audit(event.detail("suppressed:reset_sent_elsewhere"))
+                .await;
+            return;
+        }
         if self.send(Endpoint::ForgotPassword, &notice).await.is_err() {
             self.count(
                 Endpoint::ForgotPassword,

@@ -9,6 +9,7 @@ mod issue;
 mod key_cache;
 mod limits;
 mod people;
+mod provider_events;
 mod reset_page;
 #[cfg(test)]
 mod tests;

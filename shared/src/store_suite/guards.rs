@@ -159,3 +159,56 @@ pub(super) async fn concurrent_idempotency_claims_have_one_winner<S: Store + Clo
         "exactly one concurrent claim MUST acquire the key"
     );
 }
+
+pub(super) async fn suppressions_are_kept_until_cleared<S: Store>(store: S) {
+    use crate::domain::message::Destination;
+    use crate::domain::{EmailAddress, Suppression, SuppressionKey, SuppressionReason};
+
+    let keys = CodeKeys::new(vec![vec![9; 32]]).expect("keys");
+    let address = |tag: &str| {
+        let email = format!("{tag}-{}@contract.example.com", hex::encode(random_id()));
+        SuppressionKey::of(
+            &keys,
+            &Destination::Email(EmailAddress::parse(&email).expect("email")),
+        )
+    };
+    let (bounced, other) = (address("bounced"), address("other"));
+    let first = Suppression {
+        reason: SuppressionReason::Bounce,
+        since: T0,
+    };
+    assert_eq!(store.suppression(&bounced).await.expect("read"), None);
+    store.suppress(&bounced, &first).await.expect("suppress");
+    assert_eq!(
+        store.suppression(&bounced).await.expect("read"),
+        Some(first.clone())
+    );
+    let again = Suppression {
+        reason: SuppressionReason::Complaint,
+        since: T0.plus(Duration::from_secs(60)),
+    };
+    store
+        .suppress(&bounced, &again)
+        .await
+        .expect("suppress again");
+    assert_eq!(
+        store.suppression(&bounced).await.expect("read"),
+        Some(first),
+        "suppressing again MUST keep the first entry"
+    );
+    assert_eq!(
+        store.suppression(&other).await.expect("read"),
+        None,
+        "another address MUST NOT be suppressed"
+    );
+    assert!(store.clear_suppression(&bounced).await.expect("clear"));
+    assert_eq!(
+        store.suppression(&bounced).await.expect("read"),
+        None,
+        "a cleared address MUST read as not suppressed at once"
+    );
+    assert!(
+        !store.clear_suppression(&bounced).await.expect("clear"),
+        "clearing twice MUST say there was nothing to clear"
+    );
+}

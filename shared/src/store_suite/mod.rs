@@ -119,6 +119,7 @@ where
     audit_links_chain_and_are_never_replaced(make().await).await;
     idempotency_keys_are_claimed_once_then_replayed(make().await).await;
     concurrent_idempotency_claims_have_one_winner(make().await).await;
+    suppressions_are_kept_until_cleared(make().await).await;
     system_user_ids_are_claimed_once(make().await).await;
     concurrent_claims_of_one_system_user_id_have_one_winner(make().await).await;
     users_without_a_system_user_id_are_numbered_once(make().await).await;

@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod captured;
+pub mod deliveries;
 pub mod guard;
 pub mod keys;
 pub mod people;

@@ -80,6 +80,21 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// A person's recent deliveries (sent, failed, suppressed, delivered, bounced,
+    /// complained; from their audit stream) and whether their email and mobile are
+    /// suppressed. Needs the stage's code secrets as the functions get them:
+    /// RESETKIT_CODE_SECRETS_PARAMETER (read from SSM) or RESETKIT_CODE_SECRETS.
+    Deliveries {
+        #[arg(long)]
+        prefix: String,
+        /// The person's user id or SystemUserId.
+        id: String,
+    },
+    /// Addresses the courier sends nothing to (a hard bounce or a complaint).
+    Suppression {
+        #[command(subcommand)]
+        command: SuppressionCommand,
+    },
     /// Print the mail and SMS the local emulator captured (AWS_ENDPOINT_URL must name it).
     Messages {
         /// Only messages to this address or phone number.
@@ -96,6 +111,18 @@ enum AuditCommand {
         prefix: String,
         /// A user id, or a stream name (`user:<id>`, `caller:<key id>`, `ip:<address>`).
         stream: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum SuppressionCommand {
+    /// Let the courier send to ADDRESS again (same code secrets as `deliveries`).
+    Clear {
+        #[arg(long)]
+        prefix: String,
+        /// An email address, or a phone number in E.164.
+        #[arg(long)]
+        address: String,
     },
 }
 
@@ -137,6 +164,10 @@ async fn main() -> ExitCode {
         Command::Audit {
             command: AuditCommand::Verify { prefix, stream },
         } => verify_audit(&sdk, &prefix, &stream).await,
+        Command::Deliveries { prefix, id } => deliveries(&sdk, &prefix, &id).await,
+        Command::Suppression {
+            command: SuppressionCommand::Clear { prefix, address },
+        } => clear_suppression(&sdk, &prefix, &address).await,
         Command::Messages { to } => messages(to.as_deref()).await,
     };
     match result {
@@ -253,6 +284,41 @@ async fn verify_audit(sdk: &SdkConfig, prefix: &str, subject: &str) -> Outcome {
     let stream = resetctl::audit::stream_name(subject);
     let links = resetctl::audit::verify(&store(sdk, prefix), &stream).await?;
     println!("{stream}: {links} events, chain intact");
+    Ok(())
+}
+
+/// The stage's code keys, from the same settings the functions read.
+async fn code_keys(sdk: &SdkConfig) -> Result<resetkit::domain::CodeKeys, Box<dyn Error>> {
+    use resetkit::adapters::aws::{resolve_code_keys, PRODUCTION_BUDGETS};
+    let source = resetkit::config::CodeSecretsSource::from_env()?;
+    Ok(resolve_code_keys(sdk, source, &PRODUCTION_BUDGETS.dynamodb).await?)
+}
+
+async fn deliveries(sdk: &SdkConfig, prefix: &str, id: &str) -> Outcome {
+    let keys = code_keys(sdk).await?;
+    let report = resetctl::deliveries::deliveries(&store(sdk, prefix), &keys, id).await?;
+    print!("{report}");
+    Ok(())
+}
+
+async fn clear_suppression(sdk: &SdkConfig, prefix: &str, address: &str) -> Outcome {
+    use resetkit::ports::{Clock, SystemClock};
+    let keys = code_keys(sdk).await?;
+    let cleared = resetctl::deliveries::clear_suppression(
+        &store(sdk, prefix),
+        &keys,
+        address,
+        SystemClock.now(),
+    )
+    .await?;
+    println!(
+        "{}",
+        if cleared {
+            "suppression cleared"
+        } else {
+            "the address was not suppressed"
+        }
+    );
     Ok(())
 }
 

@@ -1,4 +1,5 @@
-//! The `guards` table: rate-limit windows and `Idempotency-Key` records, both with TTL.
+//! The `guards` table: rate-limit windows and `Idempotency-Key` records, both with TTL;
+//! suppressed addresses, without.
 
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
@@ -9,8 +10,10 @@ use super::DynamoStore;
 use crate::domain::idempotency::{
     Fingerprint, IdempotencyKey, IdempotencyRecord, IdempotencyState, StoredResponse,
 };
-use crate::domain::Timestamp;
-use crate::ports::{Claim, IdempotencyStore, RateDecision, RateLimit, RateLimiter, StoreError};
+use crate::domain::{Suppression, SuppressionKey, SuppressionReason, Timestamp};
+use crate::ports::{
+    Claim, IdempotencyStore, RateDecision, RateLimit, RateLimiter, StoreError, SuppressionList,
+};
 
 /// How long a rate-limit window's item outlives the window, so TTL never removes a
 /// window that is still counting.
@@ -179,5 +182,70 @@ impl RateLimiter for DynamoStore {
             Err(e) if condition_failed(&e) => Ok(limited),
             Err(e) => Err(unavailable(e)),
         }
+    }
+}
+
+// Suppressed addresses: `suppressed#{pseudonym}`, no `expires_at` (TTL never removes one).
+
+fn suppression_guard_key(key: &SuppressionKey) -> String {
+    format!("suppressed#{}", key.as_ref())
+}
+
+impl SuppressionList for DynamoStore {
+    /// A conditional put: the first entry stays.
+    async fn suppress(
+        &self,
+        key: &SuppressionKey,
+        suppression: &Suppression,
+    ) -> Result<(), StoreError> {
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.tables.guards)
+            .item(attr::GUARD_KEY, s(suppression_guard_key(key)))
+            .item(attr::REASON, s(suppression.reason.as_str()))
+            .item(attr::AT, n(suppression.since.unix_seconds()))
+            .condition_expression("attribute_not_exists(#k)")
+            .expression_attribute_names("#k", attr::GUARD_KEY)
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(()),
+            Err(e) if condition_failed(&e) => Ok(()),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn suppression(&self, key: &SuppressionKey) -> Result<Option<Suppression>, StoreError> {
+        let Some(item) = self
+            .get_item(
+                &self.tables.guards,
+                attr::GUARD_KEY,
+                &suppression_guard_key(key),
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        let r = Reader::new("guards", &item.0);
+        Ok(Some(Suppression {
+            reason: r.parsed(attr::REASON, |v| {
+                SuppressionReason::parse(v).ok_or("unknown reason")
+            })?,
+            since: r.timestamp(attr::AT)?,
+        }))
+    }
+
+    async fn clear_suppression(&self, key: &SuppressionKey) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .delete_item()
+            .table_name(&self.tables.guards)
+            .key(attr::GUARD_KEY, s(suppression_guard_key(key)))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(out.attributes.is_some_and(|a| !a.is_empty()))
     }
 }

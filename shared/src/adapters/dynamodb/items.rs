@@ -46,6 +46,8 @@ pub(super) mod attr {
     // guards
     pub const GUARD_KEY: &str = "guard_key";
     pub const HITS: &str = "hits";
+    /// On a suppressed address: why (`bounce`, `complaint`); `at` holds since when.
+    pub const REASON: &str = "reason";
     // api-keys
     pub const KEY_HASH: &str = "key_hash";
     pub const KEY_ID: &str = "key_id";
