@@ -267,6 +267,17 @@ pub trait RateLimiter: Send + Sync + 'static {
         limit: RateLimit,
         now: Timestamp,
     ) -> impl Future<Output = Result<RateDecision, StoreError>> + Send;
+
+    /// Counts one hit on every bucket of `hits` in the windows containing `now`, all or
+    /// none: `Allowed` when each is under its limit, else `Limited` until the end of the
+    /// window of the first bucket at its limit, and nothing counted. MUST be atomic as
+    /// `hit` is, and a call the client retries after its answer was lost MUST count once.
+    /// `hits` names each bucket once; a limit that is off does not belong in it.
+    fn hit_together(
+        &self,
+        hits: &[(String, RateLimit)],
+        now: Timestamp,
+    ) -> impl Future<Output = Result<RateDecision, StoreError>> + Send;
 }
 
 /// Addresses that bounced hard or drew a complaint: the courier sends them nothing until an

@@ -387,6 +387,31 @@ impl RateLimiter for MemoryStore {
         slot.1 += 1;
         Ok(RateDecision::Allowed)
     }
+
+    async fn hit_together(
+        &self,
+        hits: &[(String, RateLimit)],
+        now: Timestamp,
+    ) -> Result<RateDecision, StoreError> {
+        let mut s = self.state();
+        let mut counted = Vec::with_capacity(hits.len());
+        for (bucket, limit) in hits {
+            let window = limit.window_secs.max(1);
+            let start = now.unix_seconds() - now.unix_seconds() % window;
+            let hits_so_far = match s.windows.get(bucket) {
+                Some(&(at, n)) if at == start => n,
+                _ => 0,
+            };
+            if hits_so_far >= limit.max {
+                return Ok(RateDecision::Limited {
+                    retry_after_secs: (start + window).saturating_sub(now.unix_seconds()).max(1),
+                });
+            }
+            counted.push((bucket.clone(), (start, hits_so_far + 1)));
+        }
+        s.windows.extend(counted);
+        Ok(RateDecision::Allowed)
+    }
 }
 
 impl SuppressionList for MemoryStore {

@@ -92,22 +92,32 @@ impl<S: Store, D, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, D, C, R, M>
         let tag = keys.pseudonym("recipient", address);
         let asker = keys.pseudonym("requester", &origin.requester);
         let limits = self.settings.limits;
-        for (bucket, limit) in [
+        // Counted together: in one round trip, all or none (a request refused by one budget
+        // spends none of the others), and once even when the store's answer was lost.
+        let hits: Vec<(String, RateLimit)> = [
             (
                 format!("to#{tag}#{asker}#cooldown"),
                 limits.recipient_cooldown,
             ),
             (format!("to#{tag}#{asker}#hourly"), limits.recipient_hourly),
             (format!("to#{tag}#ceiling"), limits.recipient_ceiling),
-        ] {
-            if let Err(limited) = self
-                .limit(endpoint, LimitReason::Recipient, &bucket, limit)
-                .await?
-            {
-                return Ok(Err(limited));
+        ]
+        .into_iter()
+        .filter(|(_, limit)| !limit.is_off())
+        .collect();
+        if hits.is_empty() {
+            return Ok(Ok(()));
+        }
+        match self.store.hit_together(&hits, self.clock.now()).await? {
+            RateDecision::Allowed => Ok(Ok(())),
+            RateDecision::Limited { retry_after_secs } => {
+                self.count(endpoint, Metric::LimitHit(LimitReason::Recipient));
+                Ok(Err(RateLimited {
+                    reason: LimitReason::Recipient,
+                    retry_after_secs,
+                }))
             }
         }
-        Ok(Ok(()))
     }
 
     /// Audits a limit hit with the reason as its detail.

@@ -55,6 +55,81 @@ pub(super) async fn concurrent_hits_never_exceed_the_limit<S: Store + Clone>(sto
     assert_eq!(allowed, 5, "exactly max hits MUST be allowed");
 }
 
+pub(super) async fn hits_together_count_all_or_none<S: Store>(store: S) {
+    let tag = hex::encode(random_id());
+    let (a, b) = (format!("contract#{tag}#a"), format!("contract#{tag}#b"));
+    let one = RateLimit {
+        max: 1,
+        window_secs: 60,
+    };
+    let two = RateLimit {
+        max: 2,
+        window_secs: 3600,
+    };
+    let both = [(a.clone(), one), (b.clone(), two)];
+    assert_eq!(
+        store.hit_together(&both, T0).await.expect("hit"),
+        RateDecision::Allowed
+    );
+    assert_eq!(
+        store.hit_together(&both, T0).await.expect("hit"),
+        RateDecision::Limited {
+            retry_after_secs: 60
+        },
+        "the first bucket at its limit MUST decide, with its window's end"
+    );
+    assert_eq!(
+        store.hit(&b, two, T0).await.expect("hit"),
+        RateDecision::Allowed,
+        "a refused call MUST count on no bucket"
+    );
+    assert_eq!(
+        store.hit(&b, two, T0).await.expect("hit"),
+        RateDecision::Limited {
+            retry_after_secs: 3600
+        },
+        "the first call MUST have counted on every bucket"
+    );
+}
+
+pub(super) async fn concurrent_hits_together_never_exceed_any_limit<S: Store + Clone>(store: S) {
+    let tag = hex::encode(random_id());
+    let hits = vec![
+        (
+            format!("contract#{tag}#a"),
+            RateLimit {
+                max: 3,
+                window_secs: 60,
+            },
+        ),
+        (
+            format!("contract#{tag}#b"),
+            RateLimit {
+                max: 5,
+                window_secs: 60,
+            },
+        ),
+    ];
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..12 {
+        let (store, hits) = (store.clone(), hits.clone());
+        tasks.spawn(async move {
+            // A conflict the store could not resolve is an error, never a wrong count.
+            store.hit_together(&hits, T0).await.ok()
+        });
+    }
+    let mut allowed = 0;
+    while let Some(res) = tasks.join_next().await {
+        if res.expect("task") == Some(RateDecision::Allowed) {
+            allowed += 1;
+        }
+    }
+    assert!(
+        (1..=3).contains(&allowed),
+        "at most the smallest max MUST be allowed: {allowed}"
+    );
+}
+
 pub(super) async fn idempotency_keys_are_claimed_once_then_replayed<S: Store>(store: S) {
     let keys = CodeKeys::new(vec![vec![9; 32]]).expect("keys");
     let key = IdempotencyKey::parse(&hex::encode(random_id()), "contract", "caller").expect("key");

@@ -116,6 +116,8 @@ where
     api_keys_are_found_by_hash_only(make().await).await;
     rate_limit_allows_max_per_window(make().await).await;
     concurrent_hits_never_exceed_the_limit(make().await).await;
+    hits_together_count_all_or_none(make().await).await;
+    concurrent_hits_together_never_exceed_any_limit(make().await).await;
     audit_links_chain_and_are_never_replaced(make().await).await;
     idempotency_keys_are_claimed_once_then_replayed(make().await).await;
     concurrent_idempotency_claims_have_one_winner(make().await).await;

@@ -2,11 +2,12 @@
 //! suppressed addresses, without.
 
 use aws_sdk_dynamodb::primitives::Blob;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, TransactWriteItem, Update};
 
-use super::errors::{condition_failed, unavailable};
+use super::errors::{build_error, condition_failed, unavailable};
 use super::items::{attr, n, s, Item, Reader};
-use super::DynamoStore;
+use super::transaction::TransactError;
+use super::{DynamoStore, LostRace};
 use crate::domain::idempotency::{
     Fingerprint, IdempotencyKey, IdempotencyRecord, IdempotencyState, StoredResponse,
 };
@@ -181,6 +182,53 @@ impl RateLimiter for DynamoStore {
             Ok(_) => Ok(RateDecision::Allowed),
             Err(e) if condition_failed(&e) => Ok(limited),
             Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    /// One transaction of the buckets' conditional `ADD`s: all count or none does, in one
+    /// round trip, and the SDK's retry of a transaction whose answer was lost carries the
+    /// same `ClientRequestToken`, which DynamoDB applies once.
+    async fn hit_together(
+        &self,
+        hits: &[(String, RateLimit)],
+        now: Timestamp,
+    ) -> Result<RateDecision, StoreError> {
+        let mut windows = Vec::with_capacity(hits.len());
+        let mut actions = Vec::with_capacity(hits.len());
+        for (bucket, limit) in hits {
+            let window = limit.window_secs.max(1);
+            let start = now.unix_seconds() - now.unix_seconds() % window;
+            let end = start + window;
+            windows.push(end.saturating_sub(now.unix_seconds()).max(1));
+            let update = Update::builder()
+                .table_name(&self.tables.guards)
+                .key(attr::GUARD_KEY, s(format!("rate#{bucket}#{start}")))
+                .update_expression("ADD #hits :one SET #exp = :exp")
+                .condition_expression("attribute_not_exists(#hits) OR #hits < :max")
+                .expression_attribute_names("#hits", attr::HITS)
+                .expression_attribute_names("#exp", attr::EXPIRES_AT)
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":exp", n(end + GUARD_SLACK_SECS))
+                .expression_attribute_values(":max", n(limit.max))
+                .build()
+                .map_err(build_error)?;
+            actions.push(TransactWriteItem::builder().update(update).build());
+        }
+        if actions.is_empty() {
+            return Ok(RateDecision::Allowed);
+        }
+        match self.transact(actions).await {
+            Ok(()) => Ok(RateDecision::Allowed),
+            Err(TransactError::Cancelled(c)) => {
+                match (0..windows.len()).find(|&i| c.condition_failed_at(i)) {
+                    Some(i) => Ok(RateDecision::Limited {
+                        retry_after_secs: windows[i],
+                    }),
+                    // Conflicts past the retries: another request holds these counters.
+                    None => Err(StoreError::unavailable(LostRace)),
+                }
+            }
+            Err(TransactError::Unavailable(e)) => Err(e),
         }
     }
 }
