@@ -252,32 +252,25 @@ impl RateLimit {
     }
 }
 
+/// The bucket of a `hit_together` that was at its limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RateDecision {
-    Allowed,
-    Limited { retry_after_secs: u64 },
+pub struct OverLimit {
+    /// Its index in the hits.
+    pub index: usize,
+    pub retry_after_secs: u64,
 }
 
 pub trait RateLimiter: Send + Sync + 'static {
-    /// Counts one hit on `bucket` in the window containing `now`. MUST be atomic: of any
-    /// number of concurrent hits, at most `limit.max` per window are `Allowed`.
-    fn hit(
-        &self,
-        bucket: &str,
-        limit: RateLimit,
-        now: Timestamp,
-    ) -> impl Future<Output = Result<RateDecision, StoreError>> + Send;
-
     /// Counts one hit on every bucket of `hits` in the windows containing `now`, all or
-    /// none: `Allowed` when each is under its limit, else `Limited` until the end of the
-    /// window of the first bucket at its limit, and nothing counted. MUST be atomic as
-    /// `hit` is, and a call the client retries after its answer was lost MUST count once.
-    /// `hits` names each bucket once; a limit that is off does not belong in it.
+    /// none: `Ok` when each is under its limit, else the first bucket at its limit (its
+    /// index, and the end of its window) and nothing counted. MUST be atomic as `hit` is,
+    /// and a call the client retries after its answer was lost MUST count once. `hits`
+    /// names each bucket once; a limit that is off does not belong in it.
     fn hit_together(
         &self,
         hits: &[(String, RateLimit)],
         now: Timestamp,
-    ) -> impl Future<Output = Result<RateDecision, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Result<(), OverLimit>, StoreError>> + Send;
 }
 
 /// Addresses that bounced hard or drew a complaint: the courier sends them nothing until an

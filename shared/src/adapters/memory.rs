@@ -19,7 +19,7 @@ use crate::domain::{
 };
 use crate::ports::{
     ApiKeyStore, AttemptCount, AuditLog, Claim, Clock, CompletedReset, ConsumeError, DeliveryError,
-    IdempotencyStore, Metric, Metrics, Notifier, RateDecision, RateLimit, RateLimiter, SecretError,
+    IdempotencyStore, Metric, Metrics, Notifier, OverLimit, RateLimit, RateLimiter, SecretError,
     SecretStore, StoreError, SuppressionList, UserDirectory, VerificationStore,
 };
 
@@ -366,36 +366,14 @@ impl IdempotencyStore for MemoryStore {
 }
 
 impl RateLimiter for MemoryStore {
-    async fn hit(
-        &self,
-        bucket: &str,
-        limit: RateLimit,
-        now: Timestamp,
-    ) -> Result<RateDecision, StoreError> {
-        let window = limit.window_secs.max(1);
-        let start = now.unix_seconds() - now.unix_seconds() % window;
-        let mut s = self.state();
-        let slot = s.windows.entry(bucket.to_owned()).or_insert((start, 0));
-        if slot.0 != start {
-            *slot = (start, 0);
-        }
-        if slot.1 >= limit.max {
-            return Ok(RateDecision::Limited {
-                retry_after_secs: (start + window).saturating_sub(now.unix_seconds()).max(1),
-            });
-        }
-        slot.1 += 1;
-        Ok(RateDecision::Allowed)
-    }
-
     async fn hit_together(
         &self,
         hits: &[(String, RateLimit)],
         now: Timestamp,
-    ) -> Result<RateDecision, StoreError> {
+    ) -> Result<Result<(), OverLimit>, StoreError> {
         let mut s = self.state();
         let mut counted = Vec::with_capacity(hits.len());
-        for (bucket, limit) in hits {
+        for (index, (bucket, limit)) in hits.iter().enumerate() {
             let window = limit.window_secs.max(1);
             let start = now.unix_seconds() - now.unix_seconds() % window;
             let hits_so_far = match s.windows.get(bucket) {
@@ -403,14 +381,15 @@ impl RateLimiter for MemoryStore {
                 _ => 0,
             };
             if hits_so_far >= limit.max {
-                return Ok(RateDecision::Limited {
+                return Ok(Err(OverLimit {
+                    index,
                     retry_after_secs: (start + window).saturating_sub(now.unix_seconds()).max(1),
-                });
+                }));
             }
             counted.push((bucket.clone(), (start, hits_so_far + 1)));
         }
         s.windows.extend(counted);
-        Ok(RateDecision::Allowed)
+        Ok(Ok(()))
     }
 }
 

@@ -1,14 +1,13 @@
 //! Rate limits: per source address and per key on every endpoint, per recipient on every
-//! send. Each is a fixed-window counter in the store, hit atomically (`RateLimiter`).
+//! send. Each is a fixed-window counter in the store; a request's counters are hit together,
+//! atomically (`RateLimiter::hit_together`).
 
 use std::fmt;
 
 use super::Resetkit;
 use crate::domain::message::Destination;
 use crate::domain::{AuditAction, AuditEvent, Endpoint, LimitReason, Origin};
-use crate::ports::{
-    Clock, Metric, Metrics, RandomSource, RateDecision, RateLimit, Store, StoreError,
-};
+use crate::ports::{Clock, Metric, Metrics, RandomSource, RateLimit, Store, StoreError};
 
 /// Every limit of a stage. Defaults are in `crate::config`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,29 +50,6 @@ impl fmt::Display for RateLimited {
 }
 
 impl<S: Store, D, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, D, C, R, M> {
-    /// Counts one hit on `bucket`; `Err(RateLimited)` when over `limit`.
-    pub(super) async fn limit(
-        &self,
-        endpoint: Endpoint,
-        reason: LimitReason,
-        bucket: &str,
-        limit: RateLimit,
-    ) -> Result<Result<(), RateLimited>, StoreError> {
-        if limit.is_off() {
-            return Ok(Ok(()));
-        }
-        match self.store.hit(bucket, limit, self.clock.now()).await? {
-            RateDecision::Allowed => Ok(Ok(())),
-            RateDecision::Limited { retry_after_secs } => {
-                self.count(endpoint, Metric::LimitHit(reason));
-                Ok(Err(RateLimited {
-                    reason,
-                    retry_after_secs,
-                }))
-            }
-        }
-    }
-
     /// The recipient limits before a send to `to` for `origin`. The cool-down and the hourly
     /// budget are counted per recipient *and* requester, so strangers naming someone cannot
     /// spend that person's own budget; the ceiling counts everyone, against mail bombing. The
@@ -92,29 +68,55 @@ impl<S: Store, D, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, D, C, R, M>
         let tag = keys.pseudonym("recipient", address);
         let asker = keys.pseudonym("requester", &origin.requester);
         let limits = self.settings.limits;
-        // Counted together: in one round trip, all or none (a request refused by one budget
-        // spends none of the others), and once even when the store's answer was lost.
-        let hits: Vec<(String, RateLimit)> = [
-            (
-                format!("to#{tag}#{asker}#cooldown"),
-                limits.recipient_cooldown,
-            ),
-            (format!("to#{tag}#{asker}#hourly"), limits.recipient_hourly),
-            (format!("to#{tag}#ceiling"), limits.recipient_ceiling),
-        ]
-        .into_iter()
-        .filter(|(_, limit)| !limit.is_off())
-        .collect();
-        if hits.is_empty() {
+        let reason = LimitReason::Recipient;
+        self.limits_together(
+            endpoint,
+            &[
+                (
+                    reason,
+                    format!("to#{tag}#{asker}#cooldown"),
+                    limits.recipient_cooldown,
+                ),
+                (
+                    reason,
+                    format!("to#{tag}#{asker}#hourly"),
+                    limits.recipient_hourly,
+                ),
+                (
+                    reason,
+                    format!("to#{tag}#ceiling"),
+                    limits.recipient_ceiling,
+                ),
+            ],
+        )
+        .await
+    }
+
+    /// Counts one hit on each of `hits` together: in one round trip, all or none (a request
+    /// refused by one limit spends none of the others), and once even when the store's
+    /// answer was lost. The first at its limit is the answer. Limits that are off are left
+    /// out.
+    pub(super) async fn limits_together(
+        &self,
+        endpoint: Endpoint,
+        hits: &[(LimitReason, String, RateLimit)],
+    ) -> Result<Result<(), RateLimited>, StoreError> {
+        let (reasons, counted): (Vec<LimitReason>, Vec<(String, RateLimit)>) = hits
+            .iter()
+            .filter(|(_, _, limit)| !limit.is_off())
+            .map(|(reason, bucket, limit)| (*reason, (bucket.clone(), *limit)))
+            .unzip();
+        if counted.is_empty() {
             return Ok(Ok(()));
         }
-        match self.store.hit_together(&hits, self.clock.now()).await? {
-            RateDecision::Allowed => Ok(Ok(())),
-            RateDecision::Limited { retry_after_secs } => {
-                self.count(endpoint, Metric::LimitHit(LimitReason::Recipient));
+        match self.store.hit_together(&counted, self.clock.now()).await? {
+            Ok(()) => Ok(Ok(())),
+            Err(over) => {
+                let reason = reasons[over.index];
+                self.count(endpoint, Metric::LimitHit(reason));
                 Ok(Err(RateLimited {
-                    reason: LimitReason::Recipient,
-                    retry_after_secs,
+                    reason,
+                    retry_after_secs: over.retry_after_secs,
                 }))
             }
         }

@@ -150,9 +150,10 @@ impl<S: Store, D, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, D, C, R, M>
         &self.settings
     }
 
-    /// Counts the request against its source address, finds the presented key by its hash,
-    /// checks its kind and permission, then counts it against the key. The address is
-    /// limited first, so that guessing keys is limited too.
+    /// Finds the presented key by its hash (from the warm sandbox's cache, mostly), checks
+    /// its kind and permission, and counts the request against its source address and, for a
+    /// key that passed, against the key: both counters in one round trip. The address is
+    /// counted whatever the key, so guessing keys is limited too.
     pub async fn authenticate(
         &self,
         endpoint: Endpoint,
@@ -165,49 +166,47 @@ impl<S: Store, D, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, D, C, R, M>
         let mut event =
             AuditEvent::new(self.clock.now(), AuditAction::CallerRefused).detail(needed.as_str());
         event.source_ip = source_ip.clone();
-        if let Some(ip) = &source_ip {
-            let bucket = format!("ip#{}#{ip}", endpoint.as_str());
-            if let Err(limited) = self
-                .limit(endpoint, LimitReason::SourceIp, &bucket, limits.per_ip)
-                .await?
-            {
-                self.audit_limited(event, limited).await;
-                return Err(AuthError::RateLimited(limited));
-            }
-        }
         let key = if presented.trim().is_empty() {
             None
         } else {
             self.find_key(&PresentedKey(presented).hash()).await?
         };
-        let key = match key {
-            Some(key) if kinds.contains(&key.kind) && key.allows(needed) => key,
-            other => {
-                event.actor = other.map(|k| k.key_id);
-                self.audit(event).await;
-                return Err(AuthError::Unauthorized);
-            }
-        };
-        let per_key = if endpoint == Endpoint::ForgotPassword {
-            limits.forgot_per_key
-        } else {
-            limits.per_key
-        };
-        let bucket = match &source_ip {
-            Some(ip) if key.kind.is_shared() => {
-                format!("key#{}#{}#{ip}", endpoint.as_str(), key.key_id)
-            }
-            _ => format!("key#{}#{}", endpoint.as_str(), key.key_id),
-        };
-        if let Err(limited) = self
-            .limit(endpoint, LimitReason::ApiKey, &bucket, per_key)
-            .await?
-        {
-            event.actor = Some(key.key_id.clone());
+        event.actor = key.as_ref().map(|k| k.key_id.clone());
+        let key = key.filter(|k| kinds.contains(&k.kind) && k.allows(needed));
+
+        let mut hits = Vec::with_capacity(2);
+        if let Some(ip) = &source_ip {
+            hits.push((
+                LimitReason::SourceIp,
+                format!("ip#{}#{ip}", endpoint.as_str()),
+                limits.per_ip,
+            ));
+        }
+        if let Some(key) = &key {
+            let per_key = if endpoint == Endpoint::ForgotPassword {
+                limits.forgot_per_key
+            } else {
+                limits.per_key
+            };
+            let bucket = match &source_ip {
+                Some(ip) if key.kind.is_shared() => {
+                    format!("key#{}#{}#{ip}", endpoint.as_str(), key.key_id)
+                }
+                _ => format!("key#{}#{}", endpoint.as_str(), key.key_id),
+            };
+            hits.push((LimitReason::ApiKey, bucket, per_key));
+        }
+        if let Err(limited) = self.limits_together(endpoint, &hits).await? {
             self.audit_limited(event, limited).await;
             return Err(AuthError::RateLimited(limited));
         }
-        Ok(Caller { key, source_ip })
+        match key {
+            Some(key) => Ok(Caller { key, source_ip }),
+            None => {
+                self.audit(event).await;
+                Err(AuthError::Unauthorized)
+            }
+        }
     }
 
     /// Appends an audit event to its stream's hash chain. Two requests may extend a stream

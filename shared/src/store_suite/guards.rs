@@ -5,7 +5,7 @@ use super::{random_id, T0};
 use crate::domain::code::CodeKeys;
 use crate::domain::idempotency::{Fingerprint, IdempotencyKey, IdempotencyState, StoredResponse};
 use crate::domain::Timestamp;
-use crate::ports::{Claim, RateDecision, RateLimit, Store, StoreError};
+use crate::ports::{Claim, OverLimit, RateLimit, Store, StoreError};
 
 pub(super) async fn rate_limit_allows_max_per_window<S: Store>(store: S) {
     let bucket = format!("contract#{}", hex::encode(random_id()));
@@ -13,24 +13,23 @@ pub(super) async fn rate_limit_allows_max_per_window<S: Store>(store: S) {
         max: 3,
         window_secs: 5,
     };
+    let hit = [(bucket, limit)];
     let start = Timestamp::from_unix_seconds(1_800_000_000); // a multiple of 5
     for _ in 0..3 {
-        assert_eq!(
-            store.hit(&bucket, limit, start).await.expect("hit"),
-            RateDecision::Allowed
-        );
+        assert_eq!(store.hit_together(&hit, start).await.expect("hit"), Ok(()));
     }
     let at = start.plus(Duration::from_secs(2));
     assert_eq!(
-        store.hit(&bucket, limit, at).await.expect("hit"),
-        RateDecision::Limited {
+        store.hit_together(&hit, at).await.expect("hit"),
+        Err(OverLimit {
+            index: 0,
             retry_after_secs: 3
-        }
+        })
     );
     let next = start.plus(Duration::from_secs(5));
     assert_eq!(
-        store.hit(&bucket, limit, next).await.expect("hit"),
-        RateDecision::Allowed,
+        store.hit_together(&hit, next).await.expect("hit"),
+        Ok(()),
         "a new window resets"
     );
 }
@@ -44,11 +43,11 @@ pub(super) async fn concurrent_hits_never_exceed_the_limit<S: Store + Clone>(sto
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..20 {
         let (store, bucket) = (store.clone(), bucket.clone());
-        tasks.spawn(async move { store.hit(&bucket, limit, T0).await });
+        tasks.spawn(async move { store.hit_together(&[(bucket, limit)], T0).await });
     }
     let mut allowed = 0;
     while let Some(res) = tasks.join_next().await {
-        if res.expect("task").expect("hit") == RateDecision::Allowed {
+        if res.expect("task").expect("hit") == Ok(()) {
             allowed += 1;
         }
     }
@@ -67,27 +66,27 @@ pub(super) async fn hits_together_count_all_or_none<S: Store>(store: S) {
         window_secs: 3600,
     };
     let both = [(a.clone(), one), (b.clone(), two)];
+    assert_eq!(store.hit_together(&both, T0).await.expect("hit"), Ok(()));
     assert_eq!(
         store.hit_together(&both, T0).await.expect("hit"),
-        RateDecision::Allowed
-    );
-    assert_eq!(
-        store.hit_together(&both, T0).await.expect("hit"),
-        RateDecision::Limited {
+        Err(OverLimit {
+            index: 0,
             retry_after_secs: 60
-        },
+        }),
         "the first bucket at its limit MUST decide, with its window's end"
     );
+    let b_alone = [(b, two)];
     assert_eq!(
-        store.hit(&b, two, T0).await.expect("hit"),
-        RateDecision::Allowed,
+        store.hit_together(&b_alone, T0).await.expect("hit"),
+        Ok(()),
         "a refused call MUST count on no bucket"
     );
     assert_eq!(
-        store.hit(&b, two, T0).await.expect("hit"),
-        RateDecision::Limited {
+        store.hit_together(&b_alone, T0).await.expect("hit"),
+        Err(OverLimit {
+            index: 0,
             retry_after_secs: 3600
-        },
+        }),
         "the first call MUST have counted on every bucket"
     );
 }
@@ -120,7 +119,7 @@ pub(super) async fn concurrent_hits_together_never_exceed_any_limit<S: Store + C
     }
     let mut allowed = 0;
     while let Some(res) = tasks.join_next().await {
-        if res.expect("task") == Some(RateDecision::Allowed) {
+        if res.expect("task") == Some(Ok(())) {
             allowed += 1;
         }
     }

@@ -146,8 +146,10 @@ async fn fifty_links_sent_while_ses_throttles_for_twenty_seconds_arrive_once_eac
     app.deliver().await;
 
     // Assert: every link once, each still usable (sent before its expiry), none lost.
+    // At least the first batch (10 jobs, each tried twice by the SDK) met the throttling;
+    // how many more did depends on how fast the emulator got through them in 20 s.
     assert!(
-        plan.throttled_attempts() >= 50,
+        plan.throttled_attempts() >= 20,
         "SES throttled only {} sends",
         plan.throttled_attempts()
     );

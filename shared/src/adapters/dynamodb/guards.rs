@@ -13,7 +13,7 @@ use crate::domain::idempotency::{
 };
 use crate::domain::{Suppression, SuppressionKey, SuppressionReason, Timestamp};
 use crate::ports::{
-    Claim, IdempotencyStore, RateDecision, RateLimit, RateLimiter, StoreError, SuppressionList,
+    Claim, IdempotencyStore, OverLimit, RateLimit, RateLimiter, StoreError, SuppressionList,
 };
 
 /// How long a rate-limit window's item outlives the window, so TTL never removes a
@@ -146,45 +146,6 @@ impl IdempotencyStore for DynamoStore {
 }
 
 impl RateLimiter for DynamoStore {
-    /// A fixed window is one item, `rate#{bucket}#{window_start}`; a hit is one
-    /// conditional `ADD`, so concurrent hits can never count past `max`.
-    async fn hit(
-        &self,
-        bucket: &str,
-        limit: RateLimit,
-        now: Timestamp,
-    ) -> Result<RateDecision, StoreError> {
-        let window = limit.window_secs.max(1);
-        let start = now.unix_seconds() - now.unix_seconds() % window;
-        let end = start + window;
-        let limited = RateDecision::Limited {
-            retry_after_secs: end.saturating_sub(now.unix_seconds()).max(1),
-        };
-        if limit.max == 0 {
-            return Ok(limited);
-        }
-        let update = self
-            .client
-            .update_item()
-            .table_name(&self.tables.guards)
-            .key(attr::GUARD_KEY, s(format!("rate#{bucket}#{start}")))
-            .update_expression("ADD #hits :one SET #exp = :exp")
-            .condition_expression("attribute_not_exists(#hits) OR #hits < :max")
-            .expression_attribute_names("#hits", attr::HITS)
-            .expression_attribute_names("#exp", attr::EXPIRES_AT)
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":exp", n(end + GUARD_SLACK_SECS))
-            .expression_attribute_values(":max", n(limit.max))
-            .return_values(ReturnValue::None)
-            .send()
-            .await;
-        match update {
-            Ok(_) => Ok(RateDecision::Allowed),
-            Err(e) if condition_failed(&e) => Ok(limited),
-            Err(e) => Err(unavailable(e)),
-        }
-    }
-
     /// One transaction of the buckets' conditional `ADD`s: all count or none does, in one
     /// round trip, and the SDK's retry of a transaction whose answer was lost carries the
     /// same `ClientRequestToken`, which DynamoDB applies once.
@@ -192,7 +153,7 @@ impl RateLimiter for DynamoStore {
         &self,
         hits: &[(String, RateLimit)],
         now: Timestamp,
-    ) -> Result<RateDecision, StoreError> {
+    ) -> Result<Result<(), OverLimit>, StoreError> {
         let mut windows = Vec::with_capacity(hits.len());
         let mut actions = Vec::with_capacity(hits.len());
         for (bucket, limit) in hits {
@@ -215,15 +176,16 @@ impl RateLimiter for DynamoStore {
             actions.push(TransactWriteItem::builder().update(update).build());
         }
         if actions.is_empty() {
-            return Ok(RateDecision::Allowed);
+            return Ok(Ok(()));
         }
         match self.transact(actions).await {
-            Ok(()) => Ok(RateDecision::Allowed),
+            Ok(()) => Ok(Ok(())),
             Err(TransactError::Cancelled(c)) => {
                 match (0..windows.len()).find(|&i| c.condition_failed_at(i)) {
-                    Some(i) => Ok(RateDecision::Limited {
-                        retry_after_secs: windows[i],
-                    }),
+                    Some(index) => Ok(Err(OverLimit {
+                        index,
+                        retry_after_secs: windows[index],
+                    })),
                     // Conflicts past the retries: another request holds these counters.
                     None => Err(StoreError::unavailable(LostRace)),
                 }
