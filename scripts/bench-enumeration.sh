@@ -32,7 +32,7 @@ confirm="$("$target/release/examples/confirm_enumeration" | grep -v '"_aws"')"
     echo
     echo "## Forgot password: known vs unknown person"
     echo
-    echo "The forgot-password function alone, from request to answer (its handler over the real SDK clients): it authenticates, counts the key and address limits, reads the body and queues the job, whoever is named; there is no response floor. The courier's lookup, limits, issuing and sending happen afterwards in another function and are not part of the answer. After the timed requests the courier drains the queue once, and the last line checks that every known person was sent their link."
+    echo "The forgot-password function alone, from request to answer (its handler over the real SDK clients): it authenticates, counts the key and address limits, reads the body and queues the job, whoever is named; there is no response floor. The courier's lookup, limits, issuing and sending happen afterwards in another function and are not part of the answer. After the timed requests the courier drains the queue once, and the last line checks that every known person was sent their link. Both groups make the same AWS calls on this path (the key, its limits, one SendMessage), so whatever difference remains is jitter of the emulator and the shared machine, from run to run either way."
     echo
     echo '```'
     echo "$forgot"
