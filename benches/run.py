@@ -649,8 +649,9 @@ def report(r):
                  f"of jobs, done one after another and billed as one duration, rounded up per invocation. Batch size: "
                  f"{b}, the template's `CourierBatchSize`, as on a busy queue; and 1, as on a quiet one (the template sets "
                  "no batching window, so the event source mapping invokes as soon as a job is there). Its CPU per job is "
-                 "not measured apart: section 2's forgot-password figure (the in-memory queue delivers each job inline, so "
-                 "it is the request and its courier job together) stands in for it, an upper bound. SQS per job: the "
+                 "not measured apart: section 2's forgot-password figure stands in for every job, an upper bound (it covers "
+                 "the request and the link's lookup, limits, issuing and sending together: inline before delivery "
+                 "moved, through the in-memory queue, which delivers at once, since). SQS per job: the "
                  "function's own calls, plus the event source mapping's one `ReceiveMessage` and one `DeleteMessageBatch` "
                  "per batch; the mapping's empty long polls while the queue is idle are a fixed cost per hour, not per "
                  "reset, and are not counted.\n")

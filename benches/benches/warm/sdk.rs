@@ -1,7 +1,8 @@
 //! The warm path over the real SDK clients: each endpoint's shipped success event through
-//! the production adapters (DynamoDB, SES v2, SNS clients as `resetkit::adapters::aws`
-//! builds them) against the emulator, so that SDK serialisation, request signing, the HTTP
-//! client and response parsing are in the figure. Process CPU per request: the emulator is
+//! the production adapters (the DynamoDB and SQS clients the three functions build) against
+//! the emulator, so that SDK serialisation, request signing, the HTTP client and response
+//! parsing are in the figure. Each request queues its delivery job, as in production; the
+//! courier (another function) is not run, so its jobs stay on the queue. Process CPU per request: the emulator is
 //! another process, and time spent waiting on it is not CPU.
 //!
 //! As in the in-memory scenarios, a clock the bench moves a day per request keeps every
@@ -12,7 +13,7 @@
 use aws_config::{BehaviorVersion, Region};
 use resetkit::adapters::dynamodb::DynamoStore;
 use resetkit::adapters::memory::ManualClock;
-use resetkit::adapters::notify::AwsNotifier;
+use resetkit::adapters::sqs::SqsQueue;
 use resetkit::domain::Timestamp;
 use resetkit::ports::OsRandom;
 use resetkit::service::Resetkit;
@@ -27,7 +28,7 @@ const SENDER: &str = "no-reply@resetkit.bench";
 /// Untimed requests per endpoint before the measured ones (connections, caches).
 const WARM_UP: u64 = 5;
 
-type SdkResetkit = Resetkit<DynamoStore, AwsNotifier, ManualClock, OsRandom>;
+type SdkResetkit = Resetkit<DynamoStore, SqsQueue, ManualClock, OsRandom>;
 
 /// Runs `n` requests per endpoint against the emulator at `endpoint`; JSON: per endpoint,
 /// the median and mean process CPU per request in µs.
@@ -97,20 +98,17 @@ async fn wire(endpoint: &str) -> (SdkResetkit, ManualClock) {
     resetctl::people::seed_demo(&DynamoStore::new(dynamodb.clone(), &prefix))
         .await
         .expect("seed demo people and keys");
-    let ses = aws_sdk_sesv2::Client::new(&sdk);
-    if let Err(e) = ses
-        .create_email_identity()
-        .email_identity(SENDER)
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(format!("{prefix}deliveries"))
         .send()
         .await
-    {
-        assert!(
-            e.as_service_error()
-                .is_some_and(|s| s.is_already_exists_exception()),
-            "SES identity: {e:?}"
-        );
-    }
+        .expect("create the delivery queue")
+        .queue_url
+        .expect("the queue's URL");
     let base = [
+        (resetkit::config::QUEUE_URL, queue_url.as_str()),
         (resetkit::config::TABLE_PREFIX, prefix.as_str()),
         (resetkit::config::SENDER_EMAIL, SENDER),
         (
@@ -130,17 +128,10 @@ async fn wire(endpoint: &str) -> (SdkResetkit, ManualClock) {
     })
     .expect("configuration");
     config.settings.hash_params = MINIMAL_HASH;
-    // The in-memory scenarios' floor (none), so that the figure is the endpoint's own CPU.
-    config.settings.forgot_min_response = std::time::Duration::ZERO;
     let clock = ManualClock::at(Timestamp::from_unix_seconds(1_800_000_000));
     let service = Resetkit::new(
         DynamoStore::new(dynamodb, &config.aws.table_prefix),
-        AwsNotifier::new(
-            ses,
-            aws_sdk_sns::Client::new(&sdk),
-            config.aws.sender_email.clone(),
-            config.aws.configuration_set.clone(),
-        ),
+        SqsQueue::new(sqs, config.aws.queue_url.clone()),
         clock.clone(),
         OsRandom,
         resetkit::ports::NoMetrics,
