@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Benchmarks: cold start (code secrets inline, and read from Parameter Store on the
 # emulator), warm path (in-memory adapters, and the real SDK clients against the emulator),
-# Argon2id, DynamoDB round trips, artifact size, cost; then enumeration timing.
+# Argon2id, DynamoDB round trips (the courier's apart), artifact size, cost (the courier's
+# invocations and SQS requests included); then enumeration timing.
 # Builds what it measures, prints one table per section and writes BENCHMARKS.md (with the
 # machine and the date) and docs/enumeration.md (scripts/bench-enumeration.sh).
 #
@@ -58,17 +59,24 @@ PY
     }
 
 # --- builds (one cargo invocation at a time) -----------------------------------------
-say "release build: the three functions and the hello-world baseline"
-cargo build --release -p guest-reset -p forgot-password -p password-confirm -p bench-hello
+# Every build with --workspace: the same features everywhere, so nothing is built twice.
+say "release build: the four functions and the hello-world baseline"
+cargo build --release --workspace --bin guest-reset --bin forgot-password --bin password-confirm \
+    --bin courier --bin bench-hello
+# What the report says of the release binaries: the profile, or what the environment changed.
+build_note="release profile of the workspace (fat LTO, codegen-units 1, stripped)"
+if [[ -n "${CARGO_PROFILE_RELEASE_LTO:-}${CARGO_PROFILE_RELEASE_CODEGEN_UNITS:-}" ]]; then
+    build_note="release profile of the workspace with CARGO_PROFILE_RELEASE_LTO=${CARGO_PROFILE_RELEASE_LTO:-fat} CARGO_PROFILE_RELEASE_CODEGEN_UNITS=${CARGO_PROFILE_RELEASE_CODEGEN_UNITS:-1} (stripped)"
+fi
 say "release build: the warm-path bench"
-warm_bin="$(cargo bench -p resetkit-bench --bench warm --no-run --message-format=json-render-diagnostics |
+warm_bin="$(cargo bench --workspace --bench warm --no-run --message-format=json-render-diagnostics |
     "$VENV/bin/python" -c 'import json, sys
 for line in sys.stdin:
     m = json.loads(line)
     if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "warm" and m.get("executable"):
         print(m["executable"])')"
 say "debug build: the cold-start driver and the round-trip counter"
-cargo build -p resetkit-bench --bins
+cargo build --workspace --bin coldstart --bin round-trips
 
 say "arm64 zips (section 5)"
 sizes="$WORK/sizes.txt"
@@ -109,6 +117,7 @@ PY
     --python "$VENV/bin/python" \
     --endpoint "$endpoint" \
     --ssm-parameter "$code_secrets_parameter" \
+    --build "$build_note" \
     --sizes "$sizes" \
     --work "$WORK" \
     --out "$OUT" \

@@ -220,9 +220,8 @@ pub fn hash_time(params: HashParams, n: u32) -> Duration {
 }
 
 /// The process's CPU clock (every thread: the confirm path hashes on tokio's blocking pool).
-/// CPU rather than wall time, because forgot-password answers no sooner than a configured
-/// floor: even at zero, its `sleep_until` waits for the timer's next 1 ms tick, idle time
-/// that is billed in Lambda (section 6 counts the floor) but is not the endpoint's CPU.
+/// CPU rather than wall time: the figure is the endpoint's own work, not time spent waiting
+/// (section 6 adds the waits on AWS apart).
 pub struct CpuClock(Duration);
 
 impl CpuClock {

@@ -1,7 +1,8 @@
 //! The warm path over the real SDK clients: each endpoint's shipped success event through
-//! the production adapters (DynamoDB and SQS clients as `resetkit::adapters::aws` builds
-//! them for the functions; the courier's sends are not the endpoint's) against the emulator, so that SDK serialisation, request signing, the HTTP
-//! client and response parsing are in the figure. Process CPU per request: the emulator is
+//! the production adapters (the DynamoDB and SQS clients the three functions build) against
+//! the emulator, so that SDK serialisation, request signing, the HTTP client and response
+//! parsing are in the figure. Each request queues its delivery job, as in production; the
+//! courier (another function) is not run, so its jobs stay on the queue. Process CPU per request: the emulator is
 //! another process, and time spent waiting on it is not CPU.
 //!
 //! As in the in-memory scenarios, a clock the bench moves a day per request keeps every
@@ -98,9 +99,14 @@ async fn wire(endpoint: &str) -> (SdkResetkit, ManualClock) {
         .await
         .expect("seed demo people and keys");
     let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let (queue_url, _) = resetctl::queues::create_queues(&sqs, &prefix, 30)
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(format!("{prefix}deliveries"))
+        .send()
         .await
-        .expect("create queues");
+        .expect("create the delivery queue")
+        .queue_url
+        .expect("the queue's URL");
     let base = [
         (resetkit::config::QUEUE_URL, queue_url.as_str()),
         (resetkit::config::TABLE_PREFIX, prefix.as_str()),

@@ -1,7 +1,7 @@
 //! Cold start: spawns each function binary against a mock of the Lambda Runtime API on
 //! loopback and times spawn → its first `GET /2018-06-01/runtime/invocation/next`, which a
-//! `lambda_http` function sends only once `main` has read its configuration and built its
-//! clients. Runs are interleaved across binaries so drift on a shared machine hits all alike.
+//! function (`lambda_http` for the three HTTP functions, `lambda_runtime` for the courier on
+//! SQS events) sends only once `main` has read its configuration and built its clients. Runs are interleaved across binaries so drift on a shared machine hits all alike.
 //!
 //! ```text
 //! coldstart [--runs N] [--strace DIR] [--ssm ENDPOINT PARAMETER] NAME=PATH...
@@ -178,6 +178,17 @@ fn lambda_env(dead_port: u16) -> Vec<(String, String)> {
             "Phone:phone:unique:deliverable,mx_Alt_Email:email:deliverable,mx_City:text,mx_Member_Code:text:unique,mx_Form_Email:email".into(),
         ),
         ("RESETKIT_BROWSER_CONFIRM_KEY", "rk_demo_browser_key".into()),
+        // The courier's queues (every function sends to the first; only the courier needs
+        // the second). Nothing reads them at init.
+        (
+            "RESETKIT_QUEUE_URL",
+            "https://sqs.us-east-1.amazonaws.com/123456789012/resetkit-bench-deliveries".into(),
+        ),
+        (
+            "RESETKIT_DEAD_LETTER_QUEUE_URL",
+            "https://sqs.us-east-1.amazonaws.com/123456789012/resetkit-bench-deliveries-dead-letters"
+                .into(),
+        ),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))

@@ -1,7 +1,11 @@
 //! DynamoDB round trips per endpoint on its success path, counted by an SDK interceptor on
 //! the production service wired to the emulator (moto) exactly as `resetkit::adapters::aws`
 //! wires it, except that every client carries the counting interceptor. After each endpoint
-//! the courier delivers what it queued, counted apart (`<endpoint> courier`).
+//! the courier delivers what it queued, counted apart (`<endpoint> courier`). The courier
+//! runs as `courier::local::drain` runs it, which plays Lambda's event source mapping: the
+//! SQS `ReceiveMessage` and `DeleteMessageBatch` calls are the mapping's in production, not
+//! the function's, so they are listed apart (`event_source_mapping_calls`; the drain's last,
+//! empty receive included).
 //!
 //! ```text
 //! RESETKIT_BENCH_ENDPOINT=http://127.0.0.1:PORT round-trips
@@ -285,7 +289,16 @@ fn report(res: &lambda_http::Response<lambda_http::Body>, calls: Vec<Call>, pref
     let (mut wru, mut rru) = (0.0f64, 0.0f64);
     let mut writes = Vec::new();
     let mut others = Vec::new();
+    let mut event_source_mapping = Vec::new();
     for call in &calls {
+        if matches!(
+            call.operation.as_str(),
+            "ReceiveMessage" | "DeleteMessageBatch"
+        ) {
+            event_source_mapping
+                .push(json!({"service": call.service, "operation": call.operation}));
+            continue;
+        }
         if call.service != "DynamoDB" {
             others.push(json!({"service": call.service, "operation": call.operation}));
             continue;
@@ -369,5 +382,6 @@ fn report(res: &lambda_http::Response<lambda_http::Body>, calls: Vec<Call>, pref
         "write_request_units": wru,
         "read_request_units": rru,
         "other_aws_calls": others,
+        "event_source_mapping_calls": event_source_mapping,
     })
 }
