@@ -225,17 +225,15 @@ pub async fn spawn_courier_app(
     courier_sdk: impl FnOnce(&SdkConfig) -> SdkConfig,
 ) -> TestApp {
     let (stack, config) = seeded_stack_at(endpoint(), overrides).await;
-    let budgets = &resetkit::adapters::aws::EMULATOR_BUDGETS;
-    let service = resetkit::adapters::aws::build_with(&stack.sdk, config.clone(), budgets);
-    let parts =
-        resetkit::adapters::aws::build_courier_with(&courier_sdk(&stack.sdk), config, budgets)
-            .unwrap_or_else(|e| panic!("the courier's configuration: {e}"));
-    TestApp {
+    let courier_sdk = courier_sdk(&stack.sdk);
+    let functions_sdk = stack.sdk.clone();
+    assemble(
         stack,
-        service,
-        courier: parts.courier,
-        queues: courier::SqsQueues::new(parts.queue, parts.dead_letters),
-    }
+        config,
+        &functions_sdk,
+        &resetkit::adapters::aws::EMULATOR_BUDGETS,
+        &courier_sdk,
+    )
 }
 
 /// `spawn_app_on` on the emulator at `endpoint`.
@@ -246,9 +244,24 @@ pub async fn spawn_app_at(
     budgets: &resetkit::adapters::aws::Budgets,
 ) -> TestApp {
     let (stack, config) = seeded_stack_at(endpoint, overrides).await;
-    let service = resetkit::adapters::aws::build_with(&sdk(&stack.sdk), config.clone(), budgets);
+    let functions_sdk = sdk(&stack.sdk);
+    let courier_sdk = stack.sdk.clone();
+    assemble(stack, config, &functions_sdk, budgets, &courier_sdk)
+}
+
+/// The app over `stack` and `config`: the functions' service on clients made from
+/// `functions_sdk` with `budgets`, the courier on clients made from `courier_sdk` with the
+/// emulator's budgets.
+fn assemble(
+    stack: TestStack,
+    config: resetkit::config::Config,
+    functions_sdk: &SdkConfig,
+    budgets: &resetkit::adapters::aws::Budgets,
+    courier_sdk: &SdkConfig,
+) -> TestApp {
+    let service = resetkit::adapters::aws::build_with(functions_sdk, config.clone(), budgets);
     let parts = resetkit::adapters::aws::build_courier_with(
-        &stack.sdk,
+        courier_sdk,
         config,
         &resetkit::adapters::aws::EMULATOR_BUDGETS,
     )
