@@ -1,5 +1,5 @@
-//! Delivery through the courier: the jobs the request path puts on the queue, what the
-//! courier records about each send, and how long it keeps trying.
+//! Delivery through the courier: the jobs the request path puts on the queue, and how long
+//! the courier keeps trying (what it records about each send is `verification::Delivery`).
 //!
 //! A job holds no secret in clear. A forgot-password job carries the request (the courier
 //! looks the person up and issues the link itself, deriving its token from the job id); a
@@ -244,60 +244,6 @@ impl DeliveryJob {
     }
 }
 
-/// Where a verification's message stands, as the courier and the provider's later
-/// notifications record it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Delivery {
-    /// Handed to the courier; not sent yet.
-    Queued,
-    /// The provider accepted it, under this message id.
-    Sent {
-        message_id: String,
-    },
-    /// Given up: the provider refused it, or it could not be sent within the secret's
-    /// lifetime. The verification is withdrawn.
-    Undelivered,
-    /// The provider reported afterwards that the message bounced or drew a complaint.
-    Bounced,
-    Complained,
-    /// Not for the courier: the secret went to a server key allowed to see it.
-    Handed,
-}
-
-impl Delivery {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Delivery::Queued => "queued",
-            Delivery::Sent { .. } => "sent",
-            Delivery::Undelivered => "undelivered",
-            Delivery::Bounced => "bounced",
-            Delivery::Complained => "complained",
-            Delivery::Handed => "handed",
-        }
-    }
-
-    /// The stored form back: the status and, when sent, the provider's message id.
-    pub fn parse(status: &str, message_id: Option<String>) -> Option<Self> {
-        Some(match status {
-            "queued" => Delivery::Queued,
-            "sent" => Delivery::Sent {
-                message_id: message_id.unwrap_or_default(),
-            },
-            "undelivered" => Delivery::Undelivered,
-            "bounced" => Delivery::Bounced,
-            "complained" => Delivery::Complained,
-            "handed" => Delivery::Handed,
-            _ => return None,
-        })
-    }
-
-    /// Whether the courier may still send it: once the provider accepted it (or it was
-    /// given up), a job delivered again sends nothing.
-    pub fn is_pending(&self) -> bool {
-        matches!(self, Delivery::Queued)
-    }
-}
-
 /// How the courier retries a send the provider could not take yet (throttling, 5xx):
 /// exponential backoff with jitter, at most `max_tries` sends, never past the secret's
 /// lifetime.
@@ -416,25 +362,5 @@ mod tests {
         assert_eq!(policy.delay(3, 0), Duration::from_secs(4));
         assert_eq!(policy.delay(30, 0), Duration::from_secs(30));
         assert!(policy.delay(30, u32::MAX) < Duration::from_secs(60));
-    }
-
-    #[test]
-    fn delivery_states_read_back_as_written() {
-        for d in [
-            Delivery::Queued,
-            Delivery::Sent {
-                message_id: "m-1".into(),
-            },
-            Delivery::Undelivered,
-            Delivery::Bounced,
-            Delivery::Complained,
-            Delivery::Handed,
-        ] {
-            let id = match &d {
-                Delivery::Sent { message_id } => Some(message_id.clone()),
-                _ => None,
-            };
-            assert_eq!(Delivery::parse(d.as_str(), id), Some(d));
-        }
     }
 }

@@ -22,7 +22,7 @@ pub mod verification;
 pub use api_key::{ApiKeyHash, ApiKeyRecord, KeyKind, Permission, PresentedKey};
 pub use audit::{AuditAction, AuditEvent, Location};
 pub use code::{CodeHash, CodeKeys, OtpCode, ResetSecret, SealPurpose};
-pub use delivery::{CourierOutcome, Delivery, DeliveryJob, JobId, Origin, RetryPolicy, Task};
+pub use delivery::{CourierOutcome, DeliveryJob, JobId, Origin, RetryPolicy, Task};
 pub use endpoint::{Endpoint, LimitReason};
 pub use fields::{FieldCatalog, FieldKind, FieldName, FieldSpec, FieldValue, LookupKey};
 pub use identifiers::{EmailAddress, FirstName, PhoneE164, UserId, Username, VerificationId};
@@ -35,4 +35,4 @@ pub use provider_event::{
 pub use system_user_id::{SystemUserId, SystemUserIdError};
 pub use time::Timestamp;
 pub use user::User;
-pub use verification::{Channel, CheckFailure, Flow, VerificationRecord};
+pub use verification::{Channel, CheckFailure, Delivery, Flow, VerificationRecord};

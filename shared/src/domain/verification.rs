@@ -1,5 +1,4 @@
 use super::code::{CodeHash, CodeKeys, ResetSecret};
-use super::delivery::Delivery;
 use super::identifiers::{UserId, VerificationId};
 use super::time::Timestamp;
 
@@ -49,6 +48,60 @@ impl Channel {
             "sms" => Some(Channel::Sms),
             _ => None,
         }
+    }
+}
+
+/// Where a verification's message stands, as the courier and the provider's later
+/// notifications record it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// Handed to the courier; not sent yet.
+    Queued,
+    /// The provider accepted it, under this message id.
+    Sent {
+        message_id: String,
+    },
+    /// Given up: the provider refused it, or it could not be sent within the secret's
+    /// lifetime. The verification is withdrawn.
+    Undelivered,
+    /// The provider reported afterwards that the message bounced or drew a complaint.
+    Bounced,
+    Complained,
+    /// Not for the courier: the secret went to a server key allowed to see it.
+    Handed,
+}
+
+impl Delivery {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Delivery::Queued => "queued",
+            Delivery::Sent { .. } => "sent",
+            Delivery::Undelivered => "undelivered",
+            Delivery::Bounced => "bounced",
+            Delivery::Complained => "complained",
+            Delivery::Handed => "handed",
+        }
+    }
+
+    /// The stored form back: the status and, when sent, the provider's message id.
+    pub fn parse(status: &str, message_id: Option<String>) -> Option<Self> {
+        Some(match status {
+            "queued" => Delivery::Queued,
+            "sent" => Delivery::Sent {
+                message_id: message_id.unwrap_or_default(),
+            },
+            "undelivered" => Delivery::Undelivered,
+            "bounced" => Delivery::Bounced,
+            "complained" => Delivery::Complained,
+            "handed" => Delivery::Handed,
+            _ => return None,
+        })
+    }
+
+    /// Whether the courier may still send it: once the provider accepted it (or it was
+    /// given up), a job delivered again sends nothing.
+    pub fn is_pending(&self) -> bool {
+        matches!(self, Delivery::Queued)
     }
 }
 
@@ -111,5 +164,30 @@ impl VerificationRecord {
             return Err(CheckFailure::WrongCode);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delivery_states_read_back_as_written() {
+        for d in [
+            Delivery::Queued,
+            Delivery::Sent {
+                message_id: "m-1".into(),
+            },
+            Delivery::Undelivered,
+            Delivery::Bounced,
+            Delivery::Complained,
+            Delivery::Handed,
+        ] {
+            let id = match &d {
+                Delivery::Sent { message_id } => Some(message_id.clone()),
+                _ => None,
+            };
+            assert_eq!(Delivery::parse(d.as_str(), id), Some(d));
+        }
     }
 }
