@@ -17,7 +17,6 @@ use super::fields::{FieldCatalog, FieldSpec, LookupKey};
 use super::identifiers::{UserId, VerificationId};
 use super::time::Timestamp;
 use super::verification::Channel;
-use super::Endpoint;
 
 /// Who asked, carried with a job: the courier's audit events name the same caller, and
 /// recipient budgets count the same requester, as the request's would have.
@@ -89,17 +88,6 @@ pub enum Task {
     },
     /// "Your password was changed", after contract C.
     PasswordChanged { user: UserId },
-}
-
-impl Task {
-    /// The endpoint the job came from: metrics count its sends there.
-    pub fn endpoint(&self) -> Endpoint {
-        match self {
-            Task::ResetLink { .. } => Endpoint::ForgotPassword,
-            Task::StaffCode { .. } => Endpoint::GuestReset,
-            Task::PasswordChanged { .. } => Endpoint::PasswordConfirm,
-        }
-    }
 }
 
 /// A queue message that is not a job this stage can do: malformed, or naming a field the

@@ -1,4 +1,5 @@
 use super::code::{CodeHash, CodeKeys, ResetSecret};
+use super::endpoint::Endpoint;
 use super::identifiers::{UserId, VerificationId};
 use super::time::Timestamp;
 
@@ -18,6 +19,14 @@ pub enum Channel {
 }
 
 impl Flow {
+    /// The endpoint whose flow it is: metrics count its sends there.
+    pub fn endpoint(self) -> Endpoint {
+        match self {
+            Flow::StaffCode => Endpoint::GuestReset,
+            Flow::Link => Endpoint::ForgotPassword,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Flow::StaffCode => "staff_code",

@@ -284,10 +284,7 @@ impl<S: Store, D: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, D
         attempt: u32,
     ) -> Result<(CourierOutcome, bool), StoreError> {
         msg.verification = Some(record.id.clone());
-        let endpoint = match record.flow {
-            Flow::StaffCode => Endpoint::GuestReset,
-            Flow::Link => Endpoint::ForgotPassword,
-        };
+        let endpoint = record.flow.endpoint();
         let (channel, masked) = (msg.to.channel(), msg.to.masked());
         if self.is_suppressed(&msg.to).await? {
             // It bounced hard or drew a complaint before: nothing goes there until an
@@ -352,10 +349,7 @@ impl<S: Store, D: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, D
         record: &VerificationRecord,
         why: &str,
     ) -> Result<(), StoreError> {
-        let endpoint = match record.flow {
-            Flow::StaffCode => Endpoint::GuestReset,
-            Flow::Link => Endpoint::ForgotPassword,
-        };
+        let endpoint = record.flow.endpoint();
         self.store
             .record_delivery(&record.id, &Delivery::Undelivered)
             .await?;
