@@ -10,7 +10,6 @@
 //! is counted), and confirm hashes at the minimal Argon2id parameters (`MINIMAL_HASH`),
 //! whose time `run.py` subtracts as it does for the in-memory row.
 
-use aws_config::{BehaviorVersion, Region};
 use resetkit::adapters::dynamodb::DynamoStore;
 use resetkit::adapters::memory::ManualClock;
 use resetkit::adapters::sqs::SqsQueue;
@@ -23,8 +22,6 @@ use crate::scenarios::{
     confirm_event_from, expect_ok, CpuClock, FORGOT_PASSWORD_EVENT, GUEST_RESET_EVENT, MINIMAL_HASH,
 };
 
-const TEMPLATE: &str = include_str!("../../../template.yaml");
-const SENDER: &str = "no-reply@resetkit.bench";
 /// Untimed requests per endpoint before the measured ones (connections, caches).
 const WARM_UP: u64 = 5;
 
@@ -84,49 +81,11 @@ async fn one(service: &SdkResetkit, name: &str) -> std::time::Duration {
 /// Fresh tables with the demo data, and the service as production wires it (default SDK
 /// clients, the stage's configuration parser) but for the clock and the hash parameters.
 async fn wire(endpoint: &str) -> (SdkResetkit, ManualClock) {
-    let sdk = aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(endpoint.trim_end_matches('/'))
-        .region(Region::new("us-east-1"))
-        .test_credentials()
-        .load()
-        .await;
-    let prefix = format!("warm{}-", std::process::id());
+    let resetkit_bench::Stage {
+        sdk, mut config, ..
+    } = resetkit_bench::stage(endpoint, &format!("warm{}-", std::process::id())).await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&sdk);
-    resetctl::create_tables(&dynamodb, TEMPLATE, &prefix)
-        .await
-        .expect("create tables");
-    resetctl::people::seed_demo(&DynamoStore::new(dynamodb.clone(), &prefix))
-        .await
-        .expect("seed demo people and keys");
     let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let queue_url = sqs
-        .create_queue()
-        .queue_name(format!("{prefix}deliveries"))
-        .send()
-        .await
-        .expect("create the delivery queue")
-        .queue_url
-        .expect("the queue's URL");
-    let base = [
-        (resetkit::config::QUEUE_URL, queue_url.as_str()),
-        (resetkit::config::TABLE_PREFIX, prefix.as_str()),
-        (resetkit::config::SENDER_EMAIL, SENDER),
-        (
-            resetkit::config::CODE_SECRETS,
-            "bench-secret-bench-secret-bench-secret-0001",
-        ),
-        (
-            resetkit::config::RESET_LINK_TEMPLATE,
-            "https://reset.example.com/reset#LeadId={LeadId}&TemporaryPassword={TemporaryPassword}",
-        ),
-        (resetkit::config::EXTRA_FIELDS, resetkit::demo::EXTRA_FIELDS),
-    ];
-    let mut config = resetkit::config::Config::from_lookup(|k| {
-        base.iter()
-            .find(|(key, _)| *key == k)
-            .map(|(_, v)| (*v).to_owned())
-    })
-    .expect("configuration");
     config.settings.hash_params = MINIMAL_HASH;
     let clock = ManualClock::at(Timestamp::from_unix_seconds(1_800_000_000));
     let service = Resetkit::new(

@@ -16,7 +16,6 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use aws_config::{BehaviorVersion, Region};
 use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
@@ -30,8 +29,6 @@ use resetkit::adapters::sqs::SqsQueue;
 use resetkit::ports::{NoMetrics, OsRandom, SystemClock};
 use resetkit::Resetkit;
 use serde_json::{json, Value};
-
-const TEMPLATE: &str = include_str!("../../../template.yaml");
 
 /// The partition key attribute of each table (template.yaml's `HASH` keys).
 const PARTITION_KEYS: [&str; 6] = [
@@ -111,46 +108,15 @@ async fn main() {
     let mut args = std::env::args().skip(1);
     let requests: usize = args.next().and_then(|n| n.parse().ok()).unwrap_or(200);
     let concurrency: usize = args.next().and_then(|n| n.parse().ok()).unwrap_or(50);
-    let sdk = aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(endpoint.trim_end_matches('/'))
-        .region(Region::new("us-east-1"))
-        .test_credentials()
-        .load()
-        .await;
-
     // Tables, queues and demo data through plain clients: not counted.
-    let prefix = format!("load{}-", std::process::id());
-    let plain = aws_sdk_dynamodb::Client::new(&sdk);
-    resetctl::create_tables(&plain, TEMPLATE, &prefix)
-        .await
-        .expect("create tables");
-    resetctl::people::seed_demo(&DynamoStore::new(plain, &prefix))
-        .await
-        .expect("seed demo people and keys");
+    let resetkit_bench::Stage {
+        sdk,
+        prefix,
+        config,
+        ..
+    } = resetkit_bench::stage(&endpoint, &format!("load{}-", std::process::id())).await;
+    let queue_url = config.aws.queue_url.clone();
     let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let (queue_url, _) = resetctl::queues::create_queues(&sqs, &prefix, 30)
-        .await
-        .expect("create queues");
-    let base = [
-        (resetkit::config::TABLE_PREFIX, prefix.as_str()),
-        (resetkit::config::SENDER_EMAIL, "no-reply@resetkit.load"),
-        (
-            resetkit::config::CODE_SECRETS,
-            "load-secret-load-secret-load-secret-000001",
-        ),
-        (
-            resetkit::config::RESET_LINK_TEMPLATE,
-            "https://reset.example.com/reset#LeadId={LeadId}&TemporaryPassword={TemporaryPassword}",
-        ),
-        (resetkit::config::EXTRA_FIELDS, resetkit::demo::EXTRA_FIELDS),
-        (resetkit::config::QUEUE_URL, queue_url.as_str()),
-    ];
-    let config = resetkit::config::Config::from_lookup(|k| {
-        base.iter()
-            .find(|(key, _)| *key == k)
-            .map(|(_, v)| (*v).to_owned())
-    })
-    .expect("configuration");
 
     // The functions' service as `resetkit::adapters::aws` wires it, DynamoDB counted.
     let writes = WritesPerItem::default();

@@ -20,7 +20,6 @@
 
 use std::sync::{Arc, Mutex};
 
-use aws_config::{BehaviorVersion, Region};
 use aws_sdk_dynamodb::config::interceptors::{
     BeforeDeserializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
 };
@@ -34,8 +33,6 @@ use resetkit::ports::{NoMetrics, OsRandom, SystemClock};
 use resetkit::Resetkit;
 use serde_json::{json, Value};
 
-const TEMPLATE: &str = include_str!("../../../template.yaml");
-const SENDER: &str = "no-reply@resetkit.bench";
 const GUEST_RESET_EVENT: &str = include_str!("../../../events/guest-reset-success.json");
 const FORGOT_PASSWORD_EVENT: &str = include_str!("../../../events/forgot-password-success.json");
 const PASSWORD_CONFIRM_EVENT: &str = include_str!("../../../events/password-confirm-success.json");
@@ -103,35 +100,14 @@ impl Intercept for Counter {
 async fn main() {
     let endpoint = std::env::var("RESETKIT_BENCH_ENDPOINT")
         .expect("RESETKIT_BENCH_ENDPOINT: the emulator's URL");
-    let sdk = aws_config::defaults(BehaviorVersion::latest())
-        .endpoint_url(endpoint.trim_end_matches('/'))
-        .region(Region::new("us-east-1"))
-        .test_credentials()
-        .load()
-        .await;
-
-    // Tables and demo data through plain clients: not counted.
-    let prefix = format!("bench{}-", std::process::id());
-    let plain = aws_sdk_dynamodb::Client::new(&sdk);
-    resetctl::create_tables(&plain, TEMPLATE, &prefix)
-        .await
-        .expect("create tables");
-    resetctl::people::seed_demo(&DynamoStore::new(plain, &prefix))
-        .await
-        .expect("seed demo people and keys");
-    let ses = aws_sdk_sesv2::Client::new(&sdk);
-    if let Err(e) = ses
-        .create_email_identity()
-        .email_identity(SENDER)
-        .send()
-        .await
-    {
-        assert!(
-            e.as_service_error()
-                .is_some_and(|s| s.is_already_exists_exception()),
-            "SES identity: {e:?}"
-        );
-    }
+    // Tables, queues and demo data through plain clients: not counted.
+    let resetkit_bench::Stage {
+        sdk,
+        prefix,
+        config,
+        dead_letter_url,
+    } = resetkit_bench::stage(&endpoint, &format!("bench{}-", std::process::id())).await;
+    let queue_url = config.aws.queue_url.clone();
 
     // The service as `resetkit::adapters::aws::build` wires it, with counting clients.
     let counter = Counter::default();
@@ -150,42 +126,6 @@ async fn main() {
             .interceptor(counter.clone())
             .build(),
     );
-    let plain_sqs = aws_sdk_sqs::Client::new(&sdk);
-    let mut urls = Vec::new();
-    for name in ["courier", "courier-dead-letters"] {
-        let created = plain_sqs
-            .create_queue()
-            .queue_name(format!("{prefix}{name}"))
-            .send()
-            .await
-            .expect("create queue");
-        urls.push(created.queue_url.expect("queue URL"));
-    }
-    let (queue_url, dead_letter_url) = (urls[0].clone(), urls[1].clone());
-    let base = [
-        (resetkit::config::QUEUE_URL, queue_url.as_str()),
-        (resetkit::config::TABLE_PREFIX, prefix.as_str()),
-        (resetkit::config::SENDER_EMAIL, SENDER),
-        (
-            resetkit::config::CODE_SECRETS,
-            "bench-secret-bench-secret-bench-secret-0001",
-        ),
-        (
-            resetkit::config::RESET_LINK_TEMPLATE,
-            "https://reset.example.com/reset#LeadId={LeadId}&TemporaryPassword={TemporaryPassword}",
-        ),
-        (resetkit::config::EXTRA_FIELDS, resetkit::demo::EXTRA_FIELDS),
-        (
-            resetkit::config::BROWSER_CONFIRM_KEY,
-            resetkit::demo::BROWSER_KEY,
-        ),
-    ];
-    let config = resetkit::config::Config::from_lookup(|k| {
-        base.iter()
-            .find(|(key, _)| *key == k)
-            .map(|(_, v)| (*v).to_owned())
-    })
-    .expect("configuration");
     let sqs = aws_sdk_sqs::Client::from_conf(
         aws_sdk_sqs::config::Builder::from(&sdk)
             .interceptor(counter.clone())
