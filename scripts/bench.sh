@@ -54,7 +54,7 @@ sys.exit(0 if (version("argon2-cffi"), version("argon2-cffi-bindings")) == tuple
 PY
     {
         say "installing argon2-cffi==$ARGON2_CFFI_VERSION into $VENV"
-        "$VENV/bin/python" -m pip install --quiet "argon2-cffi==$ARGON2_CFFI_VERSION" \
+        "$VENV/bin/python" -m pip install --quiet --no-cache-dir "argon2-cffi==$ARGON2_CFFI_VERSION" \
             "argon2-cffi-bindings==$ARGON2_CFFI_BINDINGS_VERSION"
     }
 

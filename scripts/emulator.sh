@@ -48,7 +48,7 @@ emulator_venv() {
         }
     fi
     _emulator_log "installing moto[server]==$MOTO_VERSION into $VENV"
-    "$VENV/bin/python" -m pip install --quiet "moto[server]==$MOTO_VERSION" || return 1
+    "$VENV/bin/python" -m pip install --quiet --no-cache-dir "moto[server]==$MOTO_VERSION" || return 1
     _emulator_venv_ok || { _emulator_log "moto $MOTO_VERSION did not install cleanly"; return 1; }
 }
 

@@ -16,7 +16,7 @@ venv=".venv/schemathesis"
 if ! "$venv/bin/python" -c "import sys; from importlib.metadata import version; sys.exit(version('schemathesis') != '$SCHEMATHESIS_VERSION')" 2>/dev/null; then
     echo "schemathesis: installing schemathesis==$SCHEMATHESIS_VERSION into $venv" >&2
     "${PYTHON:-python3}" -m venv "$venv"
-    "$venv/bin/python" -m pip install --quiet "schemathesis==$SCHEMATHESIS_VERSION"
+    "$venv/bin/python" -m pip install --quiet --no-cache-dir "schemathesis==$SCHEMATHESIS_VERSION"
 fi
 
 : "${RESETKIT_TEST_ENDPOINT:?start the emulator first (scripts/test.sh does): scripts/emulator.sh start, then export RESETKIT_TEST_ENDPOINT}"

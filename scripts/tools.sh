@@ -25,7 +25,7 @@ sys.exit(0 if version('$pkg') == '$version' else 1)" 2>/dev/null; then
     fi
     [[ -x "$VENV/bin/python" ]] || python3 -m venv "$VENV"
     echo "tools: installing $pkg==$version into $VENV" >&2
-    "$VENV/bin/python" -m pip install --quiet "$pkg==$version"
+    "$VENV/bin/python" -m pip install --quiet --no-cache-dir "$pkg==$version"
 }
 
 tools_install_cargo_lambda() { _tools_pip_pinned cargo-lambda "$CARGO_LAMBDA_VERSION" cargo-lambda; }
