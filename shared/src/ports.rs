@@ -6,13 +6,12 @@ use std::future::Future;
 use secrecy::SecretString;
 use thiserror::Error;
 
-use crate::domain::audit::ChainedEvent;
 use crate::domain::idempotency::{Fingerprint, IdempotencyKey, IdempotencyRecord, StoredResponse};
 use crate::domain::message::OutgoingMessage;
 use crate::domain::{
-    ApiKeyHash, ApiKeyRecord, Channel, Delivery, DeliveryJob, Endpoint, LimitReason, LookupKey,
-    ParameterName, PasswordHash, Suppression, SuppressionKey, SystemUserId, Timestamp, User,
-    UserId, VerificationId, VerificationRecord,
+    ApiKeyHash, ApiKeyRecord, AuditDigest, Channel, Delivery, DeliveryJob, Endpoint, LimitReason,
+    LookupKey, ParameterName, PasswordHash, RecordedEvent, Suppression, SuppressionKey,
+    SystemUserId, Timestamp, User, UserId, VerificationId, VerificationRecord,
 };
 
 /// Storage failed for a reason the caller cannot fix by changing the request.
@@ -169,29 +168,40 @@ pub trait ApiKeyStore: Send + Sync + 'static {
     fn put_key(&self, key: &ApiKeyRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
-/// The append-only audit log: one hash chain per stream (see `domain::audit`). Chaining
-/// is the service's job; the store keeps links and refuses to replace one.
+/// The audit log: events written without a read, each its own record, and the digests that
+/// seal them after the fact (`domain::audit_digest`).
 pub trait AuditLog: Send + Sync + 'static {
-    /// The link with the highest `seq` in `stream`, read consistently, or `None`.
-    fn audit_head(
-        &self,
-        stream: &str,
-    ) -> impl Future<Output = Result<Option<ChainedEvent>, StoreError>> + Send;
+    /// Stores `event` as its own record. MUST be conditional on its key being new, so that
+    /// nothing replaces a stored event; and MUST succeed when that very event is already
+    /// stored (a write retried after its answer was lost), storing it once.
+    fn record(&self, event: &RecordedEvent) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Stores `link`. MUST fail with `Duplicate` when another link holds `(stream, seq)`, so
-    /// that two writers that read the same head cannot both extend it; and MUST succeed when
-    /// that very link is already stored (a write retried after its answer was lost), so that
-    /// the event is not appended twice.
-    fn append_link(
+    /// The events stamped within `[from, to)`, in key order. Key queries, never a scan.
+    fn events_between(
         &self,
-        link: &ChainedEvent,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> impl Future<Output = Result<Vec<RecordedEvent>, StoreError>> + Send;
+
+    /// One person's events, in key order (an index query).
+    fn user_events(
+        &self,
+        user: &UserId,
+    ) -> impl Future<Output = Result<Vec<RecordedEvent>, StoreError>> + Send;
+
+    /// The newest digest (the chain's head), read consistently, or `None` before the first.
+    fn last_digest(&self) -> impl Future<Output = Result<Option<AuditDigest>, StoreError>> + Send;
+
+    /// Stores a digest. MUST fail with `Duplicate` when a different digest holds its place
+    /// (period and part), and MUST succeed when the same digest is already there (two runs
+    /// sealing the same period compute the same digest).
+    fn put_digest(
+        &self,
+        digest: &AuditDigest,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 
-    /// Every link of `stream` in `seq` order. MUST be a key query, never a scan.
-    fn read_stream(
-        &self,
-        stream: &str,
-    ) -> impl Future<Output = Result<Vec<ChainedEvent>, StoreError>> + Send;
+    /// Every digest, in chain order (period, then part).
+    fn digests(&self) -> impl Future<Output = Result<Vec<AuditDigest>, StoreError>> + Send;
 }
 
 /// What `IdempotencyStore::claim` found.

@@ -17,7 +17,7 @@ use super::sqs::SqsQueue;
 use super::ssm::SsmSecrets;
 use crate::config::{Config, ConfigError, UnresolvedConfig, DEAD_LETTER_QUEUE_URL};
 use crate::ports::{OsRandom, SystemClock};
-use crate::service::Resetkit;
+use crate::service::{AuditTrail, Resetkit};
 
 /// The service as the three functions run it: delivery goes to the queue.
 pub type AwsResetkit = Resetkit<DynamoStore, SqsQueue, SystemClock, OsRandom, EmfMetrics>;
@@ -41,13 +41,30 @@ pub async fn init_courier() -> Result<CourierParts, BoxError> {
     Ok(build_courier_with(&sdk, config, &PRODUCTION_BUDGETS)?)
 }
 
+/// `init` for the digest job: the audit log and the stage's code keys. It reads the same
+/// configuration as every function, so a stage's settings fail the same way everywhere.
+pub async fn init_audit_trail() -> Result<AuditTrail<DynamoStore>, BoxError> {
+    let (sdk, config) = load().await?;
+    Ok(AuditTrail::new(
+        DynamoStore::new(
+            dynamodb(&sdk, &PRODUCTION_BUDGETS),
+            &config.aws.table_prefix,
+        ),
+        config.settings.code_keys,
+    ))
+}
+
+async fn sdk() -> aws_config::SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https_client())
+        .load()
+        .await
+}
+
 async fn load() -> Result<(aws_config::SdkConfig, Config), BoxError> {
     init_logging();
     let config = UnresolvedConfig::from_env()?;
-    let sdk = aws_config::defaults(BehaviorVersion::latest())
-        .http_client(https_client())
-        .load()
-        .await;
+    let sdk = sdk().await;
     let config = resolve(&sdk, config, &PRODUCTION_BUDGETS.dynamodb).await?;
     Ok((sdk, config))
 }
@@ -126,6 +143,8 @@ const AWS_ROOT_CAS: &[u8] = include_bytes!("aws_roots.pem");
 /// the SDK's ClientRequestToken, so DynamoDB applies it once). SES and SNS are slower and a
 /// duplicate send is worse than a failed one: 3 s per attempt, 2 attempts, 7 s in all.
 pub struct Budget {
+    /// Opening a connection: AWS endpoints accept in milliseconds.
+    pub connect: Duration,
     pub attempt: Duration,
     pub operation: Duration,
     pub max_attempts: u32,
@@ -139,11 +158,13 @@ pub struct Budgets {
 
 pub const PRODUCTION_BUDGETS: Budgets = Budgets {
     dynamodb: Budget {
+        connect: Duration::from_secs(1),
         attempt: Duration::from_secs(2),
         operation: Duration::from_secs(5),
         max_attempts: 3,
     },
     delivery: Budget {
+        connect: Duration::from_secs(1),
         attempt: Duration::from_secs(3),
         operation: Duration::from_secs(7),
         max_attempts: 2,
@@ -154,21 +175,27 @@ pub const PRODUCTION_BUDGETS: Budgets = Budgets {
 /// not a failure to answer. The fault tests use `PRODUCTION_BUDGETS`.
 pub const EMULATOR_BUDGETS: Budgets = Budgets {
     dynamodb: Budget {
+        connect: EMULATOR_CONNECT,
         attempt: Duration::from_secs(30),
         operation: Duration::from_secs(90),
         max_attempts: 3,
     },
     delivery: Budget {
+        connect: EMULATOR_CONNECT,
         attempt: Duration::from_secs(30),
         operation: Duration::from_secs(90),
         max_attempts: 2,
     },
 };
 
+/// A burst of hundreds of new connections overflows the emulator's listen backlog (128):
+/// the kernel drops the excess SYNs and the client resends them after 1 s, then 3 s.
+const EMULATOR_CONNECT: Duration = Duration::from_secs(10);
+
 impl Budget {
     fn timeouts(&self) -> TimeoutConfig {
         TimeoutConfig::builder()
-            .connect_timeout(Duration::from_secs(1))
+            .connect_timeout(self.connect)
             .operation_attempt_timeout(self.attempt)
             .operation_timeout(self.operation)
             .build()

@@ -7,15 +7,14 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use secrecy::SecretString;
 
-use crate::domain::audit::ChainedEvent;
 use crate::domain::idempotency::{
     Fingerprint, IdempotencyKey, IdempotencyRecord, IdempotencyState, StoredResponse,
 };
 use crate::domain::message::OutgoingMessage;
 use crate::domain::{
-    ApiKeyHash, ApiKeyRecord, AuditEvent, Delivery, Endpoint, LookupKey, ParameterName,
-    Suppression, SuppressionKey, SystemUserId, Timestamp, User, UserId, VerificationId,
-    VerificationRecord,
+    ApiKeyHash, ApiKeyRecord, AuditDigest, AuditEvent, Delivery, Endpoint, EventKey, LookupKey,
+    ParameterName, Period, RecordedEvent, Suppression, SuppressionKey, SystemUserId, Timestamp,
+    User, UserId, VerificationId, VerificationRecord,
 };
 use crate::ports::{
     ApiKeyStore, AttemptCount, AuditLog, Claim, Clock, CompletedReset, ConsumeError, DeliveryError,
@@ -30,8 +29,8 @@ struct State {
     system_user_ids: HashMap<SystemUserId, UserId>,
     verifications: HashMap<VerificationId, VerificationRecord>,
     keys: HashMap<String, ApiKeyRecord>,
-    /// Every link, in the order appended.
-    audit: Vec<ChainedEvent>,
+    audit: BTreeMap<EventKey, RecordedEvent>,
+    digests: BTreeMap<(Period, u32), AuditDigest>,
     windows: HashMap<String, (u64, u32)>,
     idempotency: HashMap<String, IdempotencyRecord>,
     suppressed: HashMap<SuppressionKey, Suppression>,
@@ -53,7 +52,11 @@ impl MemoryStore {
     }
 
     pub fn audit_events(&self) -> Vec<AuditEvent> {
-        self.state().audit.iter().map(|l| l.event.clone()).collect()
+        self.state()
+            .audit
+            .values()
+            .map(|e| e.event.clone())
+            .collect()
     }
 
     /// Every stored byte that could hold a secret, as text: user records with their
@@ -70,7 +73,7 @@ impl MemoryStore {
         for v in s.verifications.values() {
             out.push_str(&format!("{v:?} {}\n", hex::encode(v.code_hash.as_bytes())));
         }
-        for e in &s.audit {
+        for e in s.audit.values() {
             out.push_str(&format!("{e:?}\n"));
         }
         for r in s.idempotency.values() {
@@ -268,45 +271,80 @@ impl ApiKeyStore for MemoryStore {
 }
 
 impl AuditLog for MemoryStore {
-    async fn audit_head(&self, stream: &str) -> Result<Option<ChainedEvent>, StoreError> {
+    async fn record(&self, event: &RecordedEvent) -> Result<(), StoreError> {
+        let mut s = self.state();
+        match s.audit.get(&event.key()) {
+            Some(held) if held == event => Ok(()),
+            Some(_) => Err(StoreError::Duplicate(event.key().to_string())),
+            None => {
+                s.audit.insert(event.key(), event.clone());
+                Ok(())
+            }
+        }
+    }
+
+    async fn events_between(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
         Ok(self
             .state()
             .audit
-            .iter()
-            .filter(|l| l.stream == stream)
-            .max_by_key(|l| l.seq)
-            .cloned())
+            .values()
+            .filter(|e| from <= e.event.at && e.event.at < to)
+            .cloned()
+            .collect())
     }
 
-    async fn append_link(&self, link: &ChainedEvent) -> Result<(), StoreError> {
-        let mut s = self.state();
-        if let Some(held) = s
-            .audit
-            .iter()
-            .find(|l| l.stream == link.stream && l.seq == link.seq)
-        {
-            if held == link {
-                return Ok(());
-            }
-            return Err(StoreError::Duplicate(format!(
-                "{}#{}",
-                link.stream, link.seq
-            )));
-        }
-        s.audit.push(link.clone());
-        Ok(())
-    }
-
-    async fn read_stream(&self, stream: &str) -> Result<Vec<ChainedEvent>, StoreError> {
-        let mut links: Vec<ChainedEvent> = self
+    async fn user_events(&self, user: &UserId) -> Result<Vec<RecordedEvent>, StoreError> {
+        Ok(self
             .state()
             .audit
-            .iter()
-            .filter(|l| l.stream == stream)
+            .values()
+            .filter(|e| e.event.user_id.as_ref() == Some(user))
             .cloned()
-            .collect();
-        links.sort_by_key(|l| l.seq);
-        Ok(links)
+            .collect())
+    }
+
+    async fn last_digest(&self) -> Result<Option<AuditDigest>, StoreError> {
+        Ok(self.state().digests.values().next_back().cloned())
+    }
+
+    async fn put_digest(&self, digest: &AuditDigest) -> Result<(), StoreError> {
+        let mut s = self.state();
+        match s.digests.get(&(digest.period, digest.part)) {
+            Some(held) if held == digest => Ok(()),
+            Some(_) => Err(StoreError::Duplicate(digest.name())),
+            None => {
+                s.digests
+                    .insert((digest.period, digest.part), digest.clone());
+                Ok(())
+            }
+        }
+    }
+
+    async fn digests(&self) -> Result<Vec<AuditDigest>, StoreError> {
+        Ok(self.state().digests.values().cloned().collect())
+    }
+}
+
+/// Test-only access to the log, as an attacker with write access to the table has.
+impl MemoryStore {
+    /// Applies `change` to the stored event with `key`.
+    pub fn tamper_with_event(&self, key: &EventKey, change: impl FnOnce(&mut AuditEvent)) {
+        if let Some(e) = self.state().audit.get_mut(key) {
+            change(&mut e.event);
+        }
+    }
+
+    pub fn delete_event(&self, key: &EventKey) {
+        self.state().audit.remove(key);
+    }
+
+    /// Stores `event` as though it had always been there.
+    pub fn insert_event(&self, event: RecordedEvent) {
+        self.state().audit.insert(event.key(), event);
     }
 }
 

@@ -1,13 +1,13 @@
 //! Audit events: who did what to whose account, never with a secret or a full address.
 //!
-//! Events are filed in streams (one per user; callers and addresses for events about
-//! nobody) and each stream is a hash chain: every link stores the SHA-256 of its event and
-//! of the link before it, so editing or removing a stored event breaks every later link,
-//! which `verify_chain` finds.
+//! Each event is its own record, written once and never read first, so writers never
+//! wait on one another and none is dropped for contention. Tamper evidence comes after the
+//! fact, from signed digests of each period's events (`audit_digest`).
+
+use std::fmt;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use thiserror::Error;
 
 use super::identifiers::UserId;
 use super::system_user_id::SystemUserId;
@@ -136,18 +136,7 @@ impl AuditEvent {
         self
     }
 
-    /// The stream the event belongs to: its user's, else its caller's, else its source
-    /// address's, so that refused and anonymous requests are chained too.
-    pub fn stream(&self) -> String {
-        match (&self.user_id, &self.actor, &self.source_ip) {
-            (Some(u), _, _) => format!("user:{}", u.as_ref()),
-            (None, Some(a), _) => format!("caller:{a}"),
-            (None, None, Some(ip)) => format!("ip:{ip}"),
-            (None, None, None) => "anonymous".to_owned(),
-        }
-    }
-
-    /// The bytes the chain hashes: every field, in a fixed order and encoding.
+    /// The bytes an event is hashed as: every field, in a fixed order and encoding.
     fn canonical(&self) -> Vec<u8> {
         #[derive(Serialize)]
         struct Canonical<'a> {
@@ -155,7 +144,7 @@ impl AuditEvent {
             action: &'a str,
             actor: Option<&'a str>,
             user: Option<&'a str>,
-            // Left out when absent, so links written before the field existed still verify.
+            // Left out when absent: the form of events without it predates the field.
             #[serde(skip_serializing_if = "Option::is_none")]
             system_user_id: Option<i32>,
             channel: Option<&'a str>,
@@ -183,122 +172,102 @@ impl AuditEvent {
     }
 }
 
-/// The hash before the first link of every stream.
-pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+/// An event's own id: random, so that no two writers ever touch the same item and none
+/// reads before it writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EventId([u8; 16]);
 
-/// One stored link of a stream's chain.
+impl EventId {
+    pub fn from_random(bytes: [u8; 16]) -> Self {
+        Self(bytes)
+    }
+
+    pub fn as_bytes(&self) -> &[u8; 16] {
+        &self.0
+    }
+
+    pub fn parse(hex_id: &str) -> Option<Self> {
+        let mut b = [0u8; 16];
+        hex::decode_to_slice(hex_id, &mut b).ok()?;
+        Some(Self(b))
+    }
+}
+
+impl fmt::Display for EventId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&hex::encode(self.0))
+    }
+}
+
+/// Where an event sits in the trail: by time, then by id (events of one second are in id
+/// order). Printed as `<unix seconds>-<id>`, the name `resetctl audit verify` gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct EventKey {
+    pub at: Timestamp,
+    pub id: EventId,
+}
+
+impl fmt::Display for EventKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}", self.at.unix_seconds(), self.id)
+    }
+}
+
+/// An event as the log keeps it: its own record, written once, never read first.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ChainedEvent {
-    pub stream: String,
-    /// 1 for the first link, then one more per link.
-    pub seq: u64,
-    pub prev_hash: String,
-    pub hash: String,
+pub struct RecordedEvent {
+    pub id: EventId,
     pub event: AuditEvent,
 }
 
-impl ChainedEvent {
-    /// The link that follows `head` (the stream's last link, if any) with `event`.
-    pub fn next(head: Option<&ChainedEvent>, event: AuditEvent) -> Self {
-        let stream = event.stream();
-        let (seq, prev_hash) =
-            head.map_or((1, GENESIS.to_owned()), |h| (h.seq + 1, h.hash.clone()));
-        let hash = link_hash(&stream, seq, &prev_hash, &event);
-        Self {
-            stream,
-            seq,
-            prev_hash,
-            hash,
-            event,
+impl RecordedEvent {
+    pub fn key(&self) -> EventKey {
+        EventKey {
+            at: self.event.at,
+            id: self.id,
         }
     }
-}
 
-fn link_hash(stream: &str, seq: u64, prev_hash: &str, event: &AuditEvent) -> String {
-    let mut h = Sha256::new();
-    h.update(stream.as_bytes());
-    h.update([0]);
-    h.update(seq.to_be_bytes());
-    h.update(prev_hash.as_bytes());
-    h.update(event.canonical());
-    hex::encode(h.finalize())
-}
-
-#[derive(Debug, Error, PartialEq, Eq)]
-pub enum ChainBreak {
-    #[error("link {seq}: expected sequence number {expected} (a link is missing)")]
-    Gap { seq: u64, expected: u64 },
-    #[error("link {seq}: does not follow the link before it (that one was altered or removed)")]
-    Unlinked { seq: u64 },
-    #[error("link {seq}: its event does not match its hash (the event was altered)")]
-    Altered { seq: u64 },
-    #[error("link {seq}: filed under the wrong stream")]
-    Misfiled { seq: u64 },
-}
-
-/// Checks a whole stream, as read in `seq` order; `Ok` holds the number of links.
-pub fn verify_chain(links: &[ChainedEvent]) -> Result<usize, ChainBreak> {
-    let mut prev: Option<&ChainedEvent> = None;
-    for link in links {
-        let expected = prev.map_or(1, |p| p.seq + 1);
-        if link.seq != expected {
-            return Err(ChainBreak::Gap {
-                seq: link.seq,
-                expected,
-            });
-        }
-        if link.prev_hash != prev.map_or(GENESIS, |p| p.hash.as_str()) {
-            return Err(ChainBreak::Unlinked { seq: link.seq });
-        }
-        if link.stream != link.event.stream() {
-            return Err(ChainBreak::Misfiled { seq: link.seq });
-        }
-        if link.hash != link_hash(&link.stream, link.seq, &link.prev_hash, &link.event) {
-            return Err(ChainBreak::Altered { seq: link.seq });
-        }
-        prev = Some(link);
+    /// SHA-256 of the id and every field of the event: what a digest lists it by.
+    pub fn hash(&self) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(self.id.as_bytes());
+        h.update(self.event.canonical());
+        h.finalize().into()
     }
-    Ok(links.len())
 }
 
 #[cfg(test)]
-mod chain_tests {
+mod tests {
     use super::*;
 
-    fn chain(n: usize) -> Vec<ChainedEvent> {
-        let user = UserId::from_random([7; 16]);
-        let mut links: Vec<ChainedEvent> = Vec::new();
-        for i in 0..n {
-            let event = AuditEvent::new(
-                Timestamp::from_unix_seconds(100 + i as u64),
-                AuditAction::CodeSent,
-            )
-            .user(&user);
-            links.push(ChainedEvent::next(links.last(), event));
+    fn recorded(detail: &str) -> RecordedEvent {
+        RecordedEvent {
+            id: EventId::from_random([7; 16]),
+            event: AuditEvent::new(Timestamp::from_unix_seconds(100), AuditAction::CodeSent)
+                .user(&UserId::from_random([9; 16]))
+                .detail(detail),
         }
-        links
     }
 
     #[test]
-    fn an_untouched_chain_verifies() {
-        assert_eq!(verify_chain(&chain(4)), Ok(4));
-        assert_eq!(verify_chain(&[]), Ok(0));
+    fn the_hash_covers_every_field_and_the_id() {
+        let a = recorded("x");
+        let mut b = a.clone();
+        assert_eq!(a.hash(), b.hash());
+        b.event.detail = Some("y".into());
+        assert_ne!(a.hash(), b.hash());
+        let mut c = a.clone();
+        c.id = EventId::from_random([8; 16]);
+        assert_ne!(a.hash(), c.hash());
+        let mut d = a.clone();
+        d.event.system_user_id = Some(SystemUserId::new(1001).unwrap());
+        assert_ne!(a.hash(), d.hash());
     }
 
     #[test]
-    fn an_edited_event_is_found() {
-        let mut links = chain(4);
-        links[2].event.detail = Some("edited".into());
-        assert_eq!(verify_chain(&links), Err(ChainBreak::Altered { seq: 3 }));
-    }
-
-    #[test]
-    fn the_system_user_id_is_covered_and_its_absence_keeps_older_links_valid() {
-        let mut links = chain(2);
-        links[1].event.system_user_id = Some(SystemUserId::new(1001).unwrap());
-        assert_eq!(verify_chain(&links), Err(ChainBreak::Altered { seq: 2 }));
-
-        // A link written before the field existed hashed exactly these bytes.
+    fn the_canonical_form_is_stable() {
+        // Digests sealed with these bytes must verify for as long as the log is kept.
         let event = AuditEvent::new(Timestamp::from_unix_seconds(5), AuditAction::CodeSent);
         assert_eq!(
             String::from_utf8(event.canonical()).unwrap(),
@@ -307,32 +276,18 @@ mod chain_tests {
     }
 
     #[test]
-    fn a_removed_or_reordered_link_is_found() {
-        let mut links = chain(4);
-        links.remove(1);
-        assert_eq!(
-            verify_chain(&links),
-            Err(ChainBreak::Gap {
-                seq: 3,
-                expected: 2
-            })
-        );
-        let mut links = chain(4);
-        let removed = links.remove(1);
-        links[1].seq = removed.seq; // renumbered to hide the gap
-        assert_eq!(verify_chain(&links), Err(ChainBreak::Unlinked { seq: 2 }));
-    }
-
-    #[test]
-    fn a_rehashed_edit_still_breaks_the_next_link() {
-        let mut links = chain(3);
-        links[1].event.action = AuditAction::PasswordChanged;
-        links[1].hash = link_hash(
-            &links[1].stream,
-            2,
-            &links[1].prev_hash.clone(),
-            &links[1].event,
-        );
-        assert_eq!(verify_chain(&links), Err(ChainBreak::Unlinked { seq: 3 }));
+    fn keys_sort_by_time_then_id_and_print_both() {
+        let early = EventKey {
+            at: Timestamp::from_unix_seconds(5),
+            id: EventId::from_random([0xff; 16]),
+        };
+        let late = EventKey {
+            at: Timestamp::from_unix_seconds(6),
+            id: EventId::from_random([0; 16]),
+        };
+        assert!(early < late);
+        assert_eq!(late.to_string(), format!("6-{}", "00".repeat(16)));
+        assert_eq!(EventId::parse(&early.id.to_string()), Some(early.id));
+        assert_eq!(EventId::parse("zz"), None);
     }
 }

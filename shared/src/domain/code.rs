@@ -93,6 +93,7 @@ struct Keyring {
     seal: SecretSlice<u8>,
     queue_seal: SecretSlice<u8>,
     link_token: SecretSlice<u8>,
+    audit_digest: SecretSlice<u8>,
 }
 
 /// What a sealed value is for: each has its own key, so a value sealed for one use never
@@ -111,6 +112,7 @@ const DIGEST: &[u8] = b"resetkit/v1/table-digest";
 const SEAL: &[u8] = b"resetkit/v1/stored-answer-seal";
 const QUEUE_SEAL: &[u8] = b"resetkit/v1/queued-code-seal";
 const LINK_TOKEN: &[u8] = b"resetkit/v1/courier-link-token";
+const AUDIT_DIGEST: &[u8] = b"resetkit/v1/audit-digest";
 
 impl Keyring {
     fn derive(secret: &[u8]) -> Self {
@@ -127,6 +129,7 @@ impl Keyring {
             seal: key(SEAL),
             queue_seal: key(QUEUE_SEAL),
             link_token: key(LINK_TOKEN),
+            audit_digest: key(AUDIT_DIGEST),
         }
     }
 }
@@ -241,6 +244,22 @@ impl CodeKeys {
                 .decrypt(XNonce::from_slice(nonce), body)
                 .ok()
         })
+    }
+
+    /// Signs an audit digest (`audit_digest`) under the newest secret's audit-digest key.
+    pub fn sign_audit_digest(&self, signed: &[u8]) -> [u8; 32] {
+        hmac(self.newest().audit_digest.expose_secret(), &[signed])
+    }
+
+    /// Whether any configured secret signed `signed` as `signature` (constant time): digests
+    /// sealed before a rotation still verify while the old secret is listed.
+    pub fn audit_digest_signed(&self, signed: &[u8], signature: &[u8; 32]) -> bool {
+        self.0
+            .iter()
+            .fold(subtle::Choice::from(0), |acc, k| {
+                acc | hmac(k.audit_digest.expose_secret(), &[signed]).ct_eq(signature)
+            })
+            .into()
     }
 
     /// The link token of a reset the courier issues for delivery job `job`: derived, not

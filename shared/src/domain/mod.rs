@@ -2,6 +2,7 @@
 
 pub mod api_key;
 pub mod audit;
+pub mod audit_digest;
 pub mod code;
 pub mod delivery;
 pub mod endpoint;
@@ -20,7 +21,8 @@ pub mod user;
 pub mod verification;
 
 pub use api_key::{ApiKeyHash, ApiKeyRecord, KeyKind, Permission, PresentedKey};
-pub use audit::{AuditAction, AuditEvent, Location};
+pub use audit::{AuditAction, AuditEvent, EventId, EventKey, Location, RecordedEvent};
+pub use audit_digest::{AuditDigest, AuditFinding, Period};
 pub use code::{CodeHash, CodeKeys, OtpCode, ResetSecret, SealPurpose};
 pub use delivery::{CourierOutcome, DeliveryJob, JobId, Origin, RetryPolicy, Task};
 pub use endpoint::{Endpoint, LimitReason};

@@ -1,5 +1,6 @@
 //! The use cases, one module each, over the ports. No AWS types, no HTTP.
 
+mod audit_trail;
 mod confirm;
 mod courier;
 mod forgot_password;
@@ -19,6 +20,7 @@ use std::time::Duration;
 use thiserror::Error;
 
 pub use crate::domain::{Endpoint, LimitReason};
+pub use audit_trail::{AuditTrail, Sealed, Verified, VerifyError};
 pub use confirm::{ConfirmCommand, ConfirmError, ConfirmSubject, Confirmed, UnexpectedConfirm};
 pub use forgot_password::{ForgotPasswordCommand, ForgotPasswordError, ForgotPasswordOutcome};
 pub use guest_reset::{GuestResetCommand, GuestResetError, GuestResetIssued};
@@ -28,13 +30,13 @@ pub use people::{create_person, SYSTEM_USER_ID_DRAWS};
 pub use reset_page::PageKeyError;
 
 use self::key_cache::KeyCache;
-use crate::domain::audit::ChainedEvent;
 use crate::domain::code::CodeKeys;
 use crate::domain::message::LinkTemplate;
 use crate::domain::password::HashParams;
 use crate::domain::{
-    ApiKeyHash, ApiKeyRecord, AuditAction, AuditEvent, DeliveryJob, FieldCatalog, JobId, KeyKind,
-    Origin, Permission, PresentedKey, RetryPolicy, Task, UserId, VerificationId,
+    ApiKeyHash, ApiKeyRecord, AuditAction, AuditEvent, DeliveryJob, EventId, FieldCatalog, JobId,
+    KeyKind, Origin, Permission, PresentedKey, RecordedEvent, RetryPolicy, Task, UserId,
+    VerificationId,
 };
 use crate::ports::{
     Clock, Metric, Metrics, NoMetrics, OsRandom, RandomSource, Store, StoreError, SystemClock,
@@ -209,36 +211,18 @@ impl<S: Store, D, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, D, C, R, M>
         }
     }
 
-    /// Appends an audit event to its stream's hash chain. Two requests may extend a stream
-    /// at once; the loser of the conditional write re-reads the head and tries again. A
-    /// failure is logged, not returned: the request has had its effect and must get its
-    /// answer.
+    /// Records an audit event as its own item: one conditional write, no read, so no
+    /// request waits on another's events and none is dropped for contention (the digest job
+    /// seals them later). A failure is logged, not returned: the request has had its effect
+    /// and must get its answer.
     async fn audit(&self, event: AuditEvent) {
-        const TRIES: usize = 5;
-        let stream = event.stream();
-        for _ in 0..TRIES {
-            let head = match self.store.audit_head(&stream).await {
-                Ok(head) => head,
-                Err(e) => {
-                    return tracing::error!(error = %e, action = event.action.as_str(), "audit head read failed")
-                }
-            };
-            match self
-                .store
-                .append_link(&ChainedEvent::next(head.as_ref(), event.clone()))
-                .await
-            {
-                Ok(()) => return,
-                Err(StoreError::Duplicate(_)) => continue,
-                Err(e) => {
-                    return tracing::error!(error = %e, action = event.action.as_str(), "audit append failed")
-                }
-            }
+        let recorded = RecordedEvent {
+            id: EventId::from_random(self.random_bytes()),
+            event,
+        };
+        if let Err(e) = self.store.record(&recorded).await {
+            tracing::error!(error = %e, action = recorded.event.action.as_str(), "audit write failed");
         }
-        tracing::error!(
-            action = event.action.as_str(),
-            "audit append lost {TRIES} races in a row"
-        );
     }
 
     fn audit_event(

@@ -253,7 +253,7 @@ mod tests {
         let bounced = events(&kit, AuditAction::Bounced);
         assert_eq!(bounced.len(), 1);
         assert_eq!(bounced[0].user_id, None);
-        assert_eq!(bounced[0].stream(), "caller:ses");
+        assert_eq!(bounced[0].actor.as_deref(), Some("ses"));
 
         // And the courier sends Ana nothing more: the next code is withdrawn.
         let sent = kit.outbox.sent().len();

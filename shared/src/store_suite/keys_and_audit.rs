@@ -1,9 +1,11 @@
-//! API keys found by hash only, and the audit chain.
+//! API keys found by hash only, and the audit log's events and digests.
 
 use super::{random_id, T0};
-use crate::domain::audit::{verify_chain, ChainedEvent};
+use std::time::Duration;
+
 use crate::domain::{
-    ApiKeyRecord, AuditAction, AuditEvent, KeyKind, Permission, PresentedKey, UserId,
+    ApiKeyRecord, AuditAction, AuditDigest, AuditEvent, CodeKeys, EventId, KeyKind, Period,
+    Permission, PresentedKey, RecordedEvent, Timestamp, UserId,
 };
 use crate::ports::{Store, StoreError};
 
@@ -37,40 +39,99 @@ pub(super) async fn api_keys_are_found_by_hash_only<S: Store>(store: S) {
     ));
 }
 
-pub(super) async fn audit_links_chain_and_are_never_replaced<S: Store>(store: S) {
+pub(super) async fn audit_events_are_written_once_and_read_back_in_key_order<S: Store>(store: S) {
     let user = UserId::from_random(random_id());
-    let event = |action| AuditEvent::new(T0, action).user(&user);
-    let stream = event(AuditAction::CodeSent).stream();
+    let recorded = |second: u64, action, id: [u8; 16]| RecordedEvent {
+        id: EventId::from_random(id),
+        event: AuditEvent::new(
+            Timestamp::from_unix_seconds(T0.unix_seconds() + second),
+            action,
+        )
+        .user(&user),
+    };
+    // Across two minutes and several shards, written out of order.
+    let late = recorded(70, AuditAction::PasswordChanged, [0x01; 16]);
+    let early = recorded(1, AuditAction::CodeSent, random_id());
+    let same_second = recorded(1, AuditAction::AttemptFailed, [0xff; 16]);
+    let anonymous = RecordedEvent {
+        id: EventId::from_random(random_id()),
+        event: AuditEvent::new(T0, AuditAction::CallerRefused),
+    };
+    for e in [&late, &same_second, &early, &anonymous] {
+        store.record(e).await.expect("record");
+    }
+    store
+        .record(&early)
+        .await
+        .expect("the same event again (a retried write) MUST succeed, adding nothing");
+    let mut rival = early.clone();
+    rival.event.detail = Some("rewritten".into());
     assert!(
-        store.audit_head(&stream).await.expect("head").is_none(),
-        "an empty stream MUST have no head"
+        matches!(store.record(&rival).await, Err(StoreError::Duplicate(_))),
+        "an event MUST NOT replace another with the same key"
     );
-    let first = ChainedEvent::next(None, event(AuditAction::CodeSent));
-    store.append_link(&first).await.expect("first link");
-    let second = ChainedEvent::next(Some(&first), event(AuditAction::PasswordChanged));
-    store.append_link(&second).await.expect("second link");
-    let rival = ChainedEvent::next(Some(&first), event(AuditAction::AttemptFailed));
+
+    let mut expected = vec![
+        early.clone(),
+        same_second.clone(),
+        late.clone(),
+        anonymous.clone(),
+    ];
+    expected.sort_by_key(RecordedEvent::key);
+    let between = store
+        .events_between(T0, T0.plus(Duration::from_secs(71)))
+        .await
+        .expect("between");
+    assert_eq!(
+        between, expected,
+        "every event of the span, in key order, unchanged"
+    );
+    assert_eq!(
+        store
+            .events_between(
+                T0.plus(Duration::from_secs(2)),
+                T0.plus(Duration::from_secs(70))
+            )
+            .await
+            .expect("between"),
+        vec![],
+        "the span is [from, to)"
+    );
+    let mine = store.user_events(&user).await.expect("user events");
+    assert_eq!(
+        mine,
+        expected
+            .into_iter()
+            .filter(|e| e.event.user_id.is_some())
+            .collect::<Vec<_>>(),
+        "a person's events, in key order"
+    );
+}
+
+pub(super) async fn audit_digests_keep_their_place_and_chain_order<S: Store>(store: S) {
+    let keys = CodeKeys::new(vec![vec![5; 32]]).expect("keys");
+    assert_eq!(store.last_digest().await.expect("last"), None);
+    let first_period = Period::containing(T0);
+    let first = AuditDigest::seal(&keys, first_period, &[], 0, None).remove(0);
+    let second =
+        AuditDigest::seal(&keys, first_period.next(), &[], 0, Some(first.signature)).remove(0);
+    store.put_digest(&second).await.expect("second");
+    store.put_digest(&first).await.expect("first");
+    store
+        .put_digest(&first)
+        .await
+        .expect("the same digest again MUST succeed");
+    let rival = AuditDigest::seal(&keys, first_period, &[], 0, Some(second.signature)).remove(0);
     assert!(
         matches!(
-            store.append_link(&rival).await,
+            store.put_digest(&rival).await,
             Err(StoreError::Duplicate(_))
         ),
-        "a link MUST NOT replace another with the same seq"
+        "a digest MUST NOT replace another in its place"
     );
-    store
-        .append_link(&second)
-        .await
-        .expect("the same link again (a retried write) MUST succeed, adding nothing");
     assert_eq!(
-        store.audit_head(&stream).await.expect("head"),
-        Some(second.clone()),
-        "the head is the last link"
+        store.last_digest().await.expect("last"),
+        Some(second.clone())
     );
-    let links = store.read_stream(&stream).await.expect("read");
-    assert_eq!(
-        links,
-        vec![first, second],
-        "a stream reads back in seq order, unchanged"
-    );
-    assert_eq!(verify_chain(&links), Ok(2));
+    assert_eq!(store.digests().await.expect("all"), vec![first, second]);
 }

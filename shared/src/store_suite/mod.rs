@@ -118,7 +118,8 @@ where
     concurrent_hits_never_exceed_the_limit(make().await).await;
     hits_together_count_all_or_none(make().await).await;
     concurrent_hits_together_never_exceed_any_limit(make().await).await;
-    audit_links_chain_and_are_never_replaced(make().await).await;
+    audit_events_are_written_once_and_read_back_in_key_order(make().await).await;
+    audit_digests_keep_their_place_and_chain_order(make().await).await;
     idempotency_keys_are_claimed_once_then_replayed(make().await).await;
     concurrent_idempotency_claims_have_one_winner(make().await).await;
     suppressions_are_kept_until_cleared(make().await).await;

@@ -145,9 +145,9 @@ async fn audited(
 ) -> Vec<resetkit::domain::AuditEvent> {
     app.stack
         .store
-        .read_stream(&format!("user:{}", person.id.as_ref()))
+        .user_events(&person.id)
         .await
-        .expect("read_stream")
+        .expect("user_events")
         .into_iter()
         .map(|l| l.event)
         .filter(|e| e.action == action)
@@ -195,14 +195,14 @@ async fn a_hard_bounce_marks_the_verification_and_suppresses_the_address_until_c
     let masked = EmailAddress::parse(&person.email).expect("email").masked();
     assert_eq!(bounced[0].destination.as_deref(), Some(masked.as_str()));
     assert_eq!(bounced[0].detail.as_deref(), Some("permanent"));
-    let stream = app
+    let events = app
         .stack
         .store
-        .read_stream(&format!("user:{}", person.id.as_ref()))
+        .user_events(&person.id)
         .await
-        .expect("read_stream");
+        .expect("user_events");
     assert!(
-        !format!("{stream:?}").contains(&person.email),
+        !format!("{events:?}").contains(&person.email),
         "the full address is nowhere in the audit"
     );
     let key = suppression_key(&app, &person);

@@ -106,9 +106,9 @@ async fn dead_letters(app: &TestApp) -> Vec<DeliveryJob> {
 async fn audit_details(app: &TestApp, user: &UserId, action: AuditAction) -> Vec<String> {
     app.stack
         .store
-        .read_stream(&format!("user:{}", user.as_ref()))
+        .user_events(user)
         .await
-        .expect("read_stream")
+        .expect("user_events")
         .into_iter()
         .filter(|l| l.event.action == action)
         .filter_map(|l| l.event.detail)

@@ -2,6 +2,7 @@
 //! production, pointed at a local endpoint. Run them with `bash scripts/test.sh`.
 
 mod abuse;
+mod audit;
 mod bounces;
 mod code_secrets;
 mod corpus;

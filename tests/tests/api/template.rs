@@ -48,6 +48,12 @@ fn the_code() -> Vec<Expected<'static>> {
             routes: &[],
             env: ALL_KEYS,
         },
+        // The digest job neither: an EventBridge schedule runs it.
+        Expected {
+            binary: "audit-digest",
+            routes: &[],
+            env: ALL_KEYS,
+        },
     ]
 }
 
@@ -469,7 +475,13 @@ async fn the_handlers_serve_their_routes_and_nothing_else() {
 #[test]
 fn no_function_build_compiles_the_testkit() {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    for function in ["guest-reset", "forgot-password", "password-confirm"] {
+    for function in [
+        "guest-reset",
+        "forgot-password",
+        "password-confirm",
+        "courier",
+        "audit-digest",
+    ] {
         let out = std::process::Command::new(&cargo)
             .args(["tree", "--offline", "-p", function, "-e", "normal,features"])
             .args([

@@ -1,32 +1,57 @@
-//! `resetctl audit verify`: reads one stream's hash chain (a key query, no scan) and checks
-//! every link.
+//! `resetctl audit verify` and `resetctl audit seal`: the digest job's two sides, run by an
+//! operator. Both need the stage's code keys (the digests are signed under a key derived
+//! from them), read as the functions read them.
 
-use resetkit::domain::audit::{verify_chain, ChainBreak};
-use resetkit::ports::{AuditLog, StoreError};
-use thiserror::Error;
+use std::fmt;
 
-#[derive(Debug, Error)]
-pub enum AuditError {
-    #[error("stream {stream}: {source}")]
-    Broken { stream: String, source: ChainBreak },
-    #[error(transparent)]
-    Store(#[from] StoreError),
+use resetkit::domain::{CodeKeys, Timestamp};
+use resetkit::ports::AuditLog;
+use resetkit::service::{AuditTrail, Sealed, Verified, VerifyError};
+
+/// Checks every digest and every sealed event; the error names the first altered, missing
+/// or inserted event, or the forged or missing digest.
+pub async fn verify<L: AuditLog>(
+    log: L,
+    keys: CodeKeys,
+    now: Timestamp,
+) -> Result<VerifyReport, VerifyError> {
+    AuditTrail::new(log, keys)
+        .verify(now)
+        .await
+        .map(VerifyReport)
 }
 
-/// `user:<id>` for a user id given bare; any other stream name as given.
-pub fn stream_name(subject: &str) -> String {
-    if subject.contains(':') || subject == "anonymous" {
-        subject.to_owned()
-    } else {
-        format!("user:{subject}")
+/// Seals what the scheduled digest job would seal now (for a stage without the schedule,
+/// or to catch up at once).
+pub async fn seal<L: AuditLog>(
+    log: L,
+    keys: CodeKeys,
+    now: Timestamp,
+) -> Result<Sealed, resetkit::ports::StoreError> {
+    AuditTrail::new(log, keys).seal_due(now).await
+}
+
+#[derive(Debug)]
+pub struct VerifyReport(pub Verified);
+
+impl fmt::Display for VerifyReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let v = &self.0;
+        match v.sealed_until {
+            Some(until) => writeln!(
+                f,
+                "intact: {} events in {} periods, {} signed digests, sealed until {}",
+                v.sealed_events,
+                v.periods,
+                v.digests,
+                until.unix_seconds()
+            )?,
+            None => writeln!(f, "no digest yet: nothing is sealed")?,
+        }
+        writeln!(
+            f,
+            "unsealed: {} events after the last sealed period (the digest job seals them when their period ends)",
+            v.unsealed_events
+        )
     }
-}
-
-/// The number of links when the chain is intact.
-pub async fn verify(log: &impl AuditLog, stream: &str) -> Result<usize, AuditError> {
-    let links = log.read_stream(stream).await?;
-    verify_chain(&links).map_err(|source| AuditError::Broken {
-        stream: stream.to_owned(),
-        source,
-    })
 }

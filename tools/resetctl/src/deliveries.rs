@@ -1,5 +1,5 @@
 //! `resetctl deliveries` and `resetctl suppression clear`: what became of the messages sent
-//! to one person (from their audit stream: a key query, no scan), whether their addresses
+//! to one person (from their audit events: an index query, no scan), whether their addresses
 //! are suppressed, and lifting a suppression.
 //!
 //! Suppressions are keyed by a pseudonym under the stage's code keys (see
@@ -8,13 +8,12 @@
 
 use std::fmt;
 
-use resetkit::domain::audit::ChainedEvent;
 use resetkit::domain::message::Destination;
 use resetkit::domain::{
-    AuditAction, AuditEvent, CodeKeys, EmailAddress, PhoneE164, Suppression, SuppressionKey,
-    Timestamp,
+    AuditAction, AuditEvent, CodeKeys, EmailAddress, EventId, PhoneE164, RecordedEvent,
+    Suppression, SuppressionKey, Timestamp,
 };
-use resetkit::ports::{AuditLog, Store, StoreError};
+use resetkit::ports::{OsRandom, RandomSource, Store, StoreError};
 use thiserror::Error;
 
 use crate::people::{person_ids, IdsError, PersonIds};
@@ -72,12 +71,11 @@ pub async fn deliveries(
         .get_user(&ids.user_id)
         .await?
         .ok_or_else(|| IdsError::Unknown(subject.to_owned()))?;
-    let stream = format!("user:{}", ids.user_id.as_ref());
     let mut events: Vec<AuditEvent> = store
-        .read_stream(&stream)
+        .user_events(&ids.user_id)
         .await?
         .into_iter()
-        .map(|ChainedEvent { event, .. }| event)
+        .map(|recorded| recorded.event)
         .filter(|e| DELIVERY_ACTIONS.contains(&e.action))
         .collect();
     events.drain(..events.len().saturating_sub(RECENT));
@@ -142,24 +140,16 @@ pub async fn clear_suppression(
         event.actor = Some("resetctl".to_owned());
         event.channel = Some(to.channel());
         event.destination = Some(to.masked());
-        append(store, event).await?;
+        let mut id = [0u8; 16];
+        OsRandom.fill(&mut id);
+        store
+            .record(&RecordedEvent {
+                id: EventId::from_random(id),
+                event,
+            })
+            .await?;
     }
     Ok(cleared)
-}
-
-/// Appends `event` to its stream, as the service does (retrying a lost race).
-async fn append(log: &impl AuditLog, event: AuditEvent) -> Result<(), StoreError> {
-    let stream = event.stream();
-    loop {
-        let head = log.audit_head(&stream).await?;
-        match log
-            .append_link(&ChainedEvent::next(head.as_ref(), event.clone()))
-            .await
-        {
-            Err(StoreError::Duplicate(_)) => continue,
-            other => return other,
-        }
-    }
 }
 
 impl fmt::Display for DeliveryReport {

@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use resetctl::people::ImportReport;
 use resetkit::adapters::dynamodb::DynamoStore;
+use resetkit::ports::{Clock, SystemClock};
 
 type Outcome = Result<(), Box<dyn Error>>;
 
@@ -105,12 +106,17 @@ enum Command {
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Check one stream's hash chain; exits 1 if a link was altered or removed.
+    /// Check the audit log against its signed digests; exits 1 naming the first altered,
+    /// missing or inserted event (or forged or missing digest). Needs the stage's code
+    /// secrets as the functions get them (see `deliveries`).
     Verify {
         #[arg(long)]
         prefix: String,
-        /// A user id, or a stream name (`user:<id>`, `caller:<key id>`, `ip:<address>`).
-        stream: String,
+    },
+    /// Seal every ended period now, as the scheduled digest job does (same code secrets).
+    Seal {
+        #[arg(long)]
+        prefix: String,
     },
 }
 
@@ -162,8 +168,11 @@ async fn main() -> ExitCode {
         } => mint(&sdk, &prefix, &kind, &permissions).await,
         Command::SeedDemo { prefix, sender } => seed_demo(&sdk, &prefix, &sender).await,
         Command::Audit {
-            command: AuditCommand::Verify { prefix, stream },
-        } => verify_audit(&sdk, &prefix, &stream).await,
+            command: AuditCommand::Verify { prefix },
+        } => verify_audit(&sdk, &prefix).await,
+        Command::Audit {
+            command: AuditCommand::Seal { prefix },
+        } => seal_audit(&sdk, &prefix).await,
         Command::Deliveries { prefix, id } => deliveries(&sdk, &prefix, &id).await,
         Command::Suppression {
             command: SuppressionCommand::Clear { prefix, address },
@@ -280,10 +289,20 @@ async fn seed_demo(sdk: &SdkConfig, prefix: &str, sender: &str) -> Outcome {
     Ok(())
 }
 
-async fn verify_audit(sdk: &SdkConfig, prefix: &str, subject: &str) -> Outcome {
-    let stream = resetctl::audit::stream_name(subject);
-    let links = resetctl::audit::verify(&store(sdk, prefix), &stream).await?;
-    println!("{stream}: {links} events, chain intact");
+async fn verify_audit(sdk: &SdkConfig, prefix: &str) -> Outcome {
+    let keys = code_keys(sdk).await?;
+    let report = resetctl::audit::verify(store(sdk, prefix), keys, SystemClock.now()).await?;
+    print!("{report}");
+    Ok(())
+}
+
+async fn seal_audit(sdk: &SdkConfig, prefix: &str) -> Outcome {
+    let keys = code_keys(sdk).await?;
+    let sealed = resetctl::audit::seal(store(sdk, prefix), keys, SystemClock.now()).await?;
+    println!(
+        "sealed {} periods ({} events) in {} digests",
+        sealed.periods, sealed.events, sealed.digests
+    );
     Ok(())
 }
 

@@ -7,8 +7,8 @@ use std::time::Duration;
 use aws_sdk_dynamodb::client::Waiters;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
 use serde_yaml::Value;
 use thiserror::Error;
@@ -46,6 +46,8 @@ pub struct TableSpec {
     pub keys: Vec<(String, String)>,
     /// The TTL attribute, when `TimeToLiveSpecification` enables one.
     pub ttl_attribute: Option<String>,
+    /// `GlobalSecondaryIndexes`: name and key schema (every index projects all attributes).
+    pub indexes: Vec<(String, Vec<(String, String)>)>,
 }
 
 /// Every table the template defines, in template order, named for `stage_prefix` (for
@@ -76,10 +78,8 @@ pub fn table_specs(template_yaml: &str, stage_prefix: &str) -> Result<Vec<TableS
 
 fn table_spec(id: &str, resource: &Value, stage_prefix: &str) -> Result<TableSpec, String> {
     let props = resource.get("Properties").ok_or("no Properties")?;
-    for unsupported in ["GlobalSecondaryIndexes", "LocalSecondaryIndexes"] {
-        if props.get(unsupported).is_some() {
-            return Err(format!("{unsupported} are not supported by resetctl yet"));
-        }
+    if props.get("LocalSecondaryIndexes").is_some() {
+        return Err("LocalSecondaryIndexes are not supported by resetctl yet".into());
     }
     let name = match props.get("TableName") {
         Some(Value::Tagged(t)) if t.tag == "Sub" => {
@@ -90,23 +90,47 @@ fn table_spec(id: &str, resource: &Value, stage_prefix: &str) -> Result<TableSpe
     .filter(|suffix| !suffix.is_empty() && !suffix.contains("${"))
     .map(|suffix| format!("{stage_prefix}{suffix}"))
     .ok_or_else(|| format!("TableName must be !Sub {STAGE_PREFIX}<suffix>"))?;
-    let pairs = |list: &str, second: &str| -> Result<Vec<(String, String)>, String> {
-        let items = props
-            .get(list)
-            .and_then(Value::as_sequence)
-            .ok_or_else(|| format!("{list} is not a list"))?;
-        items
-            .iter()
-            .map(|item| {
-                let field = |k: &str| item.get(k).and_then(Value::as_str).map(str::to_owned);
-                field("AttributeName")
-                    .zip(field(second))
-                    .ok_or_else(|| format!("{list} entry lacks AttributeName or {second}"))
-            })
-            .collect()
-    };
+    let pairs_in =
+        |props: &Value, list: &str, second: &str| -> Result<Vec<(String, String)>, String> {
+            let items = props
+                .get(list)
+                .and_then(Value::as_sequence)
+                .ok_or_else(|| format!("{list} is not a list"))?;
+            items
+                .iter()
+                .map(|item| {
+                    let field = |k: &str| item.get(k).and_then(Value::as_str).map(str::to_owned);
+                    field("AttributeName")
+                        .zip(field(second))
+                        .ok_or_else(|| format!("{list} entry lacks AttributeName or {second}"))
+                })
+                .collect()
+        };
+    let pairs = |list: &str, second: &str| pairs_in(props, list, second);
     let attributes = pairs("AttributeDefinitions", "AttributeType")?;
     let keys = pairs("KeySchema", "KeyType")?;
+    let mut indexes = Vec::new();
+    for index in props
+        .get("GlobalSecondaryIndexes")
+        .and_then(Value::as_sequence)
+        .into_iter()
+        .flatten()
+    {
+        let name = index
+            .get("IndexName")
+            .and_then(Value::as_str)
+            .ok_or("a GlobalSecondaryIndexes entry lacks IndexName")?;
+        let projection = index
+            .get("Projection")
+            .and_then(|p| p.get("ProjectionType"))
+            .and_then(Value::as_str);
+        if projection != Some("ALL") {
+            return Err(format!(
+                "index {name}: only ProjectionType ALL is supported"
+            ));
+        }
+        indexes.push((name.to_owned(), pairs_in(index, "KeySchema", "KeyType")?));
+    }
     if let Some((_, t)) = attributes
         .iter()
         .find(|(_, t)| !matches!(t.as_str(), "S" | "N" | "B"))
@@ -142,6 +166,7 @@ fn table_spec(id: &str, resource: &Value, stage_prefix: &str) -> Result<TableSpe
         attributes,
         keys,
         ttl_attribute,
+        indexes,
     })
 }
 
@@ -183,13 +208,30 @@ async fn create_table(
             .map_err(|e| aws("create_table")(e.into()))?;
         request = request.attribute_definitions(definition);
     }
-    for (name, kind) in &spec.keys {
-        let element = KeySchemaElement::builder()
-            .attribute_name(name)
-            .key_type(KeyType::from(kind.as_str()))
+    let key_schema = |keys: &[(String, String)]| {
+        keys.iter()
+            .map(|(name, kind)| {
+                KeySchemaElement::builder()
+                    .attribute_name(name)
+                    .key_type(KeyType::from(kind.as_str()))
+                    .build()
+                    .map_err(|e| aws("create_table")(e.into()))
+            })
+            .collect::<Result<Vec<_>, _>>()
+    };
+    request = request.set_key_schema(Some(key_schema(&spec.keys)?));
+    for (name, keys) in &spec.indexes {
+        let index = GlobalSecondaryIndex::builder()
+            .index_name(name)
+            .set_key_schema(Some(key_schema(keys)?))
+            .projection(
+                Projection::builder()
+                    .projection_type(ProjectionType::All)
+                    .build(),
+            )
             .build()
             .map_err(|e| aws("create_table")(e.into()))?;
-        request = request.key_schema(element);
+        request = request.global_secondary_indexes(index);
     }
     match request.send().await {
         Ok(_) => {}

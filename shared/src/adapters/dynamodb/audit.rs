@@ -1,29 +1,65 @@
-//! The `audit` table: append-only hash chains of events, one per stream.
+//! The `audit` table: one item per event, and the digests that seal them.
+//!
+//! | item   | `stream` (partition)              | `event_id` (sort)      |
+//! |--------|-----------------------------------|------------------------|
+//! | event  | `events#<minute start>#<shard>`   | `<at>#<event id>`      |
+//! | digest | `digests`                         | `<period start>#<part>`|
+//!
+//! An event's partition is its minute and one of `SHARDS` shards drawn from its random id,
+//! so that no caller, key or person concentrates writes on one partition whatever the load.
+//! Reading a period back is `SHARDS` key queries per minute. The `by_user` index (sparse:
+//! only events about a person) lists one person's events. Digests are written once per
+//! period, so their one partition is never hot.
 
-use std::str::FromStr;
+use aws_sdk_dynamodb::primitives::Blob;
+use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::errors::{condition_failed, unavailable};
-use super::items::{attr, n, s, Item, Reader};
+use super::items::{attr, n, s, Attrs, Item, Reader};
 use super::DynamoStore;
-use crate::domain::audit::ChainedEvent;
-use crate::domain::{AuditAction, AuditEvent, Channel, Location, UserId};
+use crate::domain::audit_digest::{AuditDigest, Period, Signature};
+use crate::domain::{
+    AuditAction, AuditEvent, Channel, EventId, EventKey, Location, RecordedEvent, Timestamp, UserId,
+};
 use crate::ports::{AuditLog, StoreError};
 
-/// A link's sort key: its sequence number, zero-padded so that keys sort as numbers.
-pub(super) fn audit_event_id(seq: u64) -> String {
-    format!("{seq:020}")
+/// Partitions per minute of events.
+const SHARDS: u8 = 8;
+const BUCKET_SECONDS: u64 = 60;
+const DIGESTS: &str = "digests";
+/// The index of one person's events.
+pub(super) const BY_USER: &str = "by_user";
+
+fn bucket(at: Timestamp, shard: u8) -> String {
+    let minute = at.unix_seconds() - at.unix_seconds() % BUCKET_SECONDS;
+    format!("events#{minute}#{shard}")
 }
 
-/// The link, keyed by stream and sequence. The event holds no secret by construction
-/// (masked destination, key id not key), and nothing is added.
-impl From<&ChainedEvent> for Item {
-    fn from(link: &ChainedEvent) -> Self {
-        let e = &link.event;
+/// Zero-padded, so that sort keys order as numbers.
+fn seconds_key(at: Timestamp) -> String {
+    format!("{:011}", at.unix_seconds())
+}
+
+fn event_sort_key(key: &EventKey) -> String {
+    format!("{}#{}", seconds_key(key.at), key.id)
+}
+
+fn digest_sort_key(period: Period, part: u32) -> String {
+    format!("{}#{part:06}", seconds_key(period.from))
+}
+
+/// The event as stored. It holds no secret by construction (masked destination, key id not
+/// key), and nothing is added.
+impl From<&RecordedEvent> for Item {
+    fn from(recorded: &RecordedEvent) -> Self {
+        let e = &recorded.event;
+        let key = recorded.key();
         let mut item = Item::default();
-        item.put(attr::STREAM, s(&link.stream));
-        item.put(attr::EVENT_ID, s(audit_event_id(link.seq)));
-        item.put(attr::PREV_HASH, s(&link.prev_hash));
-        item.put(attr::HASH, s(&link.hash));
+        item.put(
+            attr::STREAM,
+            s(bucket(e.at, recorded.id.as_bytes()[0] % SHARDS)),
+        );
+        item.put(attr::EVENT_ID, s(event_sort_key(&key)));
         item.put(attr::AT, n(e.at.unix_seconds()));
         item.put(attr::ACTION, s(e.action.as_str()));
         item.put_opt(attr::ACTOR, e.actor.as_deref().map(s));
@@ -39,12 +75,16 @@ impl From<&ChainedEvent> for Item {
     }
 }
 
-impl TryFrom<Item> for ChainedEvent {
+impl TryFrom<Item> for RecordedEvent {
     type Error = StoreError;
 
     fn try_from(item: Item) -> Result<Self, StoreError> {
         let r = Reader::new("audit", &item.0);
-        let seq = r.parsed(attr::EVENT_ID, u64::from_str)?;
+        let id = r.parsed(attr::EVENT_ID, |k| {
+            k.split_once('#')
+                .and_then(|(_, id)| EventId::parse(id))
+                .ok_or("is not <seconds>#<event id>")
+        })?;
         let location = match (
             r.opt_n::<f64>(attr::LATITUDE)?,
             r.opt_n::<f64>(attr::LONGITUDE)?,
@@ -71,54 +111,188 @@ impl TryFrom<Item> for ChainedEvent {
             location,
             detail: r.opt_s(attr::DETAIL)?.map(str::to_owned),
         };
-        Ok(ChainedEvent {
-            stream: r.s(attr::STREAM)?.to_owned(),
-            seq,
-            prev_hash: r.s(attr::PREV_HASH)?.to_owned(),
-            hash: r.s(attr::HASH)?.to_owned(),
-            event,
+        Ok(RecordedEvent { id, event })
+    }
+}
+
+impl From<&AuditDigest> for Item {
+    fn from(d: &AuditDigest) -> Self {
+        let mut item = Item::default();
+        item.put(attr::STREAM, s(DIGESTS));
+        item.put(attr::EVENT_ID, s(digest_sort_key(d.period, d.part)));
+        item.put(attr::PERIOD_FROM, n(d.period.from.unix_seconds()));
+        item.put(attr::PERIOD_TO, n(d.period.to.unix_seconds()));
+        item.put(attr::PART, n(d.part));
+        item.put(attr::LAST_PART, AttributeValue::Bool(d.last_part));
+        item.put(
+            attr::ENTRIES,
+            AttributeValue::B(Blob::new(d.entries_bytes())),
+        );
+        item.put_opt(attr::PREVIOUS, d.previous.map(|p| s(p.to_string())));
+        item.put(attr::SIGNATURE, s(d.signature.to_string()));
+        item
+    }
+}
+
+impl TryFrom<Item> for AuditDigest {
+    type Error = StoreError;
+
+    fn try_from(item: Item) -> Result<Self, StoreError> {
+        let r = Reader::new("audit", &item.0);
+        let signature = |name| r.parsed(name, |v| Signature::parse(v).ok_or("is not a signature"));
+        Ok(AuditDigest {
+            period: Period {
+                from: r.timestamp(attr::PERIOD_FROM)?,
+                to: r.timestamp(attr::PERIOD_TO)?,
+            },
+            part: r.n(attr::PART)?,
+            last_part: r.bool(attr::LAST_PART)?,
+            entries: AuditDigest::parse_entries(r.blob(attr::ENTRIES)?)
+                .ok_or_else(|| r.corrupt(attr::ENTRIES, "is not a list of digest entries"))?,
+            previous: match r.opt_s(attr::PREVIOUS)? {
+                None => None,
+                Some(_) => Some(signature(attr::PREVIOUS)?),
+            },
+            signature: signature(attr::SIGNATURE)?,
         })
     }
 }
 
-impl DynamoStore {
-    /// A key query for one audit stream's links, in `seq` order unless reversed.
-    fn stream_query(
-        &self,
-        stream: &str,
-    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
-        self.client
-            .query()
-            .table_name(&self.tables.audit)
-            .key_condition_expression("#stream = :stream")
-            .expression_attribute_names("#stream", attr::STREAM)
-            .expression_attribute_values(":stream", s(stream))
-    }
+/// An audit item's primary key.
+fn key_of(item: &Attrs) -> Attrs {
+    [attr::STREAM, attr::EVENT_ID]
+        .into_iter()
+        .filter_map(|k| Some((k.to_owned(), item.get(k)?.clone())))
+        .collect()
 }
 
 impl DynamoStore {
-    /// The link at `(stream, seq)`, read consistently.
-    async fn audit_link(&self, stream: &str, seq: u64) -> Result<Option<ChainedEvent>, StoreError> {
-        let out = self
+    /// Puts `item` unless its key is taken; a taken key holding exactly `item` (this very
+    /// write, retried after its answer was lost) counts as written.
+    async fn put_once(&self, item: Attrs, name: impl FnOnce() -> String) -> Result<(), StoreError> {
+        let put = self
             .client
-            .get_item()
+            .put_item()
             .table_name(&self.tables.audit)
-            .key(attr::STREAM, s(stream))
-            .key(attr::EVENT_ID, s(audit_event_id(seq)))
-            .consistent_read(true)
+            .set_item(Some(item.clone()))
+            .condition_expression("attribute_not_exists(#eid)")
+            .expression_attribute_names("#eid", attr::EVENT_ID)
             .send()
+            .await;
+        match put {
+            Ok(_) => Ok(()),
+            Err(e) if condition_failed(&e) => {
+                let held = self
+                    .client
+                    .get_item()
+                    .table_name(&self.tables.audit)
+                    .set_key(Some(key_of(&item)))
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .map_err(unavailable)?;
+                match held.item {
+                    Some(held) if held == item => Ok(()),
+                    _ => Err(StoreError::Duplicate(name())),
+                }
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    /// Every item of one partition with a sort key in `[low, high]`, in key order.
+    async fn query_range(
+        &self,
+        partition: String,
+        low: String,
+        high: String,
+    ) -> Result<Vec<Attrs>, StoreError> {
+        self.client
+            .query()
+            .table_name(&self.tables.audit)
+            .key_condition_expression("#p = :p AND #s BETWEEN :low AND :high")
+            .expression_attribute_names("#p", attr::STREAM)
+            .expression_attribute_names("#s", attr::EVENT_ID)
+            .expression_attribute_values(":p", s(partition))
+            .expression_attribute_values(":low", s(low))
+            .expression_attribute_values(":high", s(high))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
             .await
-            .map_err(unavailable)?;
-        out.item
-            .map(|i| ChainedEvent::try_from(Item(i)))
-            .transpose()
+            .map_err(unavailable)
     }
 }
 
 impl AuditLog for DynamoStore {
-    async fn audit_head(&self, stream: &str) -> Result<Option<ChainedEvent>, StoreError> {
+    async fn record(&self, event: &RecordedEvent) -> Result<(), StoreError> {
+        self.put_once(Item::from(event).into_attrs(), || event.key().to_string())
+            .await
+    }
+
+    async fn events_between(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        if to <= from {
+            return Ok(Vec::new());
+        }
+        // `<seconds>#` sorts before every key of that second: from `from`'s first event up
+        // to, not including, `to`'s.
+        let (low, high) = (
+            format!("{}#", seconds_key(from)),
+            format!("{}#", seconds_key(to)),
+        );
+        let mut events = Vec::new();
+        let mut minute = from.unix_seconds() - from.unix_seconds() % BUCKET_SECONDS;
+        while minute < to.unix_seconds() {
+            let at = Timestamp::from_unix_seconds(minute);
+            for shard in 0..SHARDS {
+                for item in self
+                    .query_range(bucket(at, shard), low.clone(), high.clone())
+                    .await?
+                {
+                    events.push(RecordedEvent::try_from(Item(item))?);
+                }
+            }
+            minute += BUCKET_SECONDS;
+        }
+        events.sort_by_key(RecordedEvent::key);
+        Ok(events)
+    }
+
+    async fn user_events(&self, user: &UserId) -> Result<Vec<RecordedEvent>, StoreError> {
+        let items = self
+            .client
+            .query()
+            .table_name(&self.tables.audit)
+            .index_name(BY_USER)
+            .key_condition_expression("#u = :u")
+            .expression_attribute_names("#u", attr::USER_ID)
+            .expression_attribute_values(":u", s(user.as_ref()))
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Result<Vec<_>, _>>()
+            .await
+            .map_err(unavailable)?;
+        items
+            .into_iter()
+            .map(|i| RecordedEvent::try_from(Item(i)))
+            .collect()
+    }
+
+    async fn last_digest(&self) -> Result<Option<AuditDigest>, StoreError> {
         let out = self
-            .stream_query(stream)
+            .client
+            .query()
+            .table_name(&self.tables.audit)
+            .key_condition_expression("#p = :p")
+            .expression_attribute_names("#p", attr::STREAM)
+            .expression_attribute_values(":p", s(DIGESTS))
             .scan_index_forward(false)
             .limit(1)
             .consistent_read(true)
@@ -129,52 +303,21 @@ impl AuditLog for DynamoStore {
             .unwrap_or_default()
             .into_iter()
             .next()
-            .map(|i| ChainedEvent::try_from(Item(i)))
+            .map(|i| AuditDigest::try_from(Item(i)))
             .transpose()
     }
 
-    /// The condition makes a link impossible to replace: of two writers extending the same
-    /// head, one gets `Duplicate` and re-chains.
-    async fn append_link(&self, link: &ChainedEvent) -> Result<(), StoreError> {
-        let put = self
-            .client
-            .put_item()
-            .table_name(&self.tables.audit)
-            .set_item(Some(Item::from(link).into_attrs()))
-            .condition_expression("attribute_not_exists(#eid)")
-            .expression_attribute_names("#eid", attr::EVENT_ID)
-            .send()
-            .await;
-        match put {
-            Ok(_) => Ok(()),
-            // Held: by another writer, or by this very link when an earlier attempt landed
-            // and its answer was lost (the SDK then retries). The stored link says which.
-            Err(e) if condition_failed(&e) => {
-                match self.audit_link(&link.stream, link.seq).await? {
-                    Some(held) if held == *link => Ok(()),
-                    _ => Err(StoreError::Duplicate(format!(
-                        "{}#{}",
-                        link.stream, link.seq
-                    ))),
-                }
-            }
-            Err(e) => Err(unavailable(e)),
-        }
+    async fn put_digest(&self, digest: &AuditDigest) -> Result<(), StoreError> {
+        self.put_once(Item::from(digest).into_attrs(), || digest.name())
+            .await
     }
 
-    async fn read_stream(&self, stream: &str) -> Result<Vec<ChainedEvent>, StoreError> {
-        let pages = self
-            .stream_query(stream)
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .map_err(unavailable)?;
-        pages
+    async fn digests(&self) -> Result<Vec<AuditDigest>, StoreError> {
+        // Every digest sort key is digits and `#`: between "0" and ":" (after '9').
+        self.query_range(DIGESTS.to_owned(), "0".into(), ":".into())
+            .await?
             .into_iter()
-            .map(|i| ChainedEvent::try_from(Item(i)))
+            .map(|i| AuditDigest::try_from(Item(i)))
             .collect()
     }
 }
@@ -182,12 +325,12 @@ impl AuditLog for DynamoStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{SystemUserId, Timestamp};
+    use crate::domain::SystemUserId;
 
     #[test]
-    fn audit_links_round_trip_and_hold_only_what_the_event_holds() {
+    fn events_round_trip_and_hold_only_what_the_event_holds() {
         let mut e = AuditEvent::new(
-            Timestamp::from_unix_seconds(5),
+            Timestamp::from_unix_seconds(125),
             AuditAction::PasswordChanged,
         );
         e.destination = Some("z***@example.com".into());
@@ -197,13 +340,23 @@ mod tests {
         });
         e.source_ip = Some("203.0.113.5".into());
         e.system_user_id = Some(SystemUserId::new(1001).unwrap());
-        let link = ChainedEvent::next(None, e);
-        let item = Item::from(&link).into_attrs();
-        assert_eq!(item.get(attr::STREAM), Some(&s("ip:203.0.113.5")));
-        assert_eq!(item.get(attr::EVENT_ID), Some(&s("00000000000000000001")));
+        let recorded = RecordedEvent {
+            id: EventId::from_random([0x0b; 16]),
+            event: e,
+        };
+        let item = Item::from(&recorded).into_attrs();
+        assert_eq!(
+            item.get(attr::STREAM),
+            Some(&s("events#120#3")),
+            "minute 120, shard 0x0b % 8"
+        );
+        assert_eq!(
+            item.get(attr::EVENT_ID),
+            Some(&s(format!("00000000125#{}", "0b".repeat(16))))
+        );
         assert_eq!(item.get(attr::LATITUDE), Some(&n(51.5)));
         assert_eq!(item.get(attr::SYSTEM_USER_ID), Some(&n(1001)));
         assert!(!item.contains_key(attr::ACTOR));
-        assert_eq!(ChainedEvent::try_from(Item(item)).unwrap(), link);
+        assert_eq!(RecordedEvent::try_from(Item(item)).unwrap(), recorded);
     }
 }

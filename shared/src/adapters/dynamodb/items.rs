@@ -64,8 +64,14 @@ pub(super) mod attr {
     pub const LATITUDE: &str = "latitude";
     pub const LONGITUDE: &str = "longitude";
     pub const DETAIL: &str = "detail";
-    pub const PREV_HASH: &str = "prev_hash";
-    pub const HASH: &str = "hash";
+    /// On a digest: its period, part, entries (56 bytes per event), and the signatures.
+    pub const PERIOD_FROM: &str = "period_from";
+    pub const PERIOD_TO: &str = "period_to";
+    pub const PART: &str = "part";
+    pub const LAST_PART: &str = "last_part";
+    pub const ENTRIES: &str = "entries";
+    pub const PREVIOUS: &str = "previous";
+    pub const SIGNATURE: &str = "signature";
     // idempotency records (guards table)
     pub const FINGERPRINT: &str = "fingerprint";
     pub const OWNER: &str = "owner";
