@@ -595,7 +595,10 @@ def report(r):
     # 4
     rt = r["round_trips"]
     L.append("## 4. DynamoDB round trips per request (success path, moto, counted by an SDK interceptor)\n")
-    L.append("Target: ≤ 6 each, every write conditional. Units: writes 1 WRU per KB (2 in a transaction), reads 1 RRU per 4 KB strongly consistent.\n")
+    L.append("Target: ≤ 6 on each endpoint's success path (≤ 8 with an `Idempotency-Key`, whose claim and stored answer are two writes more), every write conditional. "
+             "Units: writes 1 WRU per KB (2 in a transaction), reads 1 RRU per 4 KB strongly consistent. "
+             "Each request is a sandbox's first: the API key is read from the table (a warm sandbox serves it from its cache for "
+             "`RESETKIT_KEY_CACHE_SECONDS`, one round trip less). An audit event is one conditional `PutItem` of its own, with no read.\n")
     has_courier = any(f"{fn} courier" in rt for fn in FUNCTIONS)
     if has_courier:
         L.append("Delivery is off the request path: each endpoint puts a job on SQS (`SendMessage`) and the courier "
@@ -610,7 +613,7 @@ def report(r):
              "other AWS calls (the function's) | SQS calls of the event source mapping |")
     L.append("|---|---:|---:|---|---|---|---:|---:|---|---|")
     for fn in FUNCTIONS:
-        for key in (fn, f"{fn} courier"):
+        for key in (fn, f"{fn} courier", f"{fn} with Idempotency-Key"):
             if key not in rt:
                 continue
             e = rt[key]
@@ -626,7 +629,7 @@ def report(r):
             writes = "; ".join(f"{n}× {k}" if n > 1 else k for k, n in counted.items()) or "none"
             other = ", ".join(f"{c['service']} {c['operation']}" for c in e["other_aws_calls"]) or "none"
             mapping = ", ".join(c["operation"] for c in e.get("event_source_mapping_calls", [])) or "none"
-            status = e["status"] if key == fn else "-"
+            status = "-" if key.endswith(" courier") else e["status"]
             L.append(f"| {key} | {status} | {e['dynamodb_round_trips']} | {calls} | {writes} | {ok(e['all_writes_conditional'])} | "
                      f"{e['write_request_units']:g} | {e['read_request_units']:g} | {other} | {mapping} |")
     L.append("")
@@ -741,14 +744,17 @@ def report(r):
     reused_ratio = median(a["rust_reused_ms"]) / cffi_med
     L.append(f"| Argon2id production path ≤ 1.1× argon2-cffi | {fmt(ratio)}× median, production path {prod_kind} vs argon2-cffi wall time "
              f"({fmt(rust_med)} vs {fmt(cffi_med)} ms; the reused-buffer path, not used in production: {fmt(reused_ratio)}×) | {ok(ratio <= 1.1)} |")
+    keyed_rt = [rt[f"{f} with Idempotency-Key"] for f in FUNCTIONS if f"{f} with Idempotency-Key" in rt]
     jobs_rt = [rt[f"{f} courier"] for f in FUNCTIONS if f"{f} courier" in rt]
+    all_cond = all_cond and all(e["all_writes_conditional"] for e in keyed_rt + jobs_rt)
+    worst_keyed = max((e["dynamodb_round_trips"] for e in keyed_rt), default=None)
+    L.append(f"| DynamoDB round trips ≤ 6 per endpoint (≤ 8 with an `Idempotency-Key`), writes conditional | {worst_rt} (most, "
+             + (f"{worst_keyed} with a key" if worst_keyed is not None else "with a key: not measured")
+             + f"); conditional: {'all' if all_cond else 'not all'} | "
+             + f"{ok(worst_rt <= 6 and (worst_keyed is None or worst_keyed <= 8) and all_cond)} |")
     if jobs_rt:
-        all_cond = all_cond and all(e["all_writes_conditional"] for e in jobs_rt)
         worst_job = max(e["dynamodb_round_trips"] for e in jobs_rt)
-        L.append(f"| DynamoDB round trips ≤ 6, writes conditional | {worst_rt} (most, on a request path); {worst_job} in a courier "
-                 f"job; conditional: {'all' if all_cond else 'not all'} | {ok(worst_rt <= 6 and worst_job <= 6 and all_cond)} |")
-    else:
-        L.append(f"| DynamoDB round trips ≤ 6, writes conditional | {worst_rt} (most), conditional: {'all' if all_cond else 'not all'} | {ok(worst_rt <= 6 and all_cond)} |")
+        L.append(f"| a courier job's DynamoDB round trips ≤ 6 (off the request path) | {worst_job} (most) | {ok(worst_job <= 6)} |")
     zip_worst_fn = max(FUNCTIONS, key=lambda f: s[f])
     L.append(f"| zip ≤ 4 MB per function | {fmt(worst_zip)} MB ({zip_worst_fn}, the largest) | {ok(worst_zip <= TARGETS['zip_mb'])} |")
     L.append(f"| ≤ $2 of Lambda per 1M resets | ${fmt(lam)} (B+C, courier batches of {c['batch']}) | {ok(lam <= 2)} |")
@@ -787,17 +793,18 @@ def notes(r, mh, ir, rt, c, cs, hello):
                      ": measured with the old response floor, whose `sleep_until` parked and woke the runtime (kernel "
                      "time, a timer even at zero); the floor is gone." if r["warm"].get("delivery") != "queued" else
                      "; not examined further in this run."))
+    jobs = {f: rt[f"{f} courier"]["dynamodb_round_trips"] for f in FUNCTIONS if f"{f} courier" in rt}
     if max(rt[f]["dynamodb_round_trips"] for f in FUNCTIONS) > TARGETS["round_trips"]:
-        keys = [k for f in FUNCTIONS for k in (f, f"{f} courier") if k in rt]
-        guards = {k: sum(1 for x in rt[k]["dynamodb_calls"] if x["table"] == "guards") for k in keys}
         worst = max(FUNCTIONS, key=lambda f: rt[f]["dynamodb_round_trips"])
-        N.append(f"- **DynamoDB round trips.** {worst} makes {rt[worst]['dynamodb_round_trips']}: a request's rate-limit "
-                 "counters already go out together (one TransactWriteItems for the address and the key, one for a "
-                 "send's recipient budgets), but the API key is read (this bench measures a sandbox's first request; a "
-                 "warm sandbox serves the key from its cache for `RESETKIT_KEY_CACHE_SECONDS`, one round trip less), "
-                 "and the hash-chained audit log reads the stream's head (Query) before each append. Appending audit "
-                 "events without a read would bring every endpoint to 6 or fewer (not done here: the scale work is in "
-                 "progress).")
+        N.append(f"- **DynamoDB round trips.** {worst} makes {rt[worst]['dynamodb_round_trips']} on a sandbox's first "
+                 "request (the API key read included).")
+    if jobs and max(jobs.values()) > TARGETS["round_trips"]:
+        worst = max(jobs, key=jobs.get)
+        N.append(f"- **A courier job's round trips.** The job forgot-password queues takes {jobs[worst]}: it checks whether "
+                 "an earlier delivery of the same job issued its link already (GetItem), looks the person up (Query, "
+                 "GetItem), counts the recipient budgets (one transaction), issues the link (one transaction), checks "
+                 "the address is not suppressed (GetItem), records the send and audits it. Off the request path, so no "
+                 "one waits on it; folding the suppression check into the lookup is the next step, not taken.")
     a = r["argon2"]
     prod_kind, prod_ms = production_hash(a)
     if median(prod_ms) / median(a["cffi_ms"]) > TARGETS["argon2_ratio"]:

@@ -15,8 +15,10 @@ PATH="$VENV/bin:$PATH"
 endpoint="$(emulator_start dev)"
 watch_pid=""
 courier_pid=""
+digests_pid=""
 cleanup() {
     trap - INT TERM EXIT
+    [[ -n "$digests_pid" ]] && kill -TERM "$digests_pid" 2>/dev/null && wait "$digests_pid" 2>/dev/null
     [[ -n "$courier_pid" ]] && kill -TERM "$courier_pid" 2>/dev/null && wait "$courier_pid" 2>/dev/null
     [[ -n "$watch_pid" ]] && kill -TERM "$watch_pid" 2>/dev/null && wait "$watch_pid" 2>/dev/null
     emulator_stop dev
@@ -67,6 +69,10 @@ target/debug/resetctl seed-demo --prefix "$prefix" --sender "$sender"
 target/debug/courier-local >.local/courier.log 2>&1 &
 courier_pid=$!
 
+# The digest job, as its EventBridge schedule runs it: every 5 minutes.
+(while sleep 300; do target/debug/resetctl audit seal --prefix "$prefix"; done) >.local/digests.log 2>&1 &
+digests_pid=$!
+
 cargo lambda watch --invoke-port "$port" --env-file "$env_file" >.local/watch.log 2>&1 &
 watch_pid=$!
 for _ in $(seq 1 300); do
@@ -79,7 +85,7 @@ cat <<TXT
 
 resetkit is up. Emulator: $endpoint   Functions: $base/<function>/...
 Logs: .local/watch.log (functions), .local/courier.log (the courier, which sends a moment
-after each request)
+after each request), .local/digests.log (the audit digest job, every 5 minutes)
 
 # A. Staff reset a guest (Zenoti); the answer carries verification_id and the code:
 curl -s -X POST '$base/guest-reset/v1/guests/password?reset=true' \\
@@ -104,6 +110,10 @@ AWS_ENDPOINT_URL=$endpoint target/debug/resetctl messages
 curl -s -X POST '$base/password-confirm/user/password/reset' -H 'Content-Type: application/json' \\
   -d '{"VerificationId":"<verification_id>","TemporaryPassword":"<code>","Password":"correct horse battery staple","PasswordConfirm":"correct horse battery staple","ApiKey":"rk_demo_browser_key"}'
 
-Ctrl-C stops the functions, the courier and the emulator.
+# The audit log against its signed digests (the last few minutes are not sealed yet; the
+# stage's settings, code secrets' parameter included, come from $env_file):
+(set -a; source $env_file; target/debug/resetctl audit verify --prefix $prefix)
+
+Ctrl-C stops the functions, the courier, the digest job and the emulator.
 TXT
 wait "$watch_pid"

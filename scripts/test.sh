@@ -23,10 +23,13 @@ name="test-$$"
 # The fault matrix gets an emulator of its own: it runs under production's time budgets,
 # which the rest of the suite's load on one single-threaded emulator would eat.
 faults_name="test-faults-$$"
+# The load tests flood an emulator with hundreds of connections at once: a third, so that
+# no other test waits behind the burst.
+load_name="test-load-$$"
 status=1
 cleanup() {
     local n
-    for n in "$name" "$faults_name"; do
+    for n in "$name" "$faults_name" "$load_name"; do
         emulator_stop "$n"
         # Keep an emulator's log only when something failed.
         if [[ "$status" == 0 ]]; then rm -f "$EMULATOR_STATE/$n.log"; else echo "emulator log: $EMULATOR_STATE/$n.log" >&2; fi
@@ -36,9 +39,11 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 endpoint="$(emulator_start "$name")"
 faults_endpoint="$(emulator_start "$faults_name")"
+load_endpoint="$(emulator_start "$load_name")"
 
 export RESETKIT_TEST_ENDPOINT="$endpoint"
 export RESETKIT_FAULT_TEST_ENDPOINT="$faults_endpoint"
+export RESETKIT_LOAD_TEST_ENDPOINT="$load_endpoint"
 # Dummy credentials and region, so nothing can reach a real account; the tests set the
 # endpoint themselves, and instance metadata is never consulted.
 export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test AWS_SESSION_TOKEN=test

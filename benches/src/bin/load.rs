@@ -1,16 +1,19 @@
-//! Load on the request path, and where its writes land: many concurrent clients drive
-//! forgot-password (the portal key, unknown people, one source address each) and confirm
-//! (the browser key, wrong guesses by address) through the functions' handlers over the
-//! production adapters on the emulator, while an SDK interceptor counts the DynamoDB writes
-//! per partition key. The items at the top of that list are the hot items of the design.
+//! A mixed load on the three functions and the courier, and where its writes land: staff
+//! resets through many employee keys (each desk its own address), forgot-password for known
+//! and unknown people and wrong confirm guesses through the shared portal and browser keys
+//! (one source address per person asking), all concurrently through the functions' handlers
+//! over the production adapters on the emulator; then the courier delivers what they
+//! queued. An SDK interceptor counts every DynamoDB write per item (table, partition and
+//! sort key): the largest share any one item takes is the design's hot item.
 //!
 //! ```text
-//! RESETKIT_BENCH_ENDPOINT=http://127.0.0.1:PORT load [REQUESTS_PER_ENDPOINT] [CONCURRENCY]
+//! RESETKIT_BENCH_ENDPOINT=http://127.0.0.1:PORT load [PEOPLE] [CONCURRENCY] [STAFF_KEYS]
 //! ```
 //!
-//! Prints JSON: per endpoint the answers by status and the wall time, then the partition
-//! keys with the most writes (table, key, writes). The emulator serves one request at a
-//! time, so the wall time says nothing of DynamoDB's; the write counts are the point.
+//! Each person is the subject of one request of each kind (4 × PEOPLE requests). Prints
+//! JSON: the answers per endpoint, total writes, the items written, and the hottest items
+//! with their share. The emulator serves one request at a time, so the wall time says
+//! nothing of DynamoDB's; the write counts are the point.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -25,38 +28,40 @@ use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
 use lambda_http::request::RequestContext;
 use lambda_http::RequestExt;
 use resetkit::adapters::dynamodb::DynamoStore;
+use resetkit::adapters::notify::AwsNotifier;
 use resetkit::adapters::sqs::SqsQueue;
 use resetkit::ports::{NoMetrics, OsRandom, SystemClock};
 use resetkit::Resetkit;
 use serde_json::{json, Value};
 
-/// The partition key attribute of each table (template.yaml's `HASH` keys).
-const PARTITION_KEYS: [&str; 6] = [
-    "guard_key",
-    "stream",
-    "verification_id",
-    "user_id",
-    "lookup",
-    "key_hash",
+/// Each table's key attributes (template.yaml's `KeySchema`): partition, then sort.
+const KEYS: [(&str, &[&str]); 6] = [
+    ("users", &["user_id"]),
+    ("identifiers", &["lookup", "user_id"]),
+    ("verifications", &["verification_id"]),
+    ("guards", &["guard_key"]),
+    ("api-keys", &["key_hash"]),
+    ("audit", &["stream", "event_id"]),
 ];
 
-/// DynamoDB writes per (table, partition key), as the requests went on the wire.
+/// DynamoDB writes per (table, item key), as the requests went on the wire.
 #[derive(Debug, Clone, Default)]
 struct WritesPerItem(Arc<Mutex<BTreeMap<(String, String), u64>>>);
 
 impl WritesPerItem {
     fn count(&self, table: &str, item: &Value) {
-        let key = PARTITION_KEYS
+        // The item's key, e.g. `stream event_id` for an audit event.
+        let attributes = KEYS
             .iter()
-            .find_map(|k| item.get(*k))
-            .map(|v| {
-                v.as_object()
-                    .and_then(|o| o.values().next())
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned()
-            })
-            .unwrap_or_default();
+            .find(|(suffix, _)| table.ends_with(suffix))
+            .map_or(&[][..], |(_, keys)| *keys);
+        let key = attributes
+            .iter()
+            .filter_map(|k| item.get(*k))
+            .filter_map(|v| v.as_object().and_then(|o| o.values().next()))
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join(" ");
         *self
             .0
             .lock()
@@ -106,96 +111,161 @@ async fn main() {
     let endpoint = std::env::var("RESETKIT_BENCH_ENDPOINT")
         .expect("RESETKIT_BENCH_ENDPOINT: the emulator's URL");
     let mut args = std::env::args().skip(1);
-    let requests: usize = args.next().and_then(|n| n.parse().ok()).unwrap_or(200);
-    let concurrency: usize = args.next().and_then(|n| n.parse().ok()).unwrap_or(50);
-    // Tables, queues and demo data through plain clients: not counted.
+    let mut arg = |default: usize| args.next().and_then(|n| n.parse().ok()).unwrap_or(default);
+    let (people, concurrency, staff_keys) = (arg(100), arg(50), arg(20));
+    let run = std::process::id();
+    // Tables, queues, demo data, people and keys through plain clients: not counted.
     let resetkit_bench::Stage {
         sdk,
         prefix,
         config,
-        ..
-    } = resetkit_bench::stage(&endpoint, &format!("load{}-", std::process::id())).await;
-    let queue_url = config.aws.queue_url.clone();
-    let sqs = aws_sdk_sqs::Client::new(&sdk);
+        dead_letter_url,
+    } = resetkit_bench::stage(&endpoint, &format!("load{run}-")).await;
+    let plain = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &prefix);
+    let lines: String = (0..people)
+        .map(|i| {
+            format!(
+                "{}\n",
+                json!({"first_name": "Load", "email": format!("person-{i}-{run}@example.com")})
+            )
+        })
+        .collect();
+    let report =
+        resetctl::people::import_users(&plain, &config.settings.fields, lines.as_bytes(), |_| {})
+            .await
+            .expect("import the people");
+    assert_eq!(report.imported, people, "{report:?}");
+    let mut staff = Vec::new();
+    for _ in 0..staff_keys {
+        let key = resetctl::keys::mint_key(&plain, "employee", &["guests:edit".to_owned()])
+            .await
+            .expect("mint a staff key");
+        staff.push(key.secret);
+    }
 
-    // The functions' service as `resetkit::adapters::aws` wires it, DynamoDB counted.
+    // The functions' service and the courier as `resetkit::adapters::aws` wires them,
+    // DynamoDB counted.
     let writes = WritesPerItem::default();
     let dynamodb = aws_sdk_dynamodb::Client::from_conf(
         aws_sdk_dynamodb::config::Builder::from(&sdk)
             .interceptor(writes.clone())
             .build(),
     );
+    let store = DynamoStore::new(dynamodb, &config.aws.table_prefix);
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let queue_url = config.aws.queue_url.clone();
     let service = Resetkit::new(
-        DynamoStore::new(dynamodb, &config.aws.table_prefix),
-        SqsQueue::new(sqs, queue_url.clone()),
+        store.clone(),
+        SqsQueue::new(sqs.clone(), queue_url.clone()),
+        SystemClock,
+        OsRandom,
+        NoMetrics,
+        config.settings.clone(),
+    );
+    let courier = Resetkit::new(
+        store,
+        AwsNotifier::new(
+            aws_sdk_sesv2::Client::new(&sdk),
+            aws_sdk_sns::Client::new(&sdk),
+            config.aws.sender_email.clone(),
+            config.aws.configuration_set.clone(),
+        ),
         SystemClock,
         OsRandom,
         NoMetrics,
         config.settings,
     );
+    let queues = courier::SqsQueues::new(
+        SqsQueue::new(sqs.clone(), queue_url),
+        SqsQueue::new(sqs, dead_letter_url),
+    );
 
-    let mut out = serde_json::Map::new();
-    for endpoint in ["forgot-password", "password-confirm"] {
-        let started = Instant::now();
-        let statuses: Vec<u16> = stream::iter(0..requests)
-            .map(|i| {
-                let service = &service;
-                async move {
-                    // One source address per client, as many people behind a shared key.
-                    let ip = format!("198.51.{}.{}", 100 + i / 250, 1 + i % 250);
-                    let nobody = format!("nobody-{i}-{}@example.com", std::process::id());
-                    let res = if endpoint == "forgot-password" {
-                        let req = request(
-                            "/api/Authentication/ForgotPassword",
-                            &ip,
-                            Some(resetkit::demo::PORTAL_KEY),
-                            json!({"EmailAddress": nobody}),
-                        );
-                        forgot_password::handle(service, req).await
-                    } else {
-                        let req = request(
-                            "/user/password/reset",
-                            &ip,
-                            None,
-                            json!({"EmailAddress": nobody, "TemporaryPassword": "000000",
-                                   "Password": "a tangerine rowboat at dusk",
-                                   "PasswordConfirm": "a tangerine rowboat at dusk",
-                                   "ApiKey": resetkit::demo::BROWSER_KEY}),
-                        );
-                        password_confirm::handle(service, req).await
-                    };
-                    res.map_or(500, |r| r.status().as_u16())
-                }
-            })
-            .buffer_unordered(concurrency)
-            .collect()
-            .await;
-        let mut by_status: BTreeMap<String, usize> = BTreeMap::new();
-        for s in statuses {
-            *by_status.entry(s.to_string()).or_default() += 1;
-        }
-        out.insert(
-            endpoint.into(),
-            json!({"requests": requests, "concurrency": concurrency, "answers": by_status,
-                   "wall_s": started.elapsed().as_secs_f64()}),
-        );
+    let started = Instant::now();
+    let answers: Vec<(&str, u16)> = stream::iter(0..people * 4)
+        .map(|n| {
+            let (service, staff) = (&service, &staff);
+            async move {
+                let (i, kind) = (n / 4, n % 4);
+                let email = format!("person-{i}-{run}@example.com");
+                // One address per person asking; a desk's address per staff key.
+                let ip = format!("198.{}.{}.{}", 18 + kind, i / 250, 1 + i % 250);
+                let desk = format!("192.0.2.{}", 1 + i % staff.len());
+                let wrong = json!({"EmailAddress": email, "TemporaryPassword": "000000",
+                    "Password": "a tangerine rowboat at dusk",
+                    "PasswordConfirm": "a tangerine rowboat at dusk",
+                    "ApiKey": resetkit::demo::BROWSER_KEY});
+                let (endpoint, res) = match kind {
+                    0 => {
+                        let key = format!("apikey {}", staff[i % staff.len()]);
+                        let req = request(GUEST, &desk, Some(&key), json!({"email": email}));
+                        ("guest-reset", guest_reset::handle(service, req).await)
+                    }
+                    1 => {
+                        let req =
+                            request(FORGOT, &ip, Some(PORTAL), json!({"EmailAddress": email}));
+                        (
+                            "forgot-password (known)",
+                            forgot_password::handle(service, req).await,
+                        )
+                    }
+                    2 => {
+                        let nobody = format!("nobody-{i}-{run}@example.com");
+                        let req =
+                            request(FORGOT, &ip, Some(PORTAL), json!({"EmailAddress": nobody}));
+                        (
+                            "forgot-password (unknown)",
+                            forgot_password::handle(service, req).await,
+                        )
+                    }
+                    _ => {
+                        let req = request(CONFIRM, &ip, None, wrong);
+                        (
+                            "password-confirm (wrong code)",
+                            password_confirm::handle(service, req).await,
+                        )
+                    }
+                };
+                (endpoint, res.map_or(500, |r| r.status().as_u16()))
+            }
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    let request_wall = started.elapsed().as_secs_f64();
+    let delivered = courier::local::drain(&courier, &queues)
+        .await
+        .expect("the courier drains the queue");
+
+    let mut by_endpoint: BTreeMap<&str, BTreeMap<String, usize>> = BTreeMap::new();
+    for (endpoint, status) in answers {
+        *by_endpoint
+            .entry(endpoint)
+            .or_default()
+            .entry(status.to_string())
+            .or_default() += 1;
     }
     let counted = writes.0.lock().expect("counter").clone();
     let mut hot: Vec<((String, String), u64)> = counted.into_iter().collect();
     hot.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
     let total: u64 = hot.iter().map(|(_, n)| n).sum();
-    out.insert(
-        "writes".into(),
-        json!({"total": total, "items": hot.len(),
-               "hottest": hot.iter().take(10).map(|((table, key), n)| json!({
-                   "table": table.trim_start_matches(&prefix), "partition_key": key, "writes": n}))
-                   .collect::<Vec<_>>()}),
-    );
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&Value::Object(out)).expect("JSON")
-    );
+    let share = |n: u64| (n as f64) * 100.0 / (total.max(1) as f64);
+    let output = json!({
+        "people": people, "staff_keys": staff_keys, "concurrency": concurrency,
+        "requests": people * 4, "request_wall_s": request_wall, "courier_jobs": delivered,
+        "answers": by_endpoint,
+        "writes": {"total": total, "items": hot.len(),
+            "largest_share_percent": hot.first().map_or(0.0, |(_, n)| share(*n)),
+            "hottest": hot.iter().take(8).map(|((table, key), n)| json!({
+                "table": table.trim_start_matches(&prefix), "item": key, "writes": n,
+                "share_percent": share(*n)})).collect::<Vec<_>>()},
+    });
+    println!("{}", serde_json::to_string_pretty(&output).expect("JSON"));
 }
+
+const GUEST: &str = "/v1/guests/password?reset=true";
+const FORGOT: &str = "/api/Authentication/ForgotPassword";
+const CONFIRM: &str = "/user/password/reset";
+const PORTAL: &str = resetkit::demo::PORTAL_KEY;
 
 /// A request as API Gateway hands it to a function, from `source_ip`.
 fn request(uri: &str, source_ip: &str, key: Option<&str>, body: Value) -> lambda_http::Request {

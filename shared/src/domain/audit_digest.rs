@@ -21,8 +21,8 @@ pub const PERIOD_SECONDS: u64 = 300;
 /// time budget (5 s) of being stamped, so a minute leaves it ample room.
 pub const SEAL_DELAY_SECONDS: u64 = 60;
 /// How far back a stage's very first digest run starts: the schedule starts with the
-/// stack, so an hour covers the stage's first events.
-pub const FIRST_RUN_LOOKBACK_SECONDS: u64 = 3600;
+/// stack and runs every period, so three periods cover the stage's first events.
+pub const FIRST_RUN_LOOKBACK_SECONDS: u64 = 3 * PERIOD_SECONDS;
 /// The most periods one run seals (a day), so that catching up after an outage fits in a
 /// run's time; the next run goes on from there.
 pub const PERIODS_PER_RUN: usize = 288;
@@ -180,7 +180,7 @@ impl AuditDigest {
 
     /// Reads what `entries_bytes` wrote; `None` if the length is not a whole number of entries.
     pub fn parse_entries(bytes: &[u8]) -> Option<Vec<DigestEntry>> {
-        if bytes.len() % ENTRY_LEN != 0 {
+        if !bytes.len().is_multiple_of(ENTRY_LEN) {
             return None;
         }
         bytes

@@ -55,7 +55,7 @@ impl<L: AuditLog> AuditTrail<L> {
     }
 
     /// Seals every period that ended at least the seal delay before `now`, from where the
-    /// chain ends (or an hour back on a stage's first run), at most a day's periods per run.
+    /// chain ends (or three periods back on a stage's first run), at most a day's periods per run.
     /// Safe to run twice at once: both compute the same digests, and the store keeps one.
     pub async fn seal_due(&self, now: Timestamp) -> Result<Sealed, StoreError> {
         let (mut period, mut first_part, mut previous) = match self.log.last_digest().await? {

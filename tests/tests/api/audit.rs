@@ -12,7 +12,9 @@ use resetkit::domain::{AuditAction, EventKey, RecordedEvent, Timestamp};
 use resetkit::ports::{AuditLog, Clock, SystemClock};
 use serde_json::json;
 
-use crate::helpers::{gateway_request, random_hex, spawn_app, TestApp};
+use crate::helpers::{
+    gateway_request, load_endpoint, random_hex, spawn_app, spawn_app_at, TestApp,
+};
 
 const FORGOT: &str = "/api/Authentication/ForgotPassword";
 const CONFIRM: &str = "/user/password/reset";
@@ -58,9 +60,16 @@ fn events_by(events: &[RecordedEvent], actor: &str, detail: &str) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_hundred_concurrent_probes_and_confirms_behind_shared_keys_each_leave_their_event() {
-    // Arrange: a fresh stage; every request from its own address (as strangers' are), so
-    // no limit refuses any and each is counted where it should be.
-    let app = spawn_app().await;
+    // Arrange: a fresh stage on the load tests' emulator; every request from its own
+    // address (as strangers' are), so no limit refuses any and each is counted where it
+    // should be.
+    let app = spawn_app_at(
+        load_endpoint(),
+        &[],
+        aws_config::SdkConfig::clone,
+        &resetkit::adapters::aws::EMULATOR_BUDGETS,
+    )
+    .await;
     let start = SystemClock.now();
     let run = random_hex(4);
     let forgot = (0..PROBES).map(|i| {

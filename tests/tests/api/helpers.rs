@@ -68,6 +68,17 @@ pub fn fault_endpoint() -> String {
     }
 }
 
+/// The emulator the load tests flood with hundreds of connections at once: one of its own
+/// when the test command started one (`RESETKIT_LOAD_TEST_ENDPOINT`), since a burst that
+/// overflows an emulator's listen backlog stalls every other test's calls to it; else the
+/// shared one.
+pub fn load_endpoint() -> String {
+    match std::env::var("RESETKIT_LOAD_TEST_ENDPOINT") {
+        Ok(e) if !e.trim().is_empty() => e.trim().trim_end_matches('/').to_owned(),
+        _ => endpoint(),
+    }
+}
+
 /// Wires the stack as a function's `main.rs` does, on tables no other test uses.
 pub async fn spawn_stack() -> TestStack {
     spawn_stack_at(endpoint()).await

@@ -2,12 +2,13 @@
 //!
 //! | item   | `stream` (partition)              | `event_id` (sort)      |
 //! |--------|-----------------------------------|------------------------|
-//! | event  | `events#<minute start>#<shard>`   | `<at>#<event id>`      |
+//! | event  | `events#<period start>#<shard>`   | `<at>#<event id>`      |
 //! | digest | `digests`                         | `<period start>#<part>`|
 //!
-//! An event's partition is its minute and one of `SHARDS` shards drawn from its random id,
-//! so that no caller, key or person concentrates writes on one partition whatever the load.
-//! Reading a period back is `SHARDS` key queries per minute. The `by_user` index (sparse:
+//! An event's partition is its 5-minute period and one of `SHARDS` shards drawn from its
+//! random id, so that no caller, key or person concentrates writes on one partition whatever
+//! the load (16 partitions take a period's events; DynamoDB serves 1,000 writes per second
+//! to each). Reading a period back is `SHARDS` key queries. The `by_user` index (sparse:
 //! only events about a person) lists one person's events. Digests are written once per
 //! period, so their one partition is never hot.
 
@@ -17,22 +18,22 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use super::errors::{condition_failed, unavailable};
 use super::items::{attr, n, s, Attrs, Item, Reader};
 use super::DynamoStore;
-use crate::domain::audit_digest::{AuditDigest, Period, Signature};
+use crate::domain::audit_digest::{AuditDigest, Period, Signature, PERIOD_SECONDS};
 use crate::domain::{
     AuditAction, AuditEvent, Channel, EventId, EventKey, Location, RecordedEvent, Timestamp, UserId,
 };
 use crate::ports::{AuditLog, StoreError};
 
-/// Partitions per minute of events.
-const SHARDS: u8 = 8;
-const BUCKET_SECONDS: u64 = 60;
+/// Partitions per period of events.
+const SHARDS: u8 = 16;
+const BUCKET_SECONDS: u64 = PERIOD_SECONDS;
 const DIGESTS: &str = "digests";
 /// The index of one person's events.
 pub(super) const BY_USER: &str = "by_user";
 
 fn bucket(at: Timestamp, shard: u8) -> String {
-    let minute = at.unix_seconds() - at.unix_seconds() % BUCKET_SECONDS;
-    format!("events#{minute}#{shard}")
+    let start = at.unix_seconds() - at.unix_seconds() % BUCKET_SECONDS;
+    format!("events#{start}#{shard}")
 }
 
 /// Zero-padded, so that sort keys order as numbers.
@@ -247,9 +248,9 @@ impl AuditLog for DynamoStore {
             format!("{}#", seconds_key(to)),
         );
         let mut events = Vec::new();
-        let mut minute = from.unix_seconds() - from.unix_seconds() % BUCKET_SECONDS;
-        while minute < to.unix_seconds() {
-            let at = Timestamp::from_unix_seconds(minute);
+        let mut bucket_start = from.unix_seconds() - from.unix_seconds() % BUCKET_SECONDS;
+        while bucket_start < to.unix_seconds() {
+            let at = Timestamp::from_unix_seconds(bucket_start);
             for shard in 0..SHARDS {
                 for item in self
                     .query_range(bucket(at, shard), low.clone(), high.clone())
@@ -258,7 +259,7 @@ impl AuditLog for DynamoStore {
                     events.push(RecordedEvent::try_from(Item(item))?);
                 }
             }
-            minute += BUCKET_SECONDS;
+            bucket_start += BUCKET_SECONDS;
         }
         events.sort_by_key(RecordedEvent::key);
         Ok(events)
@@ -330,7 +331,7 @@ mod tests {
     #[test]
     fn events_round_trip_and_hold_only_what_the_event_holds() {
         let mut e = AuditEvent::new(
-            Timestamp::from_unix_seconds(125),
+            Timestamp::from_unix_seconds(325),
             AuditAction::PasswordChanged,
         );
         e.destination = Some("z***@example.com".into());
@@ -347,12 +348,12 @@ mod tests {
         let item = Item::from(&recorded).into_attrs();
         assert_eq!(
             item.get(attr::STREAM),
-            Some(&s("events#120#3")),
-            "minute 120, shard 0x0b % 8"
+            Some(&s("events#300#11")),
+            "period 300, shard 0x0b % 16"
         );
         assert_eq!(
             item.get(attr::EVENT_ID),
-            Some(&s(format!("00000000125#{}", "0b".repeat(16))))
+            Some(&s(format!("00000000325#{}", "0b".repeat(16))))
         );
         assert_eq!(item.get(attr::LATITUDE), Some(&n(51.5)));
         assert_eq!(item.get(attr::SYSTEM_USER_ID), Some(&n(1001)));
