@@ -76,7 +76,7 @@ for line in sys.stdin:
     if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "warm" and m.get("executable"):
         print(m["executable"])')"
 say "debug build: the cold-start driver and the round-trip counter"
-cargo build --workspace --bin coldstart --bin round-trips
+cargo build --workspace --bin coldstart --bin round-trips --bin load
 
 say "arm64 zips (section 5)"
 sizes="$WORK/sizes.txt"
@@ -113,6 +113,7 @@ PY
     --release-dir "$TARGET/release" \
     --coldstart "$TARGET/debug/coldstart" \
     --round-trips "$TARGET/debug/round-trips" \
+    --load "$TARGET/debug/load" \
     --warm-bin "$warm_bin" \
     --python "$VENV/bin/python" \
     --endpoint "$endpoint" \
