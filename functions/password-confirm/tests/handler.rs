@@ -225,6 +225,7 @@ fn forgot_for_ana(kit: &TestKit) -> resetkit::service::ForgotPasswordCommand {
     resetkit::service::ForgotPasswordCommand {
         search: resetkit::domain::LookupKey::new("EmailAddress", &value),
         recipient: None,
+        language: None,
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub mod api_key;
 pub mod audit;
+pub mod catalogue;
 pub mod code;
 pub mod delivery;
 pub mod endpoint;
@@ -9,6 +10,7 @@ pub mod fields;
 pub mod idempotency;
 pub mod identifiers;
 pub mod import;
+pub mod locale;
 pub mod matching;
 pub mod message;
 pub mod parameter_name;
@@ -21,11 +23,13 @@ pub mod verification;
 
 pub use api_key::{ApiKeyHash, ApiKeyRecord, KeyKind, Permission, PresentedKey};
 pub use audit::{AuditAction, AuditEvent, Location};
+pub use catalogue::{Brand, Catalogue, MessageKind};
 pub use code::{CodeHash, CodeKeys, OtpCode, ResetSecret, SealPurpose};
 pub use delivery::{CourierOutcome, DeliveryJob, JobId, Origin, RetryPolicy, Task};
 pub use endpoint::{Endpoint, LimitReason};
 pub use fields::{FieldCatalog, FieldKind, FieldName, FieldSpec, FieldValue, LookupKey};
 pub use identifiers::{EmailAddress, FirstName, PhoneE164, UserId, Username, VerificationId};
+pub use locale::{Locale, Locales};
 pub use matching::{narrow_by_first_name, MatchedWith};
 pub use parameter_name::{ParameterName, ParameterNameError};
 pub use password::{NewPassword, PasswordHash, PasswordPolicyError};

@@ -29,12 +29,13 @@ pub use reset_page::PageKeyError;
 
 use self::key_cache::KeyCache;
 use crate::domain::audit::ChainedEvent;
+use crate::domain::catalogue::Brand;
 use crate::domain::code::CodeKeys;
 use crate::domain::message::LinkTemplate;
 use crate::domain::password::HashParams;
 use crate::domain::{
     ApiKeyHash, ApiKeyRecord, AuditAction, AuditEvent, DeliveryJob, FieldCatalog, JobId, KeyKind,
-    Origin, Permission, PresentedKey, RetryPolicy, Task, UserId, VerificationId,
+    Locales, Origin, Permission, PresentedKey, RetryPolicy, Task, UserId, VerificationId,
 };
 use crate::ports::{
     Clock, Metric, Metrics, NoMetrics, OsRandom, RandomSource, Store, StoreError, SystemClock,
@@ -63,6 +64,10 @@ pub struct Settings {
     /// How long a warm sandbox trusts a key it read (0: never); a key deactivated in the
     /// table keeps working that long where it was seen.
     pub key_cache: Duration,
+    /// The name and support contact messages go out under.
+    pub brand: Brand,
+    /// The languages messages and the reset page are offered in, and the default.
+    pub locales: Locales,
 }
 
 /// The authenticated caller of a request.

@@ -10,8 +10,8 @@ use super::items::{attr, n, s, Attrs, Item, Reader};
 use super::transaction::TransactError;
 use super::{DynamoStore, LostRace};
 use crate::domain::{
-    EmailAddress, FieldValue, FirstName, LookupKey, PasswordHash, PhoneE164, SystemUserId, User,
-    UserId, Username, VerificationId,
+    EmailAddress, FieldValue, FirstName, Locale, LookupKey, PasswordHash, PhoneE164, SystemUserId,
+    User, UserId, Username, VerificationId,
 };
 use crate::ports::{StoreError, UserDirectory};
 
@@ -20,6 +20,7 @@ fn field_kind(v: &FieldValue) -> &'static str {
         FieldValue::Text(_) => "text",
         FieldValue::Email(_) => "email",
         FieldValue::Phone(_) => "phone",
+        FieldValue::Locale(_) => "locale",
     }
 }
 
@@ -79,9 +80,11 @@ impl TryFrom<Item> for User {
                 "phone" => e
                     .parsed(attr::VALUE, |v| PhoneE164::parse(v, None))
                     .map(FieldValue::Phone),
-                other => {
-                    Err(e.corrupt(attr::KIND, format!("'{other}' is not text, email or phone")))
-                }
+                "locale" => e.parsed(attr::VALUE, Locale::parse).map(FieldValue::Locale),
+                other => Err(e.corrupt(
+                    attr::KIND,
+                    format!("'{other}' is not text, email, phone or locale"),
+                )),
             }
             .map_err(|err| r.corrupt(attr::FIELDS, format!("entry '{name}': {err}")))?;
             user.fields.insert(name.clone(), value);
