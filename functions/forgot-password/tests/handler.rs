@@ -172,7 +172,7 @@ async fn search_by_phone_field_and_deliver_to_another_field() {
     assert!(matches!(&links[2].to, Destination::Email(e) if e.as_ref() == "ana.alt@example.org"));
     let notices: Vec<_> = sent
         .iter()
-        .filter(|m| m.subject == "A password reset link was sent")
+        .filter(|m| m.subject == "Demo Salon: a password reset link was sent")
         .map(|m| (m.to.masked(), m.text.contains(&links[0].to.masked())))
         .collect();
     assert_eq!(

@@ -143,7 +143,7 @@ async fn the_staff_code_resets_the_password_once() {
     assert!(user.password_hash.as_ref().unwrap().verifies(NEW_PASSWORD));
     assert_eq!(user.credential_version, 1);
     let notice = kit.outbox.sent().pop().unwrap();
-    assert_eq!(notice.subject, "Your password was changed");
+    assert_eq!(notice.subject, "Demo Salon: your password was changed");
 
     assert_eq!(
         post(&kit, &body(&kit, &vid, &code)).await,
