@@ -276,7 +276,11 @@ impl Catalogue {
 /// string (contract C's field errors): the catalogue's tests rule a failure out, but if one
 /// happened it is logged and the key itself is said.
 pub fn say(locale: &Locale, key: &str, vars: &[(&str, &str)]) -> String {
-    let vars = Value::from_iter(vars.iter().map(|(k, v)| (*k, *v)));
+    let vars: BTreeMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    let vars = Value::from(vars);
     match Catalogue::get()
         .map_err(|e| e.to_string())
         .and_then(|c| c.text(locale, key, vars).map_err(|e| e.to_string()))

@@ -345,3 +345,19 @@ fn times_are_written_in_utc() {
         "2000-02-29 00:00 UTC"
     );
 }
+
+#[test]
+fn say_fills_in_its_variables() {
+    let fr = Locale::parse("fr").unwrap();
+    assert_eq!(
+        say(&fr, "error.MinimumLength", &[("min", "8")]),
+        "Le mot de passe doit contenir au moins 8 caractères"
+    );
+    let en = Locale::parse("en").unwrap();
+    assert_eq!(
+        say(&en, "error.Email", &[("value", "<x>")]),
+        "'<x>' is not a valid email address",
+        "strings are plain text: whoever puts them in HTML escapes them"
+    );
+    assert_eq!(say(&en, "error.NoSuchKey", &[]), "error.NoSuchKey");
+}
