@@ -12,6 +12,7 @@ mod faults;
 mod flows;
 mod fuzz_corpus;
 mod helpers;
+mod messages;
 mod notifier;
 mod openapi;
 mod report;
