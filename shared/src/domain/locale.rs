@@ -90,7 +90,7 @@ pub fn accept_language(header: &str) -> Vec<Locale> {
         })
         .collect();
     // Stable: equal weights keep the browser's order.
-    ranked.sort_by(|a, b| b.0.cmp(&a.0));
+    ranked.sort_by_key(|(weight, _)| std::cmp::Reverse(*weight));
     ranked.into_iter().map(|(_, l)| l).collect()
 }
 
