@@ -225,6 +225,17 @@ mod tests {
         assert_eq!(s.from_accept_language("de-DE"), None);
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_input_parses_or_is_refused_and_a_tag_reads_back_as_itself(raw in "\\PC{0,40}") {
+            if let Ok(locale) = Locale::parse(&raw) {
+                proptest::prop_assert_eq!(Locale::parse(locale.as_ref()), Ok(locale.clone()));
+                proptest::prop_assert!(locale.as_ref().starts_with(locale.language()));
+            }
+            let _ = accept_language(&raw);
+        }
+    }
+
     #[test]
     fn a_stage_offers_only_what_the_catalogue_has() {
         assert!(matches!(

@@ -277,7 +277,7 @@ impl UserDirectory for DynamoStore {
 mod tests {
     use super::*;
 
-    use crate::domain::fields::{EMAIL, MOBILE, USERNAME};
+    use crate::domain::fields::{EMAIL, LOCALE, MOBILE, USERNAME};
 
     fn user() -> User {
         let mut u = User::new(UserId::from_random([7; 16]));
@@ -293,6 +293,10 @@ mod tests {
         u.fields.insert(
             MOBILE.into(),
             FieldValue::Phone(PhoneE164::parse("+1 415 741 5569", None).unwrap()),
+        );
+        u.fields.insert(
+            LOCALE.into(),
+            FieldValue::Locale(Locale::parse("pt-BR").unwrap()),
         );
         u.password_hash = Some(PasswordHash::from_phc(
             "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
