@@ -567,6 +567,47 @@ mod tests {
     }
 
     #[test]
+    fn brand_and_locales_are_read_and_checked_against_the_catalogue() {
+        let mut m = base();
+        let settings = load(&m).unwrap().settings;
+        assert_eq!(settings.brand.name, "resetkit");
+        assert_eq!(settings.brand.support, None);
+        assert_eq!(settings.locales.default_locale().as_ref(), "en");
+        assert_eq!(settings.locales.offered().len(), catalogue::LOCALES.len());
+        m.insert(BRAND_NAME, "Salon Lumière".into());
+        m.insert(SUPPORT_CONTACT, "help@lumiere.example".into());
+        m.insert(DEFAULT_LOCALE, "fr".into());
+        m.insert(LOCALES, "fr, es".into());
+        let settings = load(&m).unwrap().settings;
+        assert_eq!(settings.brand.name, "Salon Lumière");
+        assert_eq!(
+            settings.brand.support.as_deref(),
+            Some("help@lumiere.example")
+        );
+        assert_eq!(settings.locales.default_locale().as_ref(), "fr");
+        let named = |m: &HashMap<&'static str, String>| load(m).err().unwrap().to_string();
+        m.insert(LOCALES, "fr,de".into());
+        assert!(
+            named(&m).starts_with("RESETKIT_LOCALES is malformed"),
+            "{}",
+            named(&m)
+        );
+        m.insert(LOCALES, "es,en".into());
+        assert!(
+            named(&m).starts_with("RESETKIT_DEFAULT_LOCALE is malformed"),
+            "{}",
+            named(&m)
+        );
+        m.insert(LOCALES, "fr".into());
+        m.insert(BRAND_NAME, "Two\nlines".into());
+        assert!(
+            named(&m).starts_with("RESETKIT_BRAND_NAME is malformed"),
+            "{}",
+            named(&m)
+        );
+    }
+
+    #[test]
     fn zero_switches_a_limit_off() {
         let mut m = base();
         m.insert(RECIPIENT_COOLDOWN_SECONDS, "0".into());
