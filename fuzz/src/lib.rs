@@ -370,7 +370,9 @@ pub mod targets {
         } else {
             serde_json::from_slice::<ConfirmBody>(rest).ok()
         };
-        if let Some(Ok(valid)) = body.map(ConfirmBody::validate) {
+        // Messages are worded per locale; the rules do not depend on which.
+        let locale = resetkit::domain::Locale::parse("fr").expect("a locale");
+        if let Some(Ok(valid)) = body.map(|b| b.validate(&locale)) {
             assert!(!valid.api_key.trim().is_empty());
         }
     }

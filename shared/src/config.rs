@@ -14,10 +14,11 @@ use thiserror::Error;
 
 use secrecy::ExposeSecret;
 
+use crate::domain::catalogue::{self, Brand};
 use crate::domain::code::CodeKeys;
 use crate::domain::message::LinkTemplate;
 use crate::domain::password::HashParams;
-use crate::domain::{FieldCatalog, ParameterName, RetryPolicy};
+use crate::domain::{FieldCatalog, Locale, Locales, ParameterName, RetryPolicy};
 use crate::ports::{RateLimit, SecretStore};
 use crate::service::{Limits, Settings};
 
@@ -49,6 +50,10 @@ pub const DEAD_LETTER_QUEUE_URL: &str = "RESETKIT_DEAD_LETTER_QUEUE_URL";
 pub const DELIVERY_RETRY_BASE_SECONDS: &str = "RESETKIT_DELIVERY_RETRY_BASE_SECONDS";
 pub const DELIVERY_RETRY_CAP_SECONDS: &str = "RESETKIT_DELIVERY_RETRY_CAP_SECONDS";
 pub const DELIVERY_MAX_TRIES: &str = "RESETKIT_DELIVERY_MAX_TRIES";
+pub const BRAND_NAME: &str = "RESETKIT_BRAND_NAME";
+pub const SUPPORT_CONTACT: &str = "RESETKIT_SUPPORT_CONTACT";
+pub const DEFAULT_LOCALE: &str = "RESETKIT_DEFAULT_LOCALE";
+pub const LOCALES: &str = "RESETKIT_LOCALES";
 
 /// Every variable a deployed function reads, for the template drift check. Not
 /// `RESETKIT_CODE_SECRETS`: the template names the parameter instead.
@@ -78,6 +83,10 @@ pub const ALL_KEYS: &[&str] = &[
     DELIVERY_RETRY_BASE_SECONDS,
     DELIVERY_RETRY_CAP_SECONDS,
     DELIVERY_MAX_TRIES,
+    BRAND_NAME,
+    SUPPORT_CONTACT,
+    DEFAULT_LOCALE,
+    LOCALES,
 ];
 
 #[derive(Debug, Error, PartialEq, Eq)]
@@ -205,6 +214,8 @@ impl UnresolvedConfig {
             max_tries: env.number(DELIVERY_MAX_TRIES, 10)?,
         };
         let key_cache = Duration::from_secs(env.count(KEY_CACHE_SECONDS, 30)?);
+        let brand = brand(&env)?;
+        let locales = locales(&env)?;
         let aws = AwsSettings {
             table_prefix: env.required(TABLE_PREFIX)?,
             sender_email: env.required(SENDER_EMAIL)?,
@@ -227,6 +238,8 @@ impl UnresolvedConfig {
                 retry,
                 browser_confirm_key,
                 key_cache,
+                brand,
+                locales,
             },
             aws,
         };
@@ -337,6 +350,58 @@ fn field_catalog<F: Fn(&str) -> Option<String>>(
     )
     .map_err(|e| malformed(EXTRA_FIELDS, e))?;
     Ok(FieldCatalog::new(extra, &country))
+}
+
+/// The name and support contact every message carries. Shown as written (HTML parts
+/// escape them), one line each.
+fn brand<F: Fn(&str) -> Option<String>>(env: &Env<'_, F>) -> Result<Brand, ConfigError> {
+    let one_line = |key: &'static str, v: String| {
+        if v.chars().any(char::is_control) || v.chars().count() > 100 {
+            Err(ConfigError::Malformed {
+                key,
+                reason: "one line of at most 100 characters".into(),
+            })
+        } else {
+            Ok(v)
+        }
+    };
+    Ok(Brand {
+        name: one_line(
+            BRAND_NAME,
+            env.optional(BRAND_NAME)
+                .unwrap_or_else(|| "resetkit".into()),
+        )?,
+        support: env
+            .optional(SUPPORT_CONTACT)
+            .map(|v| one_line(SUPPORT_CONTACT, v))
+            .transpose()?,
+    })
+}
+
+/// The locales offered (`RESETKIT_LOCALES`, comma-separated, each in the catalogue; by
+/// default all of it) and the default among them (`RESETKIT_DEFAULT_LOCALE`, `en`).
+fn locales<F: Fn(&str) -> Option<String>>(env: &Env<'_, F>) -> Result<Locales, ConfigError> {
+    let malformed = |key, reason: String| ConfigError::Malformed { key, reason };
+    let default = Locale::parse(&env.optional(DEFAULT_LOCALE).unwrap_or_else(|| "en".into()))
+        .map_err(|e| malformed(DEFAULT_LOCALE, e.to_string()))?;
+    let offered = match env.optional(LOCALES) {
+        None => catalogue::LOCALES.join(","),
+        Some(list) => list,
+    };
+    let offered = offered
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(Locale::parse)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| malformed(LOCALES, e.to_string()))?;
+    Locales::new(default, offered, catalogue::LOCALES).map_err(|e| {
+        let key = match e {
+            crate::domain::locale::LocalesError::DefaultNotOffered(_) => DEFAULT_LOCALE,
+            _ => LOCALES,
+        };
+        malformed(key, e.to_string())
+    })
 }
 
 /// `MAX/SECONDS` with a positive window; a `MAX` of 0 switches the limit off.
@@ -499,6 +564,47 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn brand_and_locales_are_read_and_checked_against_the_catalogue() {
+        let mut m = base();
+        let settings = load(&m).unwrap().settings;
+        assert_eq!(settings.brand.name, "resetkit");
+        assert_eq!(settings.brand.support, None);
+        assert_eq!(settings.locales.default_locale().as_ref(), "en");
+        assert_eq!(settings.locales.offered().len(), catalogue::LOCALES.len());
+        m.insert(BRAND_NAME, "Salon Lumière".into());
+        m.insert(SUPPORT_CONTACT, "help@lumiere.example".into());
+        m.insert(DEFAULT_LOCALE, "fr".into());
+        m.insert(LOCALES, "fr, es".into());
+        let settings = load(&m).unwrap().settings;
+        assert_eq!(settings.brand.name, "Salon Lumière");
+        assert_eq!(
+            settings.brand.support.as_deref(),
+            Some("help@lumiere.example")
+        );
+        assert_eq!(settings.locales.default_locale().as_ref(), "fr");
+        let named = |m: &HashMap<&'static str, String>| load(m).err().unwrap().to_string();
+        m.insert(LOCALES, "fr,de".into());
+        assert!(
+            named(&m).starts_with("RESETKIT_LOCALES is malformed"),
+            "{}",
+            named(&m)
+        );
+        m.insert(LOCALES, "es,en".into());
+        assert!(
+            named(&m).starts_with("RESETKIT_DEFAULT_LOCALE is malformed"),
+            "{}",
+            named(&m)
+        );
+        m.insert(LOCALES, "fr".into());
+        m.insert(BRAND_NAME, "Two\nlines".into());
+        assert!(
+            named(&m).starts_with("RESETKIT_BRAND_NAME is malformed"),
+            "{}",
+            named(&m)
+        );
     }
 
     #[test]

@@ -3,12 +3,13 @@
 use std::time::Duration;
 
 use crate::adapters::memory::{ManualClock, MemoryMetrics, MemoryOutbox, MemoryStore};
+use crate::domain::catalogue::{self, Brand};
 use crate::domain::code::CodeKeys;
 use crate::domain::message::LinkTemplate;
 use crate::domain::password::HashParams;
 use std::sync::{Arc, Mutex};
 
-use crate::domain::{CourierOutcome, DeliveryJob, RetryPolicy, Timestamp, UserId};
+use crate::domain::{CourierOutcome, DeliveryJob, Locale, Locales, RetryPolicy, Timestamp, UserId};
 use crate::ports::{
     ApiKeyStore, DeliveryQueue, OsRandom, QueueError, RandomSource, RateLimit, UserDirectory,
 };
@@ -148,7 +149,23 @@ pub fn settings() -> Settings {
         },
         browser_confirm_key: Some(crate::demo::BROWSER_KEY.into()),
         key_cache: Duration::from_secs(30),
+        brand: Brand {
+            name: "Demo Salon".into(),
+            support: Some("help@demo-salon.example".into()),
+        },
+        locales: all_locales(),
     }
+}
+
+/// Every locale the catalogue has, English the default: what a stage offers unless told.
+pub fn all_locales() -> Locales {
+    let parse = |l: &str| Locale::parse(l).unwrap_or_else(|e| panic!("{e}"));
+    Locales::new(
+        parse("en"),
+        catalogue::LOCALES.iter().map(|l| parse(l)).collect(),
+        catalogue::LOCALES,
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// Keys of each kind, as a caller would present them (the demo keys).

@@ -6,9 +6,13 @@
 // <json>: {"flow": "link" | "code", "url": page or link URL, "email": for the code flow,
 //          "code": for the code flow, "mismatch": a confirmation that differs,
 //          "password": the new password, "second_password": tried on the second visit,
-//          "artifacts": directory for screenshots, "phone": true for a phone-sized screen}
+//          "artifacts": directory for screenshots, "phone": true for a phone-sized screen,
+//          "lang": the browser's language (chromium --lang and Accept-Language), e.g. "fr",
+//          "weak": a password the server refuses, tried first (its field error shows)}
 //
-// Steps: open the page; submit a mismatched confirmation (the field error shows); submit
+// Steps: open the page (its language, title and labels are reported); with "weak", submit
+// it (the server's field error shows under the password); submit a mismatched
+// confirmation (the field error shows); submit
 // the new password (success shows); open the same link or code again and submit (the
 // expired/used state shows). Prints one JSON object with what the page said; exits 1 with
 // the reason and a screenshot on the first thing that is not as expected.
@@ -45,7 +49,8 @@ function expect(condition, message) {
 }
 
 async function shot(name) {
-  const file = path.join(args.artifacts, `${args.flow}-${name}.png`);
+  const tag = args.lang ? `${args.flow}-${args.lang}` : args.flow;
+  const file = path.join(args.artifacts, `${tag}-${name}.png`);
   await page.screenshot({ path: file, fullPage: true });
   report.screenshots.push(file);
 }
@@ -85,6 +90,17 @@ async function open() {
   expect(fits, 'the page scrolls sideways');
   const first = args.flow === 'code' ? 'email' : 'password';
   expect((await focused()) === first, `focus starts on #${first}, not on #${await focused()}`);
+  report.seen.page = await page.evaluate(() => {
+    const label = (id) => document.querySelector(`label[for="${id}"]`).textContent.trim();
+    return {
+      lang: document.documentElement.lang,
+      title: document.title,
+      intro: document.getElementById('intro').textContent.trim(),
+      labels: { email: label('email'), code: label('code'), password: label('password'), confirm: label('password-confirm') },
+      submit: document.getElementById('submit').textContent.trim(),
+      code_autocomplete: document.getElementById('code').getAttribute('autocomplete'),
+    };
+  });
 }
 
 /// Types into the focused field and moves on with Tab, as a keyboard user does.
@@ -119,13 +135,26 @@ try {
       '--disable-component-update',
       '--disable-sync',
       '--disable-dev-shm-usage',
+      ...(args.lang ? [`--lang=${args.lang}`, `--accept-lang=${args.lang}`] : []),
     ],
+    ...(args.lang ? { locale: args.lang } : {}),
     viewport: phone ? { width: 390, height: 780 } : { width: 1000, height: 760 },
     deviceScaleFactor: phone ? 2 : 1,
     isMobile: phone,
     hasTouch: phone,
     timeout: 60_000,
   });
+
+  // 0. A password the server refuses: its field error, in the page's language.
+  if (args.weak) {
+    await open();
+    await fillForm(args.weak, args.weak);
+    await page.keyboard.press('Enter');
+    report.seen.password_error = await visible('#password-error');
+    expect((await focused()) === 'password', 'focus moves to the password in error');
+    await shot('password-error');
+    await page.close();
+  }
 
   // 1. A mismatched confirmation: the server's field error shows under the confirmation.
   await open();

@@ -156,6 +156,8 @@ impl ForgotPasswordBody {
         Ok(ForgotPasswordCommand {
             search: LookupKey::new(&field.name, &value),
             recipient,
+            // The handler adds the request's language; the body does not carry one.
+            language: None,
         })
     }
 }

@@ -1,6 +1,8 @@
 use lambda_http::{Body, Error, Request, Response};
 use resetkit::domain::{KeyKind, Permission};
-use resetkit::inbound::{read_body, serve, single_header, source_ip, Accepts, Entry, Problem};
+use resetkit::inbound::{
+    read_body, requested_locale, serve, single_header, source_ip, Accepts, Entry, Problem,
+};
 use resetkit::ports::{Clock, DeliveryQueue, Metrics, RandomSource, Store};
 use resetkit::service::{Caller, Endpoint};
 use resetkit::Resetkit;
@@ -49,7 +51,9 @@ async fn forgot<S: Store, Q: DeliveryQueue, C: Clock, R: RandomSource, M: Metric
     caller: Caller,
 ) -> Result<Success, Problem> {
     let body: ForgotPasswordBody = read_body(req, Accepts::JsonOnly)?;
-    let command = body.try_into_command(&svc.settings().fields)?;
+    let mut command = body.try_into_command(&svc.settings().fields)?;
+    // The person's own `Locale`, when they have one, wins in the courier.
+    command.language = requested_locale(req, &svc.settings().locales);
     Ok(svc
         .forgot_password(&caller, command)
         .await

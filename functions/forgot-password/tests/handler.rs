@@ -172,7 +172,7 @@ async fn search_by_phone_field_and_deliver_to_another_field() {
     assert!(matches!(&links[2].to, Destination::Email(e) if e.as_ref() == "ana.alt@example.org"));
     let notices: Vec<_> = sent
         .iter()
-        .filter(|m| m.subject == "A password reset link was sent")
+        .filter(|m| m.subject == "Demo Salon: a password reset link was sent")
         .map(|m| (m.to.masked(), m.text.contains(&links[0].to.masked())))
         .collect();
     assert_eq!(
@@ -349,4 +349,49 @@ async fn the_shipped_events_get_their_documented_answers() {
     }
     // The email link, and the SMS link with its notice to the person's email.
     assert_eq!(kit.outbox.sent().len(), 3);
+}
+
+async fn ask_in(kit: &TestKit, email: &str, accept_language: &str) -> String {
+    let before = kit.outbox.sent().len();
+    let req = http_request(
+        "POST",
+        PATH,
+        &[
+            ("authorization", kit.keys.portal.as_str()),
+            ("content-type", "application/json"),
+            ("accept-language", accept_language),
+        ],
+        json!({ "EmailAddress": email }).to_string(),
+    );
+    let res = handle(&kit.service, req).await.expect("handler never errs");
+    assert_eq!(res.status(), 200);
+    let sent = kit.outbox.sent();
+    assert_eq!(sent.len(), before + 1, "one link to {email}");
+    sent[before].subject.clone()
+}
+
+#[tokio::test]
+async fn the_link_speaks_the_persons_locale_else_the_requests_else_the_stage_default() {
+    use resetkit::ports::UserDirectory;
+    let kit = TestKit::new().await;
+    let lucia = serde_json::from_value::<resetkit::domain::import::UserImport>(json!({
+        "first_name": "Lucía", "email": "lucia@example.com", "fields": {"Locale": "es-MX"}
+    }))
+    .unwrap();
+    let (user, keys) = lucia
+        .into_user(&kit.service.settings().fields, || {
+            resetkit::domain::UserId::from_random([7; 16])
+        })
+        .unwrap();
+    kit.store.create_user(&user, &keys).await.unwrap();
+
+    // Her own locale (es-MX finds es) wins over the browser's French.
+    let subject = ask_in(&kit, "lucia@example.com", "fr-FR,fr;q=0.9").await;
+    assert_eq!(subject, "Demo Salon: restablece tu contraseña");
+    // Ana has none: the request's first offered language.
+    let subject = ask_in(&kit, "ana@example.com", "de-DE, fr;q=0.8, en;q=0.5").await;
+    assert_eq!(subject, "Demo Salon : réinitialisez votre mot de passe");
+    // Nothing offered: the stage's default.
+    let subject = ask_in(&kit, "ana@example.com", "de-DE, ja;q=0.5").await;
+    assert_eq!(subject, "Demo Salon: reset your password");
 }

@@ -1,6 +1,7 @@
 // The reset page's script: reads the link's fragment, posts contract C, shows the answer.
 // No framework and no HTML from strings: every text goes in through textContent, so the
-// page keeps working under a CSP with Trusted Types.
+// page keeps working under a CSP with Trusted Types. The words are the server's: it renders
+// them in the visitor's language from the message catalogue into #strings' data attributes.
 'use strict';
 
 (function () {
@@ -13,6 +14,7 @@
   // Gateway posts to `/user/password/reset`, `/lambda-url/password-confirm/reset` locally
   // posts to `/lambda-url/password-confirm/user/password/reset`.
   const endpoint = new URL('user/password/reset', document.baseURI).href;
+  const t = $('strings').dataset;
 
   // Flow B: the link carries LeadId and TemporaryPassword in the fragment, which no server
   // sees. Keep them in memory only and take them out of the address bar and history.
@@ -32,13 +34,13 @@
 
   // The generic validators name wire fields ("'PasswordConfirm' must be equal to
   // 'Password'."); say the same in the page's words. Every other message (the password
-  // policy, a malformed email) is shown as the server wrote it.
+  // policy, a malformed email) is shown as the server wrote it, in the page's language.
   const plainWords = {
-    'EmailAddress/NotEmpty': 'Enter the email address the code was sent to.',
-    'TemporaryPassword/NotEmpty': 'Enter the code from the message.',
-    'Password/NotEmpty': 'Enter a new password.',
-    'PasswordConfirm/NotEmpty': 'Repeat the new password.',
-    'PasswordConfirm/NotEqual': 'The two passwords do not match.',
+    'EmailAddress/NotEmpty': t.email_empty,
+    'TemporaryPassword/NotEmpty': t.code_empty,
+    'Password/NotEmpty': t.password_empty,
+    'PasswordConfirm/NotEmpty': t.confirm_empty,
+    'PasswordConfirm/NotEqual': t.mismatch,
   };
 
   function show(id, visible) {
@@ -85,19 +87,19 @@
       forget();
       show('reset-form', false);
       show('intro', false);
-      say('rejected-heading', 'Link expired or already used');
-      say('rejected-text', 'This link has expired or has already been used. Ask for a new one.');
+      say('rejected-heading', t.link_rejected_heading);
+      say('rejected-text', t.link_rejected_text);
     } else {
-      say('rejected-heading', 'Code not accepted');
-      say('rejected-text', 'This code is wrong, has expired or has already been used. Check the email address and the code, or ask for a new one.');
+      say('rejected-heading', t.code_rejected_heading);
+      say('rejected-text', t.code_rejected_text);
     }
     show('rejected', true);
     $('rejected').focus();
   }
 
   function finished() {
-    say('heading', 'Password reset');
-    document.title = 'Password reset';
+    say('heading', t.done_title);
+    document.title = t.done_title;
   }
 
   function succeeded() {
@@ -118,11 +120,11 @@
       return;
     }
     if (status === 401) {
-      alertText('This page is not set up correctly, so your password could not be changed. Please contact support.');
+      alertText(t.unauthorized);
       return;
     }
     if (status === 429) {
-      alertText('Too many attempts. Wait a minute, then try again.');
+      alertText(t.too_many);
       return;
     }
     const errors = Array.isArray(rs.Errors) ? rs.Errors : [];
@@ -130,7 +132,7 @@
     const other = [];
     for (const e of errors) {
       const id = inputs[e.FieldName];
-      const text = plainWords[e.FieldName + '/' + e.ErrorCode] || e.Message || 'Check this field.';
+      const text = plainWords[e.FieldName + '/' + e.ErrorCode] || e.Message || t.check_field;
       if (id) {
         if ($(id + '-error').hidden) {
           fieldError(id, text);
@@ -144,7 +146,7 @@
       }
     }
     if (other.length || !first) {
-      alertText(other.join(' ') || rs.Message || 'Something went wrong. Please try again.');
+      alertText(other.join(' ') || rs.Message || t.generic);
     }
     if (first) {
       $(first).focus();
@@ -185,7 +187,7 @@
       status = res.status;
       data = await res.json().catch(() => null);
     } catch (_) {
-      alertText('Could not reach the server. Check your connection, then try again.');
+      alertText(t.offline);
       return;
     } finally {
       submit.disabled = false;
@@ -207,16 +209,16 @@
 
   if (mode === 'link' && !(lead && secret)) {
     rejected();
-    say('rejected-heading', 'This link is incomplete');
-    say('rejected-text', 'Part of the link is missing. Open it again from the message, or ask for a new one.');
+    say('rejected-heading', t.incomplete_heading);
+    say('rejected-text', t.incomplete_text);
     return;
   }
   if (mode === 'code') {
-    say('intro', 'Enter the email address and the code from the message you received, then choose a new password.');
+    say('intro', t.intro_code);
     show('field-email', true);
     show('field-code', true);
   } else {
-    say('intro', 'Choose a new password for your account.');
+    say('intro', t.intro_link);
   }
   show('intro', true);
   show('reset-form', true);

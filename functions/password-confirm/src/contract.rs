@@ -1,8 +1,11 @@
 //! ServiceStack's wire shapes, and the one mapping from domain outcomes to them.
 
 use lambda_http::{Body, Response};
-use resetkit::domain::password::NewPassword;
-use resetkit::domain::{EmailAddress, Location, ResetSecret, UserId, VerificationId};
+use resetkit::domain::catalogue::say;
+use resetkit::domain::password::{NewPassword, MAX_CHARS, MIN_CHARS};
+use resetkit::domain::{
+    EmailAddress, Locale, Location, PasswordPolicyError, ResetSecret, UserId, VerificationId,
+};
 use resetkit::inbound::{self, BodyError, Kind, Problem};
 use resetkit::ports::StoreError;
 use resetkit::service::{
@@ -202,15 +205,16 @@ impl From<FormatError> for Failure {
     }
 }
 
-impl From<ConfirmError> for Failure {
-    fn from(e: ConfirmError) -> Self {
+impl Failure {
+    /// A confirm that failed, worded in `locale` where a person reads it (the code's
+    /// rejection and the password policy; `ErrorCode`s stay as they are).
+    pub fn from_confirm(e: ConfirmError, locale: &Locale) -> Self {
         match e {
-            ConfirmError::CodeRejected => {
-                Failure::coded(Problem::bad_request(e.to_string()), INVALID_CODE)
-            }
-            ConfirmError::Policy(p) => {
-                Failure::fields(vec![FieldError::new(p.code(), "Password", p.to_string())])
-            }
+            ConfirmError::CodeRejected => Failure::coded(
+                Problem::bad_request(say(locale, "error.InvalidOrExpiredCode", &[])),
+                INVALID_CODE,
+            ),
+            ConfirmError::Policy(p) => Failure::fields(vec![policy_error(&p, locale)]),
             ConfirmError::Unexpected(UnexpectedConfirm::Store(StoreError::Unavailable(_))) => {
                 Problem::dependency_down("storage unavailable", &e).into()
             }
@@ -253,6 +257,23 @@ impl ConfirmResponse {
     }
 }
 
+/// The password policy's verdict as a field error, in `locale`. The strength hint comes
+/// from zxcvbn in English; a locale's string may leave it out.
+fn policy_error(e: &PasswordPolicyError, locale: &Locale) -> FieldError {
+    let (min, max) = (MIN_CHARS.to_string(), MAX_CHARS.to_string());
+    let message = match e {
+        PasswordPolicyError::TooShort => say(locale, "error.MinimumLength", &[("min", &min)]),
+        PasswordPolicyError::TooLong => say(locale, "error.MaximumLength", &[("max", &max)]),
+        PasswordPolicyError::TooWeak { hint } => say(
+            locale,
+            "error.PasswordTooWeak",
+            &[("hint", hint.as_deref().unwrap_or_default())],
+        ),
+        PasswordPolicyError::Personal => say(locale, "error.PasswordTooPersonal", &[]),
+    };
+    FieldError::new(e.code(), "Password", message)
+}
+
 /// A checked request: the credential to authenticate and the command to run.
 pub struct Validated {
     pub api_key: String,
@@ -260,9 +281,9 @@ pub struct Validated {
 }
 
 impl ConfirmBody {
-    /// Every field rule at once, so the person sees all their mistakes in one answer.
-    /// Password length is checked here, before any hashing.
-    pub fn validate(self) -> Result<Validated, Failure> {
+    /// Every field rule at once, so the person sees all their mistakes in one answer,
+    /// worded in `locale`. Password length is checked here, before any hashing.
+    pub fn validate(self, locale: &Locale) -> Result<Validated, Failure> {
         let mut errors = Vec::new();
         let mut required =
             |value: Option<String>, field: &str| match value.filter(|v| !v.trim().is_empty()) {
@@ -271,7 +292,7 @@ impl ConfirmBody {
                     errors.push(FieldError::new(
                         "NotEmpty",
                         field,
-                        format!("'{field}' must not be empty."),
+                        say(locale, "error.NotEmpty", &[("field", field)]),
                     ));
                     None
                 }
@@ -286,11 +307,12 @@ impl ConfirmBody {
             self.lead_id,
             self.verification_id,
             &mut errors,
+            locale,
         );
         let password = password.and_then(|p| match NewPassword::parse(&p) {
             Ok(p) => Some(p),
             Err(e) => {
-                errors.push(FieldError::new(e.code(), "Password", e.to_string()));
+                errors.push(policy_error(&e, locale));
                 None
             }
         });
@@ -299,20 +321,30 @@ impl ConfirmBody {
                 errors.push(FieldError::new(
                     "NotEqual",
                     "PasswordConfirm",
-                    "'PasswordConfirm' must be equal to 'Password'.",
+                    say(locale, "error.NotEqual", &[]),
                 ));
             }
         }
         let location = match (coordinate(self.latitude), coordinate(self.longitude)) {
-            (Ok(la), Ok(lo)) => Location::parse(la, lo).unwrap_or_else(|m| {
-                errors.push(FieldError::new("InclusiveBetween", "Latitude", m));
+            (Ok(la), Ok(lo)) => Location::parse(la, lo).unwrap_or_else(|_| {
+                // Both numbers and out of range, or one without the other.
+                let key = if la.is_some() && lo.is_some() {
+                    "error.LocationRange"
+                } else {
+                    "error.LocationPair"
+                };
+                errors.push(FieldError::new(
+                    "InclusiveBetween",
+                    "Latitude",
+                    say(locale, key, &[]),
+                ));
                 None
             }),
             _ => {
                 errors.push(FieldError::new(
                     "InvalidNumber",
                     "Latitude",
-                    "Latitude and Longitude must be numbers",
+                    say(locale, "error.InvalidNumber", &[]),
                 ));
                 None
             }
@@ -325,6 +357,8 @@ impl ConfirmBody {
                     secret: ResetSecret::from_presented(&secret),
                     password,
                     location,
+                    // The handler adds the request's language.
+                    language: None,
                 },
             }),
             _ => Err(Failure::fields(errors)),
@@ -337,6 +371,7 @@ fn subject(
     lead: Option<String>,
     verification: Option<String>,
     errors: &mut Vec<FieldError>,
+    locale: &Locale,
 ) -> Option<ConfirmSubject> {
     let present = |v: Option<String>| v.filter(|s| !s.trim().is_empty());
     let mut given = Vec::new();
@@ -344,28 +379,39 @@ fn subject(
         given.push(
             EmailAddress::parse(&e)
                 .map(ConfirmSubject::Email)
-                .map_err(|e| ("EmailAddress", "Email", e.to_string())),
+                .map_err(|e| {
+                    (
+                        "EmailAddress",
+                        "Email",
+                        say(locale, "error.Email", &[("value", &e.0)]),
+                    )
+                }),
         );
     }
     if let Some(l) = present(lead) {
-        given.push(
-            UserId::parse(&l)
-                .map(ConfirmSubject::Lead)
-                .map_err(|e| ("LeadId", "InvalidFormat", e.to_string())),
-        );
+        given.push(UserId::parse(&l).map(ConfirmSubject::Lead).map_err(|e| {
+            (
+                "LeadId",
+                "InvalidFormat",
+                say(locale, "error.InvalidId", &[("value", &e.0)]),
+            )
+        }));
     }
     if let Some(v) = present(verification) {
         given.push(
             VerificationId::parse(&v)
                 .map(ConfirmSubject::Verification)
-                .map_err(|e| ("VerificationId", "InvalidFormat", e.to_string())),
+                .map_err(|e| {
+                    let message = say(locale, "error.InvalidId", &[("value", &e.0)]);
+                    ("VerificationId", "InvalidFormat", message)
+                }),
         );
     }
     match given.len() {
         0 => errors.push(FieldError::new(
             "NotEmpty",
             "EmailAddress",
-            "'EmailAddress' (or LeadId, or VerificationId) must not be empty.",
+            say(locale, "error.NotEmptySubject", &[]),
         )),
         1 => match given.remove(0) {
             Ok(s) => return Some(s),
@@ -374,7 +420,7 @@ fn subject(
         _ => errors.push(FieldError::new(
             "Exclusive",
             "EmailAddress",
-            "Send only one of EmailAddress, LeadId or VerificationId.",
+            say(locale, "error.Exclusive", &[]),
         )),
     }
     None

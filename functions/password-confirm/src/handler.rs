@@ -1,6 +1,7 @@
 use lambda_http::{Body, Error, Request, Response};
+use resetkit::domain::Locale;
 use resetkit::domain::{KeyKind, Permission};
-use resetkit::inbound::{read_body, serve, source_ip, Accepts, Entry, Problem};
+use resetkit::inbound::{read_body, requested_locale, serve, source_ip, Accepts, Entry, Problem};
 use resetkit::ports::{Clock, DeliveryQueue, Metrics, RandomSource, Store};
 use resetkit::service::{Caller, ConfirmCommand, Endpoint};
 use resetkit::Resetkit;
@@ -38,9 +39,15 @@ pub async fn handle<S: Store, Q: DeliveryQueue, C: Clock, R: RandomSource, M: Me
         routes: crate::ROUTES,
         scope: &scope,
     };
+    // The reset page's browser sends its languages: field errors come back in the first
+    // one offered (the stage's default otherwise), and so does the "password changed" notice.
+    let requested = requested_locale(&req, &svc.settings().locales);
+    let locale = requested
+        .clone()
+        .unwrap_or_else(|| svc.settings().locales.default_locale().clone());
     let render = |outcome| render(&fmt, outcome);
-    let admit = || admit(svc, &req);
-    let confirm = |(caller, command)| confirm(svc, caller, command);
+    let admit = || admit(svc, &req, &locale, requested.clone());
+    let confirm = |(caller, command)| confirm(svc, caller, command, &locale);
     Ok(serve(svc, &req, entry, render, admit, confirm).await)
 }
 
@@ -49,9 +56,12 @@ pub async fn handle<S: Store, Q: DeliveryQueue, C: Clock, R: RandomSource, M: Me
 async fn admit<S: Store, Q: DeliveryQueue, C: Clock, R: RandomSource, M: Metrics>(
     svc: &Resetkit<S, Q, C, R, M>,
     req: &Request,
+    locale: &Locale,
+    requested: Option<Locale>,
 ) -> Result<(Caller, ConfirmCommand), Failure> {
     let body: ConfirmBody = read_body(req, Accepts::JsonOrForm)?;
-    let valid = body.validate()?;
+    let mut valid = body.validate(locale)?;
+    valid.command.language = requested;
     let caller = svc
         .authenticate(
             Endpoint::PasswordConfirm,
@@ -69,7 +79,11 @@ async fn confirm<S: Store, Q: DeliveryQueue, C: Clock, R: RandomSource, M: Metri
     svc: &Resetkit<S, Q, C, R, M>,
     caller: Caller,
     command: ConfirmCommand,
+    locale: &Locale,
 ) -> Result<ConfirmResponse, Failure> {
-    let done = svc.confirm(&caller, command).await?;
+    let done = svc
+        .confirm(&caller, command)
+        .await
+        .map_err(|e| Failure::from_confirm(e, locale))?;
     Ok(ConfirmResponse::success(&done))
 }

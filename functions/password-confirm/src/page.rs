@@ -6,12 +6,20 @@
 //! and the page's relative URLs resolve wherever the function is mounted: `/reset` behind
 //! API Gateway, `/lambda-url/password-confirm/reset` under `cargo lambda watch`.
 //!
+//! The page speaks the visitor's language: the first of the browser's languages the stage
+//! offers (else the stage's default), with its words from the message catalogue
+//! (`messages/<locale>/strings.json`, the `page.` entries), escaped by the template.
+//!
 //! Serving the page spends nothing: the link's `LeadId` and `TemporaryPassword` travel in
 //! the URL fragment, which browsers never send, and only the POST of contract C uses them.
 
+use std::sync::LazyLock;
+
 use lambda_http::http::{header, HeaderValue, Method};
 use lambda_http::{Body, Request, Response};
-use resetkit::inbound::{ok, query_param, Kind, Problem};
+use minijinja::{context, Environment};
+use resetkit::domain::{Catalogue, Locale};
+use resetkit::inbound::{ok, query_param, requested_locale, Kind, Problem};
 use resetkit::ports::{Clock, DeliveryQueue, Metrics, RandomSource, Store};
 use resetkit::service::PageKeyError;
 use resetkit::Resetkit;
@@ -24,8 +32,17 @@ pub const PATH: &str = "/reset";
 const HTML: &str = include_str!("../assets/reset.html");
 const CSS: &str = include_str!("../assets/reset.css");
 const JS: &str = include_str!("../assets/reset.js");
-/// Where the page template takes the browser confirm key.
-const KEY_SLOT: &str = "{{CONFIRM_KEY}}";
+
+/// The page template; `.html`, so every value is HTML-escaped.
+static PAGE: LazyLock<Environment<'static>> = LazyLock::new(|| {
+    let mut env = Environment::new();
+    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    if let Err(e) = env.add_template("reset.html", HTML) {
+        // Caught by the unit tests; a page that cannot be parsed is answered with a 500.
+        tracing::error!(error = %e, "reset page template");
+    }
+    env
+});
 
 /// Nothing inline, nothing from elsewhere, no framing, and script may only reach this origin.
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
@@ -68,6 +85,8 @@ pub async fn serve<S: Store, Q: DeliveryQueue, C: Clock, R: RandomSource, M: Met
     if allow {
         h.insert(header::ALLOW, HeaderValue::from_static("GET"));
     }
+    // The page's words depend on the browser's languages.
+    h.insert(header::VARY, HeaderValue::from_static("Accept-Language"));
     res
 }
 
@@ -83,18 +102,34 @@ async fn asset<S: Store, Q: DeliveryQueue, C: Clock, R: RandomSource, M: Metrics
     }
     Ok(match query_param(req, "asset").as_deref() {
         // The key is checked before it is handed out (`Resetkit::reset_page_key`).
-        None => ok(
-            "text/html; charset=utf-8",
-            render(svc.reset_page_key().await?),
-        ),
+        None => {
+            let locales = &svc.settings().locales;
+            let locale =
+                requested_locale(req, locales).unwrap_or_else(|| locales.default_locale().clone());
+            let page = render(svc.reset_page_key().await?, &locale)
+                .map_err(|e| Problem::failed("reset page not rendered", e.as_ref()))?;
+            let mut res = ok("text/html; charset=utf-8", page);
+            if let Ok(lang) = HeaderValue::from_str(locale.as_ref()) {
+                res.headers_mut().insert(header::CONTENT_LANGUAGE, lang);
+            }
+            res
+        }
         Some("reset.css") => ok("text/css; charset=utf-8", CSS.to_owned()),
         Some("reset.js") => ok("text/javascript; charset=utf-8", JS.to_owned()),
         Some(_) => return Err(Problem::not_found("No such asset").into()),
     })
 }
 
-fn render(key: &str) -> String {
-    HTML.replace(KEY_SLOT, &html_escape::encode_double_quoted_attribute(key))
+/// The page in `locale`, carrying `key`.
+fn render(key: &str, locale: &Locale) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+    let words = Catalogue::get()
+        .map_err(|e| e.to_string())?
+        .page_strings(locale)?;
+    Ok(PAGE.get_template("reset.html")?.render(context! {
+        lang => locale.as_ref(),
+        confirm_key => key,
+        t => words,
+    })?)
 }
 
 #[cfg(test)]
@@ -119,16 +154,51 @@ mod tests {
         ] {
             assert!(!html.contains(inline), "{inline}");
         }
-        assert_eq!(
-            html.matches(KEY_SLOT.to_ascii_lowercase().as_str()).count(),
-            1
-        );
+        assert_eq!(html.matches("{{ confirm_key }}").count(), 1);
     }
 
     #[test]
     fn the_key_is_escaped_into_its_attribute() {
-        let page = render("a\"><script>x</script>");
+        let page = render("a\"><script>x</script>", &Locale::parse("en").unwrap()).unwrap();
         assert!(!page.contains("\"><script>x"), "{page}");
+    }
+
+    #[test]
+    fn the_page_renders_in_every_locale_with_every_word() {
+        for tag in resetkit::domain::catalogue::LOCALES {
+            let locale = Locale::parse(tag).unwrap();
+            let page = render("rk_demo_browser_key", &locale).unwrap();
+            assert!(page.contains(&format!("<html lang=\"{locale}\">")), "{tag}");
+            assert!(page.contains(r#"autocomplete="one-time-code""#), "{tag}");
+            let words = Catalogue::get().unwrap().page_strings(&locale).unwrap();
+            for (key, text) in &words {
+                let escaped = html_escape::encode_double_quoted_attribute(text);
+                assert!(page.contains(&format!("data-{key}=\"")), "{tag}: {key}");
+                assert!(
+                    page.contains(text.as_str())
+                        || page.contains(escaped.as_ref())
+                        || page.contains("&#x27;"),
+                    "{tag}: {key}"
+                );
+            }
+            // Every word the script reads is on the page.
+            for (at, _) in JS.match_indices("t.") {
+                let before = JS[..at].chars().last().unwrap_or(' ');
+                if before.is_ascii_alphanumeric() || matches!(before, '_' | '.' | '$') {
+                    continue; // `event.target`, not the words
+                }
+                let key: String = JS[at + 2..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                    .collect();
+                assert!(
+                    words.contains_key(&key),
+                    "reset.js reads t.{key}, which {tag} lacks"
+                );
+            }
+        }
+        let fr = render("k", &Locale::parse("fr").unwrap()).unwrap();
+        assert!(fr.contains("<title>Choisissez un nouveau mot de passe</title>"));
     }
 
     #[test]

@@ -143,7 +143,7 @@ async fn the_staff_code_resets_the_password_once() {
     assert!(user.password_hash.as_ref().unwrap().verifies(NEW_PASSWORD));
     assert_eq!(user.credential_version, 1);
     let notice = kit.outbox.sent().pop().unwrap();
-    assert_eq!(notice.subject, "Your password was changed");
+    assert_eq!(notice.subject, "Demo Salon: your password was changed");
 
     assert_eq!(
         post(&kit, &body(&kit, &vid, &code)).await,
@@ -225,6 +225,7 @@ fn forgot_for_ana(kit: &TestKit) -> resetkit::service::ForgotPasswordCommand {
     resetkit::service::ForgotPasswordCommand {
         search: resetkit::domain::LookupKey::new("EmailAddress", &value),
         recipient: None,
+        language: None,
     }
 }
 
@@ -610,4 +611,112 @@ async fn the_shipped_events_get_their_documented_answers() {
         let req = lambda_http::request::from_str(&event).expect("an API Gateway v2 event");
         assert_eq!(handle(&kit.service, req).await.unwrap().status(), status);
     }
+}
+
+async fn post_in(kit: &TestKit, accept_language: &str, body: &Value) -> (u16, Value) {
+    let req = http_request(
+        "POST",
+        PATH,
+        &[
+            ("content-type", "application/json"),
+            ("accept-language", accept_language),
+        ],
+        body.to_string(),
+    );
+    let (status, _, json) =
+        read_response(handle(&kit.service, req).await.expect("handler never errs"));
+    (status, json)
+}
+
+fn messages(json: &Value) -> Vec<(String, String, String)> {
+    json["ResponseStatus"]["Errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["FieldName"].as_str().unwrap().into(),
+                e["ErrorCode"].as_str().unwrap().into(),
+                e["Message"].as_str().unwrap().into(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn field_errors_speak_the_browsers_language_with_the_same_codes() {
+    let kit = TestKit::new().await;
+    let body = json!({"ApiKey": kit.keys.browser, "Password": "short", "PasswordConfirm": "short"});
+    let (status, en) = post(&kit, &body).await;
+    assert_eq!(status, 400);
+    let (_, fr) = post_in(&kit, "fr-CH, fr;q=0.9, en;q=0.8", &body).await;
+    let (_, es) = post_in(&kit, "es", &body).await;
+    let (_, unknown) = post_in(&kit, "de, ja;q=0.5", &body).await;
+    let field = |json: &Value, name: &str| {
+        messages(json)
+            .into_iter()
+            .find(|(f, _, _)| f == name)
+            .map(|(_, code, message)| (code, message))
+            .unwrap()
+    };
+    assert_eq!(
+        field(&en, "Password"),
+        (
+            "MinimumLength".into(),
+            "Password must be at least 8 characters".into()
+        )
+    );
+    assert_eq!(
+        field(&fr, "Password"),
+        (
+            "MinimumLength".into(),
+            "Le mot de passe doit contenir au moins 8 caractères".into()
+        )
+    );
+    assert_eq!(
+        field(&es, "Password"),
+        (
+            "MinimumLength".into(),
+            "La contraseña debe tener al menos 8 caracteres".into()
+        )
+    );
+    assert_eq!(
+        field(&fr, "TemporaryPassword"),
+        (
+            "NotEmpty".into(),
+            "« TemporaryPassword » ne doit pas être vide.".into()
+        )
+    );
+    assert_eq!(
+        unknown, en,
+        "a language the stage does not offer gets the default"
+    );
+    // The same codes in the same order, whatever the language.
+    let codes = |json: &Value| {
+        messages(json)
+            .into_iter()
+            .map(|(f, c, _)| (f, c))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(codes(&fr), codes(&en));
+    assert_eq!(
+        fr["ResponseStatus"]["ErrorCode"],
+        en["ResponseStatus"]["ErrorCode"]
+    );
+    assert_eq!(
+        fr["ResponseStatus"]["Message"],
+        messages(&fr)[0].2.as_str(),
+        "the answer's message is its first field error's"
+    );
+}
+
+#[tokio::test]
+async fn the_password_changed_notice_speaks_the_confirms_language() {
+    let kit = TestKit::new().await;
+    let (vid, code) = staff_code(&kit).await;
+    let (status, _) = post_in(&kit, "es-ES,es;q=0.9", &body(&kit, &vid, &code)).await;
+    assert_eq!(status, 200);
+    let notice = kit.outbox.sent().pop().unwrap();
+    assert_eq!(notice.subject, "Demo Salon: tu contraseña ha cambiado");
+    assert!(notice.html.contains("lang=\"es\""));
 }

@@ -280,3 +280,54 @@ async fn a_key_that_could_do_more_than_confirm_is_never_published() {
     .await;
     assert_eq!(get(&kit, "/reset").await.0, 503);
 }
+
+async fn get_in(kit: &TestKit, uri: &str, accept_language: &str) -> (u16, HeaderMap, String) {
+    let req = http_request("GET", uri, &[("accept-language", accept_language)], "");
+    let res = handle(&kit.service, req).await.expect("handler never errs");
+    let body = String::from_utf8(res.body().as_ref().to_vec()).expect("text");
+    (res.status().as_u16(), res.headers().clone(), body)
+}
+
+#[tokio::test]
+async fn the_page_speaks_the_browsers_first_offered_language() {
+    let kit = TestKit::new().await;
+    for (accept, lang, title, code_label) in [
+        (
+            "fr-CA,fr;q=0.9,en;q=0.5",
+            "fr",
+            "Choisissez un nouveau mot de passe",
+            "Code reçu dans le message",
+        ),
+        (
+            "de-DE,es;q=0.7",
+            "es",
+            "Elige una nueva contraseña",
+            "Código del mensaje",
+        ),
+        (
+            "de-DE",
+            "en",
+            "Choose a new password",
+            "Code from the message",
+        ),
+    ] {
+        let (status, headers, html) = get_in(&kit, "/reset", accept).await;
+        assert_eq!(status, 200, "{accept}");
+        assert_page_headers(&headers, accept);
+        assert_eq!(headers["content-language"], lang, "{accept}");
+        assert_eq!(headers["vary"], "Accept-Language");
+        assert!(
+            html.contains(&format!("<html lang=\"{lang}\">")),
+            "{accept}"
+        );
+        assert!(
+            html.contains(&format!("<title>{title}</title>")),
+            "{accept}"
+        );
+        assert!(
+            html.contains(&format!("<label for=\"code\">{code_label}</label>")),
+            "{accept}"
+        );
+        assert!(html.contains(r#"<input id="code" type="text" autocomplete="one-time-code""#));
+    }
+}

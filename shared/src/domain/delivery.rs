@@ -15,6 +15,7 @@ use thiserror::Error;
 
 use super::fields::{FieldCatalog, FieldSpec, LookupKey};
 use super::identifiers::{UserId, VerificationId};
+use super::locale::Locale;
 use super::time::Timestamp;
 use super::verification::Channel;
 
@@ -77,6 +78,9 @@ pub enum Task {
         search: LookupKey,
         /// A deliverable field to send to instead of the person's email address.
         recipient: Option<FieldSpec>,
+        /// The offered locale the request asked for (`Accept-Language`), used when the
+        /// person has none of their own.
+        language: Option<Locale>,
     },
     /// A staff code issued by contract A, to send on `channel`.
     StaffCode {
@@ -86,8 +90,12 @@ pub enum Task {
         /// The code, sealed for the queue (`SealPurpose::QueuedCode`).
         sealed_code: Vec<u8>,
     },
-    /// "Your password was changed", after contract C.
-    PasswordChanged { user: UserId },
+    /// "Your password was changed", after contract C, in the language the confirm asked
+    /// for when the person has none of their own.
+    PasswordChanged {
+        user: UserId,
+        language: Option<Locale>,
+    },
 }
 
 /// A queue message that is not a job this stage can do: malformed, or naming a field the
@@ -118,6 +126,8 @@ enum WireTask {
         value: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         recipient: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        language: Option<String>,
     },
     StaffCode {
         verification: String,
@@ -127,6 +137,8 @@ enum WireTask {
     },
     PasswordChanged {
         user: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        language: Option<String>,
     },
 }
 
@@ -134,10 +146,15 @@ impl DeliveryJob {
     /// The queue message body.
     pub fn to_body(&self) -> String {
         let task = match &self.task {
-            Task::ResetLink { search, recipient } => WireTask::ResetLink {
+            Task::ResetLink {
+                search,
+                recipient,
+                language,
+            } => WireTask::ResetLink {
                 field: search.field().to_owned(),
                 value: search.normalized().to_owned(),
                 recipient: recipient.as_ref().map(|r| r.name.clone()),
+                language: language.as_ref().map(Locale::to_string),
             },
             Task::StaffCode {
                 verification,
@@ -150,8 +167,9 @@ impl DeliveryJob {
                 channel: channel.as_str().to_owned(),
                 sealed_code: URL_SAFE_NO_PAD.encode(sealed_code),
             },
-            Task::PasswordChanged { user } => WireTask::PasswordChanged {
+            Task::PasswordChanged { user, language } => WireTask::PasswordChanged {
                 user: user.to_string(),
+                language: language.as_ref().map(Locale::to_string),
             },
         };
         let wire = Wire {
@@ -180,6 +198,7 @@ impl DeliveryJob {
                 field,
                 value,
                 recipient,
+                language,
             } => {
                 let spec = fields
                     .lookup_field(&field)
@@ -199,6 +218,7 @@ impl DeliveryJob {
                 Task::ResetLink {
                     search: LookupKey::new(&spec.name, &value),
                     recipient,
+                    language: parse_language(language)?,
                 }
             }
             WireTask::StaffCode {
@@ -215,8 +235,9 @@ impl DeliveryJob {
                     .decode(sealed_code)
                     .map_err(|_| bad("sealed_code is not base64url"))?,
             },
-            WireTask::PasswordChanged { user } => Task::PasswordChanged {
+            WireTask::PasswordChanged { user, language } => Task::PasswordChanged {
                 user: UserId::parse(&user).map_err(|e| JobError(e.to_string()))?,
+                language: parse_language(language)?,
             },
         };
         Ok(Self {
@@ -230,6 +251,13 @@ impl DeliveryJob {
             task,
         })
     }
+}
+
+/// A job's language, parsed again as any input is (jobs queued before languages travelled
+/// have none).
+fn parse_language(raw: Option<String>) -> Result<Option<Locale>, JobError> {
+    raw.map(|l| Locale::parse(&l).map_err(|e| JobError(e.to_string())))
+        .transpose()
 }
 
 /// How the courier retries a send the provider could not take yet (throttling, 5xx):
@@ -294,6 +322,12 @@ mod tests {
             Task::ResetLink {
                 search: LookupKey::new("EmailAddress", &email),
                 recipient: Some(fields.recipient_field("Phone").unwrap().clone()),
+                language: Some(Locale::parse("fr").unwrap()),
+            },
+            Task::ResetLink {
+                search: LookupKey::new("EmailAddress", &email),
+                recipient: None,
+                language: None,
             },
             Task::StaffCode {
                 verification: VerificationId::from_random([3; 16]),
@@ -303,6 +337,7 @@ mod tests {
             },
             Task::PasswordChanged {
                 user: UserId::from_random([5; 16]),
+                language: Some(Locale::parse("es-MX").unwrap()),
             },
         ];
         for task in tasks {

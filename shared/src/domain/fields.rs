@@ -1,17 +1,21 @@
 //! The person fields a caller may search by or deliver to, and their typed values.
 //!
-//! Three fields are built in (they back the guest-reset contract); a stage can declare
-//! more, each with a type and whether it is a unique lookup field.
+//! Four fields are built in (three back the guest-reset contract; `Locale` is the language
+//! a person is written to in); a stage can declare more, each with a type and whether it is
+//! a unique lookup field.
 
 use std::collections::BTreeMap;
 
 use thiserror::Error;
 
 use super::identifiers::{fold_text, EmailAddress, PhoneE164, Username};
+use super::locale::Locale;
 
 pub const USERNAME: &str = "Username";
 pub const EMAIL: &str = "EmailAddress";
 pub const MOBILE: &str = "Mobile";
+/// The person's language (`fr`, `pt-BR`): their messages use it when the stage offers it.
+pub const LOCALE: &str = "Locale";
 /// Not a field: the name under which the identifier index claims contract C's numbers
 /// (`domain::system_user_id`), so no stage may declare a field by that name.
 pub const SYSTEM_USER_ID: &str = "SystemUserId";
@@ -24,6 +28,8 @@ pub enum FieldKind {
     Text,
     Email,
     Phone,
+    /// A language tag (`domain::locale::Locale`); only the built-in `Locale` field.
+    Locale,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +50,7 @@ pub enum FieldValue {
     Text(Username),
     Email(EmailAddress),
     Phone(PhoneE164),
+    Locale(Locale),
 }
 
 impl FieldValue {
@@ -52,6 +59,7 @@ impl FieldValue {
             FieldValue::Text(t) => t.as_ref(),
             FieldValue::Email(e) => e.as_ref(),
             FieldValue::Phone(p) => p.as_ref(),
+            FieldValue::Locale(l) => l.as_ref(),
         }
     }
 }
@@ -127,6 +135,12 @@ impl FieldCatalog {
                 kind: FieldKind::Phone,
                 unique: true,
                 deliverable: true,
+            },
+            FieldSpec {
+                name: LOCALE.into(),
+                kind: FieldKind::Locale,
+                unique: false,
+                deliverable: false,
             },
         ];
         let fields = builtin
@@ -218,7 +232,9 @@ impl FieldCatalog {
     pub fn recipient_field(&self, name: &str) -> Result<&FieldSpec, FieldError> {
         let spec = self.get(name)?;
         match spec.kind {
-            FieldKind::Text => Err(FieldError::NotDeliverable(spec.name.clone())),
+            FieldKind::Text | FieldKind::Locale => {
+                Err(FieldError::NotDeliverable(spec.name.clone()))
+            }
             _ if !spec.deliverable => Err(FieldError::NotTrustedRecipient(spec.name.clone())),
             FieldKind::Email | FieldKind::Phone => Ok(spec),
         }
@@ -240,6 +256,9 @@ impl FieldCatalog {
                 .map_err(|e| invalid(e.to_string())),
             FieldKind::Phone => PhoneE164::parse(raw, Some(&self.default_country))
                 .map(FieldValue::Phone)
+                .map_err(|e| invalid(e.to_string())),
+            FieldKind::Locale => Locale::parse(raw)
+                .map(FieldValue::Locale)
                 .map_err(|e| invalid(e.to_string())),
         }
     }
@@ -297,6 +316,22 @@ mod tests {
             Err(FieldError::NotTrustedRecipient("mx_Form_Email".into()))
         );
         assert!(c.recipient_field("EmailAddress").is_ok() && c.recipient_field("Mobile").is_ok());
+        assert_eq!(
+            c.recipient_field("Locale"),
+            Err(FieldError::NotDeliverable("Locale".into()))
+        );
+    }
+
+    #[test]
+    fn a_locale_is_a_language_tag() {
+        let c = catalog();
+        let spec = c.get("locale").unwrap();
+        assert_eq!(
+            c.parse_value(spec, "fr-ca"),
+            Ok(FieldValue::Locale(Locale::parse("fr-CA").unwrap()))
+        );
+        assert!(c.parse_value(spec, "<script>").is_err());
+        assert!(c.lookup_field("Locale").is_err(), "not a lookup field");
     }
 
     #[test]

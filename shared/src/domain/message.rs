@@ -1,8 +1,8 @@
-//! The messages a person receives, composed here so every channel says the same thing.
-//! Names are escaped for HTML; control characters never reach a header (see `FirstName`).
+//! The messages a person receives: what they are (`OutgoingMessage`) and where they go.
+//! What they say is the operator's catalogue (`domain::catalogue`, from `messages/`).
 
 use super::code::ResetSecret;
-use super::identifiers::{EmailAddress, FirstName, PhoneE164, UserId, VerificationId};
+use super::identifiers::{EmailAddress, PhoneE164, UserId, VerificationId};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Destination {
@@ -63,6 +63,21 @@ impl LinkTemplate {
         Ok(Self(s.to_owned()))
     }
 
+    /// The host of the reset page the links point at, which a one-tap code names
+    /// (`@host #code`): the browser fills the code in on that site only.
+    pub fn host(&self) -> &str {
+        let rest = self.0.split_once("://").map_or(self.0.as_str(), |(_, r)| r);
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+        match authority.strip_prefix('[') {
+            // An IPv6 literal keeps its brackets; only the port goes.
+            Some(v6) => v6
+                .split_once(']')
+                .map_or(authority, |(h, _)| &authority[..h.len() + 2]),
+            None => authority.split(':').next().unwrap_or_default(),
+        }
+    }
+
     /// Both values are URL-safe by construction (hex and base64url), so no encoding is needed.
     pub fn render(&self, lead: &UserId, secret: &ResetSecret) -> String {
         self.0
@@ -71,114 +86,9 @@ impl LinkTemplate {
     }
 }
 
-fn greeting(first_name: Option<&FirstName>) -> String {
-    first_name.map_or_else(|| "Hello,".to_owned(), |n| format!("Hello {},", n.as_ref()))
-}
-
-fn compose(
-    to: Destination,
-    subject: &str,
-    first_name: Option<&FirstName>,
-    body: &str,
-    sms: &str,
-) -> OutgoingMessage {
-    let hello = greeting(first_name);
-    let text = match to {
-        Destination::Sms(_) => sms.to_owned(),
-        Destination::Email(_) => format!("{hello}\n\n{body}\n"),
-    };
-    let html = format!(
-        "<!doctype html><html><body><p>{}</p>{}</body></html>",
-        html_escape::encode_text(&hello),
-        body.split("\n\n")
-            .map(|p| format!("<p>{}</p>", html_escape::encode_text(p)))
-            .collect::<String>()
-    );
-    OutgoingMessage {
-        to,
-        subject: subject.to_owned(),
-        text,
-        html,
-        verification: None,
-    }
-}
-
-pub fn staff_code(
-    to: Destination,
-    first_name: Option<&FirstName>,
-    code: &ResetSecret,
-    minutes: u64,
-) -> OutgoingMessage {
-    compose(
-        to,
-        "Your password reset code",
-        first_name,
-        &format!(
-            "Your password reset code is {}. It expires in {minutes} minutes.\n\nIf you did not ask for this, ignore this message.",
-            code.expose()
-        ),
-        &format!("Your password reset code is {}. It expires in {minutes} minutes.", code.expose()),
-    )
-}
-
-pub fn reset_link(
-    to: Destination,
-    first_name: Option<&FirstName>,
-    link: &str,
-    minutes: u64,
-) -> OutgoingMessage {
-    compose(
-        to,
-        "Reset your password",
-        first_name,
-        &format!(
-            "Open this link to choose a new password:\n\n{link}\n\nIt expires in {minutes} minutes and works once. If you did not ask for this, ignore this message."
-        ),
-        &format!("Reset your password: {link} (expires in {minutes} minutes)"),
-    )
-}
-
-/// To the person's own address when a link went to another field of theirs: if someone
-/// else asked for it, the person learns of it before anything else can happen.
-pub fn reset_sent_elsewhere(
-    to: Destination,
-    first_name: Option<&FirstName>,
-    elsewhere: &str,
-) -> OutgoingMessage {
-    let text = format!(
-        "A password reset link for your account was just sent to {elsewhere}. If this was not you, contact support right away; your password has not changed."
-    );
-    compose(
-        to,
-        "A password reset link was sent",
-        first_name,
-        &text,
-        &text,
-    )
-}
-
-pub fn password_changed(to: Destination, first_name: Option<&FirstName>) -> OutgoingMessage {
-    compose(
-        to,
-        "Your password was changed",
-        first_name,
-        "Your password was just changed. If this was not you, contact support right away.",
-        "Your password was just changed. If this was not you, contact support right away.",
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names_are_escaped_in_html() {
-        let to = Destination::Email(EmailAddress::parse("a@example.com").unwrap());
-        let name = FirstName::parse("<script>x</script>").unwrap();
-        let m = password_changed(to, Some(&name));
-        assert!(!m.html.contains("<script>"));
-        assert!(m.html.contains("&lt;script&gt;"));
-    }
 
     #[test]
     fn link_template_needs_both_placeholders() {
@@ -194,5 +104,16 @@ mod tests {
             link,
             format!("https://x/reset#LeadId={id}&TemporaryPassword=tok")
         );
+    }
+
+    #[test]
+    fn the_one_tap_host_is_the_reset_page_host_without_port() {
+        for (template, host) in [
+            ("https://id.example.com/reset#LeadId={LeadId}&TemporaryPassword={TemporaryPassword}", "id.example.com"),
+            ("http://127.0.0.1:9000/lambda-url/password-confirm/reset#LeadId={LeadId}&TemporaryPassword={TemporaryPassword}", "127.0.0.1"),
+            ("https://u@x.example:8443?LeadId={LeadId}&TemporaryPassword={TemporaryPassword}", "x.example"),
+        ] {
+            assert_eq!(LinkTemplate::parse(template).unwrap().host(), host);
+        }
     }
 }

@@ -1,7 +1,8 @@
 use std::collections::BTreeMap;
 
-use super::fields::{FieldName, FieldValue, EMAIL, MOBILE, USERNAME};
+use super::fields::{FieldName, FieldValue, EMAIL, LOCALE, MOBILE, USERNAME};
 use super::identifiers::{EmailAddress, FirstName, PhoneE164, UserId, Username, VerificationId};
+use super::locale::Locale;
 use super::password::PasswordHash;
 use super::system_user_id::SystemUserId;
 
@@ -51,6 +52,14 @@ impl User {
         self.phone_field(MOBILE)
     }
 
+    /// The language the person asked to be written to in, if known.
+    pub fn locale(&self) -> Option<&Locale> {
+        match self.fields.get(LOCALE) {
+            Some(FieldValue::Locale(l)) => Some(l),
+            _ => None,
+        }
+    }
+
     pub fn email_field(&self, name: &str) -> Option<&EmailAddress> {
         match self.fields.get(name) {
             Some(FieldValue::Email(e)) => Some(e),
@@ -70,6 +79,8 @@ impl User {
         let mut words: Vec<String> = self
             .fields
             .values()
+            // A language tag says nothing about the person a guesser could use.
+            .filter(|v| !matches!(v, FieldValue::Locale(_)))
             .map(|v| v.as_str().to_owned())
             .collect();
         if let Some(e) = self.email() {

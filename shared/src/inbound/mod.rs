@@ -16,7 +16,8 @@ use lambda_http::{Body, Request, Response};
 pub use idempotency::{HEADER as IDEMPOTENCY_KEY, REPLAYED};
 pub use problem::{chain, Kind, Problem};
 pub use request::{
-    query_param, read_body, single_header, source_ip, Accepts, BodyError, MAX_BODY_BYTES,
+    query_param, read_body, requested_locale, single_header, source_ip, Accepts, BodyError,
+    MAX_BODY_BYTES,
 };
 pub use response::{ok, ok_json, problem, problem_json, to_json, JSON};
 

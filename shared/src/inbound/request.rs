@@ -7,6 +7,8 @@ use lambda_http::{Request, RequestExt};
 use serde::de::DeserializeOwned;
 use thiserror::Error;
 
+use crate::domain::{Locale, Locales};
+
 /// Larger bodies are refused unread: no contract needs more than a few hundred bytes.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
@@ -88,6 +90,18 @@ pub fn source_ip(req: &Request) -> Option<String> {
         #[allow(unreachable_patterns)]
         _ => None,
     }
+}
+
+/// The offered locale the request's `Accept-Language` asks for first, if any. A repeated
+/// header is one list, as HTTP allows.
+pub fn requested_locale(req: &Request, locales: &Locales) -> Option<Locale> {
+    let values: Vec<&str> = req
+        .headers()
+        .get_all(header::ACCEPT_LANGUAGE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    locales.from_accept_language(&values.join(","))
 }
 
 /// The value of a single-valued header; a doubled header is treated as absent, so that

@@ -6,7 +6,7 @@ use super::{Caller, Endpoint, Resetkit};
 use crate::domain::fields::EMAIL;
 use crate::domain::password::{HashError, NewPassword};
 use crate::domain::{
-    AuditAction, CheckFailure, EmailAddress, FieldValue, Flow, Location, LookupKey,
+    AuditAction, CheckFailure, EmailAddress, FieldValue, Flow, Locale, Location, LookupKey,
     PasswordPolicyError, ResetSecret, SystemUserId, Task, User, UserId, VerificationId,
     VerificationRecord,
 };
@@ -30,6 +30,9 @@ pub struct ConfirmCommand {
     pub secret: ResetSecret,
     pub password: NewPassword,
     pub location: Option<Location>,
+    /// The offered locale the request asked for (`Accept-Language`): the notice's language
+    /// when the person has none of their own.
+    pub language: Option<Locale>,
 }
 
 #[derive(Debug)]
@@ -154,7 +157,7 @@ impl<S: Store, D: DeliveryQueue, C: Clock, R: RandomSource, M: Metrics> Resetkit
         event.action = AuditAction::PasswordChanged;
         self.audit(event).await;
         self.count(Endpoint::PasswordConfirm, Metric::PasswordChanged);
-        self.notify_changed(caller, &user).await;
+        self.notify_changed(caller, &user, cmd.language).await;
         Ok(Confirmed {
             user_id: user.id,
             system_user_id,
@@ -243,13 +246,14 @@ impl<S: Store, D: DeliveryQueue, C: Clock, R: RandomSource, M: Metrics> Resetkit
 
     /// "Your password was changed", when the stage wants it, queued for the courier. Best
     /// effort: the change stands either way.
-    async fn notify_changed(&self, caller: &Caller, user: &User) {
+    async fn notify_changed(&self, caller: &Caller, user: &User, language: Option<Locale>) {
         if !self.settings.notify_password_changed {
             return;
         }
         let origin = caller.origin();
         let task = Task::PasswordChanged {
             user: user.id.clone(),
+            language,
         };
         if let Err(e) = self.enqueue(origin.clone(), task).await {
             tracing::warn!(error = %e, "password-changed notice not queued");

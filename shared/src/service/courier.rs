@@ -12,11 +12,13 @@
 
 use super::forgot_password::{destination, primary_address};
 use super::Resetkit;
+use crate::domain::catalogue::{Catalogue, Content, Letter, SmsSize};
 use crate::domain::fields::FieldSpec;
-use crate::domain::message::{self, Destination, OutgoingMessage};
+use crate::domain::message::{Destination, OutgoingMessage};
 use crate::domain::{
-    AuditAction, Channel, CourierOutcome, Delivery, DeliveryJob, Endpoint, Flow, LookupKey, Origin,
-    ResetSecret, SealPurpose, Task, Timestamp, User, UserId, VerificationId, VerificationRecord,
+    AuditAction, Channel, CourierOutcome, Delivery, DeliveryJob, Endpoint, Flow, Locale, LookupKey,
+    Origin, ResetSecret, SealPurpose, Task, Timestamp, User, UserId, VerificationId,
+    VerificationRecord,
 };
 use crate::ports::{
     Clock, DeliveryError, Metric, Metrics, Notifier, RandomSource, Store, StoreError,
@@ -50,8 +52,12 @@ impl<S: Store, D: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, D
         attempt: u32,
     ) -> Result<CourierOutcome, StoreError> {
         match &job.task {
-            Task::ResetLink { search, recipient } => {
-                self.deliver_reset_link(job, search, recipient.as_ref(), attempt)
+            Task::ResetLink {
+                search,
+                recipient,
+                language,
+            } => {
+                self.deliver_reset_link(job, search, recipient.as_ref(), language.as_ref(), attempt)
                     .await
             }
             Task::StaffCode {
@@ -63,8 +69,9 @@ impl<S: Store, D: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, D
                 self.deliver_staff_code(job, verification, user, *channel, sealed_code, attempt)
                     .await
             }
-            Task::PasswordChanged { user } => {
-                self.deliver_password_changed(job, user, attempt).await
+            Task::PasswordChanged { user, language } => {
+                self.deliver_password_changed(job, user, language.as_ref(), attempt)
+                    .await
             }
         }
     }
@@ -99,12 +106,16 @@ impl<S: Store, D: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, D
             self.give_up(&job.origin, &record, "undeliverable").await?;
             return Ok(CourierOutcome::DeadLetter);
         };
-        let msg = message::staff_code(
-            to,
-            user.first_name.as_ref(),
-            &code,
-            self.settings.code_ttl.as_secs() / 60,
-        );
+        let content = Content::StaffCode {
+            code: &code,
+            minutes: self.settings.code_ttl.as_secs() / 60,
+            one_tap_host: self.settings.link_template.host(),
+        };
+        // Staff asked in their own language, not the guest's: no request language.
+        let Some(msg) = self.compose(to, &user, None, job.queued_at, content) else {
+            self.give_up(&job.origin, &record, "undeliverable").await?;
+            return Ok(CourierOutcome::DeadLetter);
+        };
         let (outcome, _) = self.send_secret(&job.origin, &record, msg, attempt).await?;
         Ok(outcome)
     }
@@ -114,6 +125,7 @@ impl<S: Store, D: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, D
         job: &DeliveryJob,
         search: &LookupKey,
         recipient: Option<&FieldSpec>,
+        language: Option<&Locale>,
         attempt: u32,
     ) -> Result<CourierOutcome, StoreError> {
         let id = job.id.verification_id();
@@ -164,15 +176,17 @@ impl<S: Store, D: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, D
         let token = self.settings.code_keys.courier_link_token(job.id.as_ref());
         let link = self.settings.link_template.render(&user.id, &token);
         let elsewhere = recipient.map(|_| to.clone());
-        let msg = message::reset_link(
-            to,
-            user.first_name.as_ref(),
-            &link,
-            self.settings.link_ttl.as_secs() / 60,
-        );
+        let content = Content::ResetLink {
+            link: &link,
+            minutes: self.settings.link_ttl.as_secs() / 60,
+        };
+        let Some(msg) = self.compose(to, &user, language, job.queued_at, content) else {
+            self.give_up(&job.origin, &record, "undeliverable").await?;
+            return Ok(CourierOutcome::DeadLetter);
+        };
         let (outcome, sent) = self.send_secret(&job.origin, &record, msg, attempt).await?;
         if let (true, Some(sent_to)) = (sent, elsewhere) {
-            self.notify_primary(&job.origin, &user, &sent_to).await;
+            self.notify_primary(job, &user, language, &sent_to).await;
         }
         Ok(outcome)
     }
@@ -181,6 +195,7 @@ impl<S: Store, D: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, D
         &self,
         job: &DeliveryJob,
         user: &UserId,
+        language: Option<&Locale>,
         attempt: u32,
     ) -> Result<CourierOutcome, StoreError> {
         let Some(user) = self.store.get_user(user).await? else {
@@ -189,7 +204,10 @@ impl<S: Store, D: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, D
         let Some(to) = primary_address(&user) else {
             return Ok(CourierOutcome::Done);
         };
-        let msg = message::password_changed(to, user.first_name.as_ref());
+        let Some(msg) = self.compose(to, &user, language, job.queued_at, Content::PasswordChanged)
+        else {
+            return Ok(CourierOutcome::DeadLetter);
+        };
         let mut event = self.audit_event(&job.origin, AuditAction::NoticeSent, Some(&user.id));
         event.channel = Some(msg.to.channel());
         event.destination = Some(msg.to.masked());
@@ -367,15 +385,79 @@ impl<S: Store, D: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, D
         self.settings.retry.delay(attempt, random)
     }
 
+    /// The message of `content` for `user` at `to`, in their language: their own `Locale`,
+    /// else the one their request asked for, else the stage's. `None` (logged) if the
+    /// catalogue cannot write it, which its tests rule out for every shipped template.
+    fn compose(
+        &self,
+        to: Destination,
+        user: &User,
+        requested: Option<&Locale>,
+        requested_at: Timestamp,
+        content: Content<'_>,
+    ) -> Option<OutgoingMessage> {
+        let locale = self.settings.locales.choose(user.locale(), requested);
+        let letter = Letter {
+            locale,
+            brand: &self.settings.brand,
+            first_name: user.first_name.as_ref(),
+            requested_at: Some(requested_at),
+            // No source here knows where a request came from beyond its address.
+            place: None,
+            content,
+        };
+        let msg = Catalogue::get()
+            .map_err(|e| e.to_string())
+            .and_then(|c| c.compose(to, &letter).map_err(|e| e.to_string()));
+        match msg {
+            Ok(msg) => {
+                if let Destination::Sms(_) = msg.to {
+                    let size = SmsSize::of(&msg.text);
+                    if size.segments > 1 {
+                        tracing::warn!(
+                            kind = content.kind().as_str(),
+                            locale = locale.as_ref(),
+                            gsm7 = size.gsm7,
+                            segments = size.segments,
+                            "SMS longer than one segment"
+                        );
+                    }
+                }
+                Some(msg)
+            }
+            Err(e) => {
+                tracing::error!(
+                    kind = content.kind().as_str(),
+                    locale = locale.as_ref(),
+                    error = %e,
+                    "message not composed; nothing sent"
+                );
+                None
+            }
+        }
+    }
+
     /// Tells the person at their own address that a link went to `sent_to`, another of
     /// their fields. Best effort: the link stands either way, and a notice lost to a crash
     /// is not sent again (the link was).
-    async fn notify_primary(&self, origin: &Origin, user: &User, sent_to: &Destination) {
+    async fn notify_primary(
+        &self,
+        job: &DeliveryJob,
+        user: &User,
+        language: Option<&Locale>,
+        sent_to: &Destination,
+    ) {
+        let origin = &job.origin;
         let Some(primary) = primary_address(user).filter(|p| p != sent_to) else {
             return;
         };
-        let notice =
-            message::reset_sent_elsewhere(primary, user.first_name.as_ref(), &sent_to.masked());
+        let elsewhere = sent_to.masked();
+        let content = Content::ResetSentElsewhere {
+            elsewhere: &elsewhere,
+        };
+        let Some(notice) = self.compose(primary, user, language, job.queued_at, content) else {
+            return;
+        };
         let mut event = self.audit_event(origin, AuditAction::NoticeSent, Some(&user.id));
         event.channel = Some(notice.to.channel());
         event.destination = Some(notice.to.masked());

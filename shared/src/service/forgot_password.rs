@@ -10,8 +10,8 @@ use super::{Caller, Endpoint, Resetkit};
 use crate::domain::fields::{FieldKind, FieldSpec};
 use crate::domain::message::Destination;
 use crate::domain::{
-    AuditAction, Delivery, Flow, KeyKind, LookupKey, Origin, Permission, ResetSecret, Task, User,
-    UserId,
+    AuditAction, Delivery, Flow, KeyKind, Locale, LookupKey, Origin, Permission, ResetSecret, Task,
+    User, UserId,
 };
 use crate::ports::{Clock, DeliveryQueue, Metric, Metrics, RandomSource, Store, StoreError};
 
@@ -21,6 +21,8 @@ pub struct ForgotPasswordCommand {
     pub search: LookupKey,
     /// A deliverable phone- or email-typed field to send to instead of the default.
     pub recipient: Option<FieldSpec>,
+    /// The offered locale the request asked for (`Accept-Language`), for the courier.
+    pub language: Option<Locale>,
 }
 
 /// What the caller may learn: nothing, except for a server key allowed to see the secret.
@@ -48,6 +50,7 @@ impl<S: Store, D: DeliveryQueue, C: Clock, R: RandomSource, M: Metrics> Resetkit
         let task = Task::ResetLink {
             search: cmd.search,
             recipient: cmd.recipient,
+            language: cmd.language,
         };
         if let Err(e) = self.enqueue(origin.clone(), task).await {
             // The answer stays the generic one, as it would for anyone: nothing was issued,
@@ -147,7 +150,7 @@ pub(super) fn destination(user: &User, recipient: Option<&FieldSpec>) -> Option<
                 .cloned()
                 .map(Destination::Email),
             FieldKind::Phone => user.phone_field(&spec.name).cloned().map(Destination::Sms),
-            FieldKind::Text => None,
+            FieldKind::Text | FieldKind::Locale => None,
         },
     }
 }

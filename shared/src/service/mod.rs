@@ -30,12 +30,13 @@ pub use people::{create_person, SYSTEM_USER_ID_DRAWS};
 pub use reset_page::PageKeyError;
 
 use self::key_cache::KeyCache;
+use crate::domain::catalogue::Brand;
 use crate::domain::code::CodeKeys;
 use crate::domain::message::LinkTemplate;
 use crate::domain::password::HashParams;
 use crate::domain::{
     ApiKeyHash, ApiKeyRecord, AuditAction, AuditEvent, DeliveryJob, EventId, FieldCatalog, JobId,
-    KeyKind, Origin, Permission, PresentedKey, RecordedEvent, RetryPolicy, Task, UserId,
+    KeyKind, Locales, Origin, Permission, PresentedKey, RecordedEvent, RetryPolicy, Task, UserId,
     VerificationId,
 };
 use crate::ports::{
@@ -65,6 +66,10 @@ pub struct Settings {
     /// How long a warm sandbox trusts a key it read (0: never); a key deactivated in the
     /// table keeps working that long where it was seen.
     pub key_cache: Duration,
+    /// The name and support contact messages go out under.
+    pub brand: Brand,
+    /// The languages messages and the reset page are offered in, and the default.
+    pub locales: Locales,
 }
 
 /// The authenticated caller of a request.

@@ -78,6 +78,7 @@ async fn a_failed_link_delivery_is_counted_and_a_recipient_over_its_limit_is_cou
     let by_email = || ForgotPasswordCommand {
         search: LookupKey::new(EMAIL, &FieldValue::Email(ana())),
         recipient: None,
+        language: None,
     };
 
     outbox.fail_deliveries(true);

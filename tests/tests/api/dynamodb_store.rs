@@ -96,6 +96,7 @@ async fn no_table_holds_a_clear_code_password_or_key_after_a_reset() {
         secret: ResetSecret::from_presented(secret),
         password: NewPassword::parse(PASSWORD).expect("password parses"),
         location,
+        language: None,
     };
     let refused = service.confirm(&caller, confirm(wrong, None)).await;
     assert!(

@@ -127,7 +127,10 @@ async fn a_guest_reset_mails_a_code_that_sets_the_password_once() {
         .collect();
     assert_eq!(
         subjects,
-        ["Your password reset code", "Your password was changed"]
+        [
+            "Demo Salon: your password reset code",
+            "Demo Salon: your password was changed"
+        ]
     );
 }
 
@@ -233,7 +236,10 @@ async fn forgot_password_to_a_phone_recipient_field_texts_the_link() {
     assert_eq!(link_param(&texts[0].message, "LeadId"), person.id.as_ref());
     let home = captured.emails_to(&person.email);
     assert_eq!(home.len(), 1, "the person's own address is told, once");
-    assert_eq!(home[0].subject, "A password reset link was sent");
+    assert_eq!(
+        home[0].subject,
+        "Demo Salon: a password reset link was sent"
+    );
     assert!(
         !home[0].body.contains("TemporaryPassword"),
         "the notice carries no link"

@@ -314,6 +314,7 @@ async fn seeded_stack_at(
         (config::EXTRA_FIELDS, resetkit::demo::EXTRA_FIELDS),
         (config::QUEUE_URL, queue.as_str()),
         (config::DEAD_LETTER_QUEUE_URL, dead_letters.as_str()),
+        (config::BRAND_NAME, BRAND),
     ];
     let lookup = |key: &str| {
         overrides
@@ -333,6 +334,9 @@ async fn seeded_stack_at(
     .unwrap_or_else(|e| panic!("test configuration: {e}"));
     (stack, config)
 }
+
+/// The name every test stage's messages go out under.
+pub const BRAND: &str = "Demo Salon";
 
 /// The code secrets of every test app, in its own parameter (`seeded_stack_at`).
 pub const TEST_CODE_SECRETS: &str = "integration-test-secret-integration-test-secret";
@@ -602,18 +606,13 @@ pub fn link_param(text: &str, name: &str) -> String {
         .collect()
 }
 
-/// The 6-digit code in a staff-flow message.
+/// The 6-digit code in a staff-flow message, in any language: its first run of exactly
+/// six digits (the templates have no other).
 pub fn staff_code(text: &str) -> String {
-    let start = text
-        .find("code is ")
-        .unwrap_or_else(|| panic!("no code in: {text}"))
-        + "code is ".len();
-    let code: String = text[start..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
-    assert_eq!(code.len(), 6, "a 6-digit code in: {text}");
-    code
+    text.split(|c: char| !c.is_ascii_digit())
+        .find(|run| run.len() == 6)
+        .unwrap_or_else(|| panic!("no 6-digit code in: {text}"))
+        .to_owned()
 }
 
 /// A handler request as API Gateway builds it: JSON body, the caller's source address in

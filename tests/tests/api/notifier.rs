@@ -1,13 +1,52 @@
 //! The SES v2 / SNS notifier against the emulator, read back from what it captured.
 
 use resetkit::adapters::notify::AwsNotifier;
-use resetkit::domain::message::{self, Destination};
-use resetkit::domain::{EmailAddress, FirstName, PhoneE164, ResetSecret};
+use resetkit::domain::catalogue::{Content, Letter};
+use resetkit::domain::message::{Destination, OutgoingMessage};
+use resetkit::domain::{Brand, Catalogue, EmailAddress, FirstName, Locale, PhoneE164, ResetSecret};
 use resetkit::ports::{DeliveryError, Notifier};
 
 use crate::helpers::{
-    captured_messages, random_hex, sdk_config, spawn_stack, unique_us_mobile, SENDER,
+    captured_messages, random_hex, sdk_config, spawn_stack, unique_us_mobile, BRAND, SENDER,
 };
+
+/// `content` for `to` in English, as the courier writes it.
+fn written(
+    to: Destination,
+    first_name: Option<&FirstName>,
+    content: Content<'_>,
+) -> OutgoingMessage {
+    let locale = Locale::parse("en").expect("en");
+    let brand = Brand {
+        name: BRAND.into(),
+        support: None,
+    };
+    let letter = Letter {
+        locale: &locale,
+        brand: &brand,
+        first_name,
+        requested_at: None,
+        place: None,
+        content,
+    };
+    Catalogue::get()
+        .expect("the catalogue loads")
+        .compose(to, &letter)
+        .expect("the message is written")
+}
+
+fn staff_code(
+    to: Destination,
+    first_name: Option<&FirstName>,
+    code: &ResetSecret,
+) -> OutgoingMessage {
+    let content = Content::StaffCode {
+        code,
+        minutes: 10,
+        one_tap_host: "reset.example.com",
+    };
+    written(to, first_name, content)
+}
 
 #[tokio::test]
 async fn email_goes_through_ses_and_sms_through_sns_and_both_can_be_read_back() {
@@ -20,15 +59,10 @@ async fn email_goes_through_ses_and_sms_through_sns_and_both_can_be_read_back() 
     let code = ResetSecret::from_presented("482915");
 
     // Act
-    let to_mail = message::staff_code(Destination::Email(email.clone()), Some(&name), &code, 10);
+    let to_mail = staff_code(Destination::Email(email.clone()), Some(&name), &code);
     notifier.send(&to_mail).await.expect("email accepted");
     notifier
-        .send(&message::staff_code(
-            Destination::Sms(phone.clone()),
-            None,
-            &code,
-            10,
-        ))
+        .send(&staff_code(Destination::Sms(phone.clone()), None, &code))
         .await
         .expect("SMS accepted");
 
@@ -42,7 +76,7 @@ async fn email_goes_through_ses_and_sms_through_sns_and_both_can_be_read_back() 
         captured.emails
     );
     assert_eq!(mails[0].source, SENDER);
-    assert_eq!(mails[0].subject, "Your password reset code");
+    assert_eq!(mails[0].subject, "Demo Salon: your password reset code");
     assert!(
         mails[0].body.contains("482915") && mails[0].body.contains("Zoë"),
         "body: {}",
@@ -51,6 +85,11 @@ async fn email_goes_through_ses_and_sms_through_sns_and_both_can_be_read_back() 
     let sms = captured.sms_to(phone.as_ref());
     assert_eq!(sms.len(), 1, "one SMS to {phone:?}: {:?}", captured.sms);
     assert!(sms[0].message.contains("482915"), "sms: {}", sms[0].message);
+    assert_eq!(
+        sms[0].message.lines().last(),
+        Some("@reset.example.com #482915"),
+        "the origin-bound line ends the SMS"
+    );
 }
 
 #[tokio::test]
@@ -67,9 +106,10 @@ async fn mail_from_an_unverified_sender_is_rejected_by_the_provider() {
 
     // Act
     let sent = notifier
-        .send(&message::password_changed(
+        .send(&written(
             Destination::Email(to.clone()),
             None,
+            Content::PasswordChanged,
         ))
         .await;
 
@@ -100,7 +140,11 @@ async fn an_unreachable_provider_is_unavailable() {
 
     // Act
     let sent = notifier
-        .send(&message::password_changed(Destination::Sms(phone), None))
+        .send(&written(
+            Destination::Sms(phone),
+            None,
+            Content::PasswordChanged,
+        ))
         .await;
 
     // Assert

@@ -14,7 +14,9 @@ use resetkit::demo::{BROWSER_KEY, PORTAL_KEY, STAFF_KEY};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::helpers::{captured_messages, link_param, spawn_app_with, staff_code, Person};
+use crate::helpers::{
+    captured_messages, link_param, random_hex, spawn_app_with, unique_us_mobile, Person,
+};
 use crate::server::Server;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -105,16 +107,16 @@ async fn reset_link(server: &Server, person: &Person) -> String {
         .pop()
         .unwrap_or_else(|| panic!("no mail to {}", person.email))
         .clone();
+    // The HTML part escapes the link as any value (`&amp;`, `&#x2f;`); a browser decodes it.
+    let body = mail.body.replace("&#x2f;", "/").replace("&amp;", "&");
     let prefix = format!("{}/lambda-url/password-confirm/reset#", server.base);
-    let start = mail
-        .body
+    let start = body
         .find(&prefix)
-        .unwrap_or_else(|| panic!("no link to {prefix} in: {}", mail.body));
-    let link: String = mail.body[start..]
+        .unwrap_or_else(|| panic!("no link to {prefix} in: {body}"));
+    let link: String = body[start..]
         .chars()
         .take_while(|c| !c.is_whitespace() && *c != '<' && *c != '"')
         .collect();
-    let link = link.replace("&amp;", "&");
     assert_eq!(link_param(&link, "LeadId"), person.id.to_string());
     link
 }
@@ -173,6 +175,51 @@ fn which(program: &str) -> Option<PathBuf> {
         .split(':')
         .map(|d| PathBuf::from(d).join(program))
         .find(|p| p.is_file())
+}
+
+/// The code in an SMS's origin-bound last line, `@<host> #<code>`, as Safari and Chrome
+/// read it to offer the code on that site: the line must name the page's host.
+fn one_tap_code(sms: &str, server: &Server) -> String {
+    let host = server
+        .base
+        .trim_start_matches("http://")
+        .split(':')
+        .next()
+        .unwrap_or_default();
+    let last = sms.lines().last().unwrap_or_default();
+    let code = last
+        .strip_prefix(&format!("@{host} #"))
+        .unwrap_or_else(|| panic!("the SMS does not end with @{host} #<code>: {sms:?}"));
+    assert!(
+        code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()),
+        "{sms:?}"
+    );
+    code.to_owned()
+}
+
+/// Staff reset `person` through API Gateway's route; returns the SMS they receive.
+async fn texted_code(server: &Server, person: &Person) -> String {
+    let url = format!("{}/v1/guests/password?reset=true", server.base);
+    let body = json!({"email": person.email, "channel": "sms"}).to_string();
+    let auth = format!("apikey {STAFF_KEY}");
+    let (status, _, answer) = send(
+        &url,
+        "POST",
+        &[
+            ("authorization", &auth),
+            ("content-type", "application/json"),
+        ],
+        &body,
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    let captured = captured_messages(&server.app.stack.endpoint).await;
+    captured
+        .sms_to(&person.mobile)
+        .pop()
+        .unwrap_or_else(|| panic!("no SMS to {}", person.mobile))
+        .message
+        .clone()
 }
 
 /// What the server must never have seen: the secret in a URL or a `Referer`.
@@ -236,28 +283,9 @@ async fn a_person_resets_their_password_from_the_emailed_link_in_a_real_browser(
 async fn a_guest_resets_their_password_with_the_texted_code_in_a_real_browser() {
     let server = spawn_server().await;
     let person = server.app.person("Gil").await;
-    // Staff reset the guest through API Gateway's route; the code goes out by SMS.
-    let url = format!("{}/v1/guests/password?reset=true", server.base);
-    let body = json!({"email": person.email, "channel": "sms"}).to_string();
-    let auth = format!("apikey {STAFF_KEY}");
-    let (status, _, answer) = send(
-        &url,
-        "POST",
-        &[
-            ("authorization", &auth),
-            ("content-type", "application/json"),
-        ],
-        &body,
-    )
-    .await;
-    assert_eq!(status, 200, "{answer}");
-    let captured = captured_messages(&server.app.stack.endpoint).await;
-    let sms = captured
-        .sms_to(&person.mobile)
-        .pop()
-        .unwrap_or_else(|| panic!("no SMS to {}", person.mobile))
-        .clone();
-    let code = staff_code(&sms.message);
+    // Staff reset the guest through API Gateway's route; the code goes out by SMS, and the
+    // phone reads it from the SMS's origin-bound line.
+    let code = one_tap_code(&texted_code(&server, &person).await, &server);
 
     let report = browser(json!({
         "flow": "code", "url": format!("{}/reset", server.base), "email": person.email, "code": code,
@@ -338,4 +366,73 @@ async fn fetching_the_link_like_a_mail_scanner_leaves_it_usable() {
         .password_hash
         .expect("set")
         .verifies(NEW_PASSWORD));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_french_browser_gets_the_page_and_the_servers_field_errors_in_french() {
+    let server = spawn_server().await;
+    let tag = random_hex(6);
+    // Her own Locale is Spanish, so the SMS is Spanish; the page follows her browser.
+    let person = server
+        .app
+        .import(&json!({
+            "first_name": "Inès", "email": format!("fr-{tag}@example.com"),
+            "mobile": unique_us_mobile(), "fields": {"Locale": "es"},
+        }))
+        .await;
+    let sms = texted_code(&server, &person).await;
+    assert!(sms.contains("restablecer la contraseña"), "{sms}");
+    let code = one_tap_code(&sms, &server);
+
+    let report = browser(json!({
+        "flow": "code", "url": format!("{}/reset", server.base), "email": person.email, "code": code,
+        "lang": "fr", "phone": true, "weak": "court1",
+        "mismatch": MISMATCH, "password": NEW_PASSWORD, "second_password": SECOND_PASSWORD,
+    }))
+    .await;
+
+    let page = &report["seen"]["page"];
+    assert_eq!(page["lang"], "fr", "{report}");
+    assert_eq!(page["title"], "Choisissez un nouveau mot de passe");
+    assert_eq!(
+        page["labels"],
+        json!({"email": "Adresse e-mail", "code": "Code reçu dans le message",
+               "password": "Nouveau mot de passe", "confirm": "Répétez le nouveau mot de passe"})
+    );
+    assert_eq!(page["submit"], "Enregistrer le mot de passe");
+    assert_eq!(page["code_autocomplete"], "one-time-code");
+    // The server's own message (contract C's Errors[].Message), in French.
+    assert_eq!(
+        report["seen"]["password_error"],
+        "Le mot de passe doit contenir au moins 8 caractères"
+    );
+    assert_eq!(
+        report["seen"]["field_error"],
+        "Les deux mots de passe ne correspondent pas."
+    );
+    assert!(
+        report["seen"]["success"]
+            .as_str()
+            .unwrap()
+            .contains("Mot de passe modifié"),
+        "{report}"
+    );
+    assert!(
+        report["seen"]["rejected"]
+            .as_str()
+            .unwrap()
+            .contains("Code refusé"),
+        "{report}"
+    );
+    let user = server.app.user(&person.id).await;
+    let hash = user.password_hash.expect("a password was set");
+    assert!(hash.verifies(NEW_PASSWORD) && !hash.verifies(SECOND_PASSWORD));
+    assert_eq!(user.credential_version, 1);
+    // The French confirm's notice follows her own Locale, not the browser.
+    let captured = captured_messages(&server.app.stack.endpoint).await;
+    let notice = captured
+        .emails_to(&person.email)
+        .pop()
+        .expect("a password-changed notice");
+    assert_eq!(notice.subject, "Demo Salon: tu contraseña ha cambiado");
 }

@@ -6,6 +6,7 @@ pub mod deliveries;
 pub mod guard;
 pub mod keys;
 pub mod people;
+pub mod preview;
 pub mod queues;
 pub mod tables;
 

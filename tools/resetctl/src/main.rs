@@ -96,11 +96,43 @@ enum Command {
         #[command(subcommand)]
         command: SuppressionCommand,
     },
-    /// Print the mail and SMS the local emulator captured (AWS_ENDPOINT_URL must name it).
+    /// Print the mail and SMS the local emulator captured (AWS_ENDPOINT_URL must name it),
+    /// or, with `preview`, how a message of the catalogue (messages/) reads.
+    #[command(args_conflicts_with_subcommands = true)]
     Messages {
+        #[command(subcommand)]
+        command: Option<MessagesCommand>,
         /// Only messages to this address or phone number.
         #[arg(long)]
         to: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum MessagesCommand {
+    /// Render one kind in one locale with sample values: subject, text and HTML of the
+    /// mail, and the SMS with its size in segments. Brand and support contact come from
+    /// RESETKIT_BRAND_NAME and RESETKIT_SUPPORT_CONTACT unless given.
+    Preview {
+        /// staff_code, reset_link, password_changed or reset_sent_elsewhere.
+        #[arg(long)]
+        kind: String,
+        /// A locale of the catalogue, e.g. fr.
+        #[arg(long)]
+        locale: String,
+        #[arg(long, env = "RESETKIT_BRAND_NAME", default_value = "resetkit")]
+        brand: String,
+        #[arg(long, env = "RESETKIT_SUPPORT_CONTACT")]
+        support: Option<String>,
+        #[arg(long, default_value = "Ana")]
+        first_name: String,
+        /// The stage's reset link (its host is the one-tap line's).
+        #[arg(
+            long,
+            env = "RESETKIT_RESET_LINK_TEMPLATE",
+            default_value = "https://reset.example.com/reset#LeadId={LeadId}&TemporaryPassword={TemporaryPassword}"
+        )]
+        link_template: String,
     },
 }
 
@@ -149,8 +181,32 @@ enum KeysCommand {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    // A preview reads the built-in catalogue only: no AWS configuration to load.
+    let result = match &cli.command {
+        Command::Messages {
+            command: Some(preview),
+            ..
+        } => preview_message(preview),
+        _ => run(cli.command).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("resetctl: {e}");
+            let mut source = e.source();
+            while let Some(cause) = source {
+                eprintln!("  caused by: {cause}");
+                source = cause.source();
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Every command but a preview: they talk to the stage's AWS account (or the emulator).
+async fn run(command: Command) -> Outcome {
     let sdk = aws_config::defaults(BehaviorVersion::latest()).load().await;
-    let result = match cli.command {
+    match command {
         Command::CreateTables { prefix, template } => create_tables(&sdk, &prefix, &template).await,
         Command::CreateQueues {
             prefix,
@@ -177,19 +233,7 @@ async fn main() -> ExitCode {
         Command::Suppression {
             command: SuppressionCommand::Clear { prefix, address },
         } => clear_suppression(&sdk, &prefix, &address).await,
-        Command::Messages { to } => messages(to.as_deref()).await,
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("resetctl: {e}");
-            let mut source = e.source();
-            while let Some(cause) = source {
-                eprintln!("  caused by: {cause}");
-                source = cause.source();
-            }
-            ExitCode::FAILURE
-        }
+        Command::Messages { to, .. } => messages(to.as_deref()).await,
     }
 }
 
@@ -376,5 +420,28 @@ async fn messages(to: Option<&str>) -> Outcome {
     for sms in captured.sms.iter().filter(|s| wanted(&s.phone_number)) {
         println!("--- sms to {}\n{}\n", sms.phone_number, sms.message);
     }
+    Ok(())
+}
+
+fn preview_message(command: &MessagesCommand) -> Outcome {
+    let MessagesCommand::Preview {
+        kind,
+        locale,
+        brand,
+        support,
+        first_name,
+        link_template,
+    } = command;
+    let text = resetctl::preview::preview(&resetctl::preview::Preview {
+        kind,
+        locale,
+        brand: resetkit::domain::Brand {
+            name: brand.clone(),
+            support: support.clone(),
+        },
+        first_name: Some(first_name),
+        link_template,
+    })?;
+    print!("{text}");
     Ok(())
 }

@@ -10,8 +10,8 @@ use super::items::{attr, n, s, Attrs, Item, Reader};
 use super::transaction::TransactError;
 use super::{DynamoStore, LostRace};
 use crate::domain::{
-    EmailAddress, FieldValue, FirstName, LookupKey, PasswordHash, PhoneE164, SystemUserId, User,
-    UserId, Username, VerificationId,
+    EmailAddress, FieldValue, FirstName, Locale, LookupKey, PasswordHash, PhoneE164, SystemUserId,
+    User, UserId, Username, VerificationId,
 };
 use crate::ports::{StoreError, UserDirectory};
 
@@ -20,6 +20,7 @@ fn field_kind(v: &FieldValue) -> &'static str {
         FieldValue::Text(_) => "text",
         FieldValue::Email(_) => "email",
         FieldValue::Phone(_) => "phone",
+        FieldValue::Locale(_) => "locale",
     }
 }
 
@@ -79,9 +80,11 @@ impl TryFrom<Item> for User {
                 "phone" => e
                     .parsed(attr::VALUE, |v| PhoneE164::parse(v, None))
                     .map(FieldValue::Phone),
-                other => {
-                    Err(e.corrupt(attr::KIND, format!("'{other}' is not text, email or phone")))
-                }
+                "locale" => e.parsed(attr::VALUE, Locale::parse).map(FieldValue::Locale),
+                other => Err(e.corrupt(
+                    attr::KIND,
+                    format!("'{other}' is not text, email, phone or locale"),
+                )),
             }
             .map_err(|err| r.corrupt(attr::FIELDS, format!("entry '{name}': {err}")))?;
             user.fields.insert(name.clone(), value);
@@ -274,7 +277,7 @@ impl UserDirectory for DynamoStore {
 mod tests {
     use super::*;
 
-    use crate::domain::fields::{EMAIL, MOBILE, USERNAME};
+    use crate::domain::fields::{EMAIL, LOCALE, MOBILE, USERNAME};
 
     fn user() -> User {
         let mut u = User::new(UserId::from_random([7; 16]));
@@ -290,6 +293,10 @@ mod tests {
         u.fields.insert(
             MOBILE.into(),
             FieldValue::Phone(PhoneE164::parse("+1 415 741 5569", None).unwrap()),
+        );
+        u.fields.insert(
+            LOCALE.into(),
+            FieldValue::Locale(Locale::parse("pt-BR").unwrap()),
         );
         u.password_hash = Some(PasswordHash::from_phc(
             "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
