@@ -5,7 +5,11 @@
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use resetkit::adapters::dynamodb::DynamoStore;
+use resetkit::adapters::notify::AwsNotifier;
+use resetkit::adapters::sqs::SqsQueue;
 use resetkit::config::Config;
+use resetkit::ports::{NoMetrics, OsRandom, SystemClock};
+use resetkit::Resetkit;
 
 const TEMPLATE: &str = include_str!("../../template.yaml");
 const SENDER: &str = "no-reply@resetkit.bench";
@@ -80,5 +84,57 @@ pub async fn stage(endpoint: &str, prefix: &str) -> Stage {
         prefix: prefix.to_owned(),
         config,
         dead_letter_url,
+    }
+}
+
+/// The AWS clients a bundle runs on (the benchmarks put their counting interceptors on some).
+pub struct Clients {
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub ses: aws_sdk_sesv2::Client,
+    pub sns: aws_sdk_sns::Client,
+}
+
+/// The functions' service (delivery to the queue) and the courier (delivery to SES and
+/// SNS) with its queues, wired as `resetkit::adapters::aws` wires them, over `clients`.
+pub struct Bundle {
+    pub service: Resetkit<DynamoStore, SqsQueue, SystemClock, OsRandom, NoMetrics>,
+    pub courier: Resetkit<DynamoStore, AwsNotifier, SystemClock, OsRandom, NoMetrics>,
+    pub queues: courier::SqsQueues,
+}
+
+impl Stage {
+    pub fn bundle(&self, clients: Clients) -> Bundle {
+        let config = &self.config;
+        let store = DynamoStore::new(clients.dynamodb, &config.aws.table_prefix);
+        let queue = SqsQueue::new(clients.sqs.clone(), config.aws.queue_url.clone());
+        let notifier = AwsNotifier::new(
+            clients.ses,
+            clients.sns,
+            config.aws.sender_email.clone(),
+            config.aws.configuration_set.clone(),
+        );
+        Bundle {
+            service: Resetkit::new(
+                store.clone(),
+                queue.clone(),
+                SystemClock,
+                OsRandom,
+                NoMetrics,
+                config.settings.clone(),
+            ),
+            courier: Resetkit::new(
+                store,
+                notifier,
+                SystemClock,
+                OsRandom,
+                NoMetrics,
+                config.settings.clone(),
+            ),
+            queues: courier::SqsQueues::new(
+                queue,
+                SqsQueue::new(clients.sqs, self.dead_letter_url.clone()),
+            ),
+        }
     }
 }

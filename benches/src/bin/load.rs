@@ -28,10 +28,6 @@ use lambda_http::aws_lambda_events::apigw::ApiGatewayV2httpRequestContext;
 use lambda_http::request::RequestContext;
 use lambda_http::RequestExt;
 use resetkit::adapters::dynamodb::DynamoStore;
-use resetkit::adapters::notify::AwsNotifier;
-use resetkit::adapters::sqs::SqsQueue;
-use resetkit::ports::{NoMetrics, OsRandom, SystemClock};
-use resetkit::Resetkit;
 use serde_json::{json, Value};
 
 /// Each table's key attributes (template.yaml's `KeySchema`): partition, then sort.
@@ -115,13 +111,9 @@ async fn main() {
     let (people, concurrency, staff_keys) = (arg(100), arg(50), arg(20));
     let run = std::process::id();
     // Tables, queues, demo data, people and keys through plain clients: not counted.
-    let resetkit_bench::Stage {
-        sdk,
-        prefix,
-        config,
-        dead_letter_url,
-    } = resetkit_bench::stage(&endpoint, &format!("load{run}-")).await;
-    let plain = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), &prefix);
+    let stage = resetkit_bench::stage(&endpoint, &format!("load{run}-")).await;
+    let (sdk, prefix) = (&stage.sdk, stage.prefix.clone());
+    let plain = DynamoStore::new(aws_sdk_dynamodb::Client::new(sdk), &prefix);
     let lines: String = (0..people)
         .map(|i| {
             format!(
@@ -130,10 +122,14 @@ async fn main() {
             )
         })
         .collect();
-    let report =
-        resetctl::people::import_users(&plain, &config.settings.fields, lines.as_bytes(), |_| {})
-            .await
-            .expect("import the people");
+    let report = resetctl::people::import_users(
+        &plain,
+        &stage.config.settings.fields,
+        lines.as_bytes(),
+        |_| {},
+    )
+    .await
+    .expect("import the people");
     assert_eq!(report.imported, people, "{report:?}");
     let mut staff = Vec::new();
     for _ in 0..staff_keys {
@@ -147,38 +143,20 @@ async fn main() {
     // DynamoDB counted.
     let writes = WritesPerItem::default();
     let dynamodb = aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::config::Builder::from(&sdk)
+        aws_sdk_dynamodb::config::Builder::from(sdk)
             .interceptor(writes.clone())
             .build(),
     );
-    let store = DynamoStore::new(dynamodb, &config.aws.table_prefix);
-    let sqs = aws_sdk_sqs::Client::new(&sdk);
-    let queue_url = config.aws.queue_url.clone();
-    let service = Resetkit::new(
-        store.clone(),
-        SqsQueue::new(sqs.clone(), queue_url.clone()),
-        SystemClock,
-        OsRandom,
-        NoMetrics,
-        config.settings.clone(),
-    );
-    let courier = Resetkit::new(
-        store,
-        AwsNotifier::new(
-            aws_sdk_sesv2::Client::new(&sdk),
-            aws_sdk_sns::Client::new(&sdk),
-            config.aws.sender_email.clone(),
-            config.aws.configuration_set.clone(),
-        ),
-        SystemClock,
-        OsRandom,
-        NoMetrics,
-        config.settings,
-    );
-    let queues = courier::SqsQueues::new(
-        SqsQueue::new(sqs.clone(), queue_url),
-        SqsQueue::new(sqs, dead_letter_url),
-    );
+    let resetkit_bench::Bundle {
+        service,
+        courier,
+        queues,
+    } = stage.bundle(resetkit_bench::Clients {
+        dynamodb,
+        sqs: aws_sdk_sqs::Client::new(&stage.sdk),
+        ses: aws_sdk_sesv2::Client::new(&stage.sdk),
+        sns: aws_sdk_sns::Client::new(&stage.sdk),
+    });
 
     let started = Instant::now();
     let answers: Vec<(&str, u16)> = stream::iter(0..people * 4)

@@ -26,11 +26,6 @@ use aws_sdk_dynamodb::config::interceptors::{
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
-use resetkit::adapters::dynamodb::DynamoStore;
-use resetkit::adapters::notify::AwsNotifier;
-use resetkit::adapters::sqs::SqsQueue;
-use resetkit::ports::{NoMetrics, OsRandom, SystemClock};
-use resetkit::Resetkit;
 use serde_json::{json, Value};
 
 const GUEST_RESET_EVENT: &str = include_str!("../../../events/guest-reset-success.json");
@@ -101,63 +96,37 @@ async fn main() {
     let endpoint = std::env::var("RESETKIT_BENCH_ENDPOINT")
         .expect("RESETKIT_BENCH_ENDPOINT: the emulator's URL");
     // Tables, queues and demo data through plain clients: not counted.
-    let resetkit_bench::Stage {
-        sdk,
-        prefix,
-        config,
-        dead_letter_url,
-    } = resetkit_bench::stage(&endpoint, &format!("bench{}-", std::process::id())).await;
-    let queue_url = config.aws.queue_url.clone();
+    let stage = resetkit_bench::stage(&endpoint, &format!("bench{}-", std::process::id())).await;
+    let (sdk, prefix) = (&stage.sdk, stage.prefix.clone());
 
     // The service as `resetkit::adapters::aws::build` wires it, with counting clients.
     let counter = Counter::default();
-    let dynamodb = aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::config::Builder::from(&sdk)
-            .interceptor(counter.clone())
-            .build(),
-    );
-    let ses = aws_sdk_sesv2::Client::from_conf(
-        aws_sdk_sesv2::config::Builder::from(&sdk)
-            .interceptor(counter.clone())
-            .build(),
-    );
-    let sns = aws_sdk_sns::Client::from_conf(
-        aws_sdk_sns::config::Builder::from(&sdk)
-            .interceptor(counter.clone())
-            .build(),
-    );
-    let sqs = aws_sdk_sqs::Client::from_conf(
-        aws_sdk_sqs::config::Builder::from(&sdk)
-            .interceptor(counter.clone())
-            .build(),
-    );
-    let store = DynamoStore::new(dynamodb, &config.aws.table_prefix);
-    let notifier = AwsNotifier::new(
-        ses,
-        sns,
-        config.aws.sender_email.clone(),
-        config.aws.configuration_set.clone(),
-    );
-    let service = Resetkit::new(
-        store.clone(),
-        SqsQueue::new(sqs.clone(), queue_url.clone()),
-        SystemClock,
-        OsRandom,
-        NoMetrics,
-        config.settings.clone(),
-    );
-    let courier = Resetkit::new(
-        store,
-        notifier,
-        SystemClock,
-        OsRandom,
-        NoMetrics,
-        config.settings,
-    );
-    let queues = courier::SqsQueues::new(
-        SqsQueue::new(sqs.clone(), queue_url),
-        SqsQueue::new(sqs, dead_letter_url),
-    );
+    let resetkit_bench::Bundle {
+        service,
+        courier,
+        queues,
+    } = stage.bundle(resetkit_bench::Clients {
+        dynamodb: aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(sdk)
+                .interceptor(counter.clone())
+                .build(),
+        ),
+        ses: aws_sdk_sesv2::Client::from_conf(
+            aws_sdk_sesv2::config::Builder::from(sdk)
+                .interceptor(counter.clone())
+                .build(),
+        ),
+        sns: aws_sdk_sns::Client::from_conf(
+            aws_sdk_sns::config::Builder::from(sdk)
+                .interceptor(counter.clone())
+                .build(),
+        ),
+        sqs: aws_sdk_sqs::Client::from_conf(
+            aws_sdk_sqs::config::Builder::from(sdk)
+                .interceptor(counter.clone())
+                .build(),
+        ),
+    });
     let deliver = || async {
         courier::local::drain(&courier, &queues)
             .await
@@ -191,18 +160,7 @@ async fn main() {
         "guest-reset courier".into(),
         report(&res, counter.take(), &prefix),
     );
-    let body: Value = serde_json::from_slice(res.body().as_ref()).expect("guest-reset JSON");
-    let confirm = PASSWORD_CONFIRM_EVENT
-        .replace(
-            "REPLACE_WITH_verification_id",
-            body["verification_id"].as_str().expect("verification_id"),
-        )
-        .replace(
-            "REPLACE_WITH_verification_code",
-            body["verification_code"]
-                .as_str()
-                .expect("verification_code"),
-        );
+    let confirm = confirm_event(&res);
 
     let res = password_confirm::handle(&service, event(&confirm))
         .await
@@ -258,8 +216,22 @@ async fn main() {
     );
     deliver().await;
     counter.take();
-    let body: Value = serde_json::from_slice(res.body().as_ref()).expect("guest-reset JSON");
-    let confirm = PASSWORD_CONFIRM_EVENT
+    let confirm = confirm_event(&res);
+    let res = password_confirm::handle(&service, keyed(&confirm, None))
+        .await
+        .expect("handler");
+    out.insert(
+        "password-confirm with Idempotency-Key".into(),
+        report(&res, counter.take(), &prefix),
+    );
+    println!("{}", Value::Object(out));
+}
+
+/// Contract C's shipped success event with the code a guest reset answered with.
+fn confirm_event(guest_reset: &lambda_http::Response<lambda_http::Body>) -> String {
+    let body: Value =
+        serde_json::from_slice(guest_reset.body().as_ref()).expect("guest-reset JSON");
+    PASSWORD_CONFIRM_EVENT
         .replace(
             "REPLACE_WITH_verification_id",
             body["verification_id"].as_str().expect("verification_id"),
@@ -269,15 +241,7 @@ async fn main() {
             body["verification_code"]
                 .as_str()
                 .expect("verification_code"),
-        );
-    let res = password_confirm::handle(&service, keyed(&confirm, None))
-        .await
-        .expect("handler");
-    out.insert(
-        "password-confirm with Idempotency-Key".into(),
-        report(&res, counter.take(), &prefix),
-    );
-    println!("{}", Value::Object(out));
+        )
 }
 
 fn event(json: &str) -> lambda_http::Request {

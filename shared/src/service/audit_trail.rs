@@ -146,6 +146,8 @@ mod tests {
     use crate::domain::{AuditAction, AuditEvent, EventId, RecordedEvent};
 
     const T0: u64 = 1_800_000_000;
+    /// Seconds between the test events: 12 of them fit the first run's lookback.
+    const SPACING: u64 = 45;
 
     fn keys() -> CodeKeys {
         CodeKeys::new(vec![vec![3; 32]]).unwrap()
@@ -158,7 +160,7 @@ mod tests {
             let e = RecordedEvent {
                 id: EventId::from_random([i; 16]),
                 event: AuditEvent::new(
-                    Timestamp::from_unix_seconds(T0 + u64::from(i) * 97),
+                    Timestamp::from_unix_seconds(T0 + u64::from(i) * SPACING),
                     AuditAction::ResetRequested,
                 ),
             };
@@ -169,7 +171,9 @@ mod tests {
     }
 
     fn after_all(n: u8) -> Timestamp {
-        Timestamp::from_unix_seconds(T0 + u64::from(n) * 97 + PERIOD_SECONDS + SEAL_DELAY_SECONDS)
+        Timestamp::from_unix_seconds(
+            T0 + u64::from(n) * SPACING + PERIOD_SECONDS + SEAL_DELAY_SECONDS,
+        )
     }
 
     #[tokio::test]
@@ -243,13 +247,17 @@ mod tests {
 
     #[tokio::test]
     async fn a_run_that_stops_is_resumed_by_the_next_and_two_runs_at_once_write_one_chain() {
-        let (store, _) = log_with_events(6).await;
+        let (store, _) = log_with_events(12).await;
         let trail = AuditTrail::new(store.clone(), keys());
-        let midway = Timestamp::from_unix_seconds(T0 + 3 * 97 + SEAL_DELAY_SECONDS);
+        let midway = Timestamp::from_unix_seconds(T0 + PERIOD_SECONDS + SEAL_DELAY_SECONDS);
         let first = trail.seal_due(midway).await.unwrap();
-        let rest = trail.seal_due(after_all(6)).await.unwrap();
-        assert_eq!(first.events + rest.events, 6);
-        assert!(trail.verify(after_all(6)).await.is_ok());
+        let rest = trail.seal_due(after_all(12)).await.unwrap();
+        assert_eq!(
+            (first.events, rest.events),
+            (7, 5),
+            "the first period, then the next"
+        );
+        assert!(trail.verify(after_all(12)).await.is_ok());
 
         let (store, _) = log_with_events(6).await;
         let (a, b) = (

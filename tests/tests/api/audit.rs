@@ -226,6 +226,12 @@ async fn verify_names_a_changed_deleted_or_inserted_event_a_deleted_period_and_a
     let put_back = |item: HashMap<String, AttributeValue>| {
         db.put_item().table_name(&table).set_item(Some(item)).send()
     };
+    let delete = |item: &HashMap<String, AttributeValue>| {
+        db.delete_item()
+            .table_name(&table)
+            .set_key(Some(key_of(item)))
+            .send()
+    };
 
     // Act and assert, one tampering at a time (each undone before the next).
     let intact = verify(&app, now).await;
@@ -253,12 +259,7 @@ async fn verify_names_a_changed_deleted_or_inserted_event_a_deleted_period_and_a
     );
     put_back(items[1].clone()).await.expect("undo");
 
-    db.delete_item()
-        .table_name(&table)
-        .set_key(Some(key_of(&items[2])))
-        .send()
-        .await
-        .expect("delete");
+    delete(&items[2]).await.expect("delete");
     assert_eq!(
         verify(&app, now).await.err(),
         Some(format!(
@@ -290,22 +291,12 @@ async fn verify_names_a_changed_deleted_or_inserted_event_a_deleted_period_and_a
             name_of(&forged)
         ))
     );
-    db.delete_item()
-        .table_name(&table)
-        .set_key(Some(key_of(&forged)))
-        .send()
-        .await
-        .expect("undo");
+    delete(&forged).await.expect("undo");
     assert!(verify(&app, now).await.is_ok(), "undone, it verifies again");
 
     // The whole period (this stage's events are all this person's).
     for item in &items {
-        db.delete_item()
-            .table_name(&table)
-            .set_key(Some(key_of(item)))
-            .send()
-            .await
-            .expect("delete");
+        delete(item).await.expect("delete");
     }
     assert_eq!(
         verify(&app, now).await.err(),
