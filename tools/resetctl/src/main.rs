@@ -82,7 +82,7 @@ enum Command {
         command: AuditCommand,
     },
     /// A person's recent deliveries (sent, failed, suppressed, delivered, bounced,
-    /// complained; from their audit stream) and whether their email and mobile are
+    /// complained; from their audit events) and whether their email and mobile are
     /// suppressed. Needs the stage's code secrets as the functions get them:
     /// RESETKIT_CODE_SECRETS_PARAMETER (read from SSM) or RESETKIT_CODE_SECRETS.
     Deliveries {

@@ -9,7 +9,7 @@
 //! | `verifications` | `verification_id`           | code HMAC, expiry (TTL), attempts, consumed |
 //! | `guards`        | `guard_key`                 | rate-limit windows, idempotency (TTL)       |
 //! | `api-keys`      | `key_hash`                  | kind, permissions, active                   |
-//! | `audit`         | `stream`, `event_id`        | append-only hash chains of events           |
+//! | `audit`         | `stream`, `event_id`        | one item per event; signed period digests   |
 //!
 //! One file per table, each holding that table's port implementation and its item
 //! conversions (`users`, `verifications`, `guards`, `api_keys`, `audit`); `items` has the
