@@ -81,11 +81,18 @@ impl TryFrom<Item> for RecordedEvent {
 
     fn try_from(item: Item) -> Result<Self, StoreError> {
         let r = Reader::new("audit", &item.0);
-        let id = r.parsed(attr::EVENT_ID, |k| {
-            k.split_once('#')
-                .and_then(|(_, id)| EventId::parse(id))
-                .ok_or("is not <seconds>#<event id>")
-        })?;
+        let id = match r.s(attr::EVENT_ID)?.split_once('#') {
+            Some(_) => r.parsed(attr::EVENT_ID, |k| {
+                k.split_once('#')
+                    .and_then(|(_, id)| EventId::parse(id))
+                    .ok_or("is not <seconds>#<event id>")
+            })?,
+            // A link of the hash chains that stored events before this layout (`stream`
+            // `user:<id>` and the like, `event_id` its sequence number): still readable in a
+            // person's history, under an id derived from where it is stored. No digest
+            // covers it.
+            None => legacy_id(r.s(attr::STREAM)?, r.s(attr::EVENT_ID)?),
+        };
         let location = match (
             r.opt_n::<f64>(attr::LATITUDE)?,
             r.opt_n::<f64>(attr::LONGITUDE)?,
@@ -114,6 +121,18 @@ impl TryFrom<Item> for RecordedEvent {
         };
         Ok(RecordedEvent { id, event })
     }
+}
+
+fn legacy_id(stream: &str, seq: &str) -> EventId {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::new()
+        .chain_update(stream.as_bytes())
+        .chain_update([0])
+        .chain_update(seq.as_bytes())
+        .finalize();
+    let mut id = [0u8; 16];
+    id.copy_from_slice(&digest[..16]);
+    EventId::from_random(id)
 }
 
 impl From<&AuditDigest> for Item {
@@ -359,5 +378,24 @@ mod tests {
         assert_eq!(item.get(attr::SYSTEM_USER_ID), Some(&n(1001)));
         assert!(!item.contains_key(attr::ACTOR));
         assert_eq!(RecordedEvent::try_from(Item(item)).unwrap(), recorded);
+    }
+
+    #[test]
+    fn a_link_of_the_old_hash_chains_still_reads_as_an_event() {
+        let mut item = Item::default();
+        item.put(attr::STREAM, s("user:0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a"));
+        item.put(attr::EVENT_ID, s("00000000000000000002"));
+        item.put(attr::AT, n(5));
+        item.put(attr::ACTION, s("code_sent"));
+        item.put(attr::USER_ID, s("0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a"));
+        item.put("prev_hash", s("00"));
+        let attrs = item.into_attrs();
+        let read = RecordedEvent::try_from(Item(attrs.clone())).expect("an old link reads");
+        assert_eq!(read.event.action, AuditAction::CodeSent);
+        assert_eq!(
+            RecordedEvent::try_from(Item(attrs)).unwrap().id,
+            read.id,
+            "the same id each time it is read"
+        );
     }
 }
