@@ -89,20 +89,10 @@ if [[ -s "$RESETKIT_TEST_REPORT" ]]; then sed 's/^/  /' "$RESETKIT_TEST_REPORT";
 rm -f "$RESETKIT_TEST_REPORT"
 # --- end of property-based run.
 
-# --- Template lint, offline: cfn-lint (with the SAM transform), then SAM CLI's own
-# `sam validate --lint`. Runs whatever cargo said; pinned tools come from scripts/tools.sh.
+# --- Template lint, offline (scripts/lint-template.sh: cfn-lint, then `sam validate --lint`),
+# whatever cargo said.
 lint_status=0
-(
-    set -euo pipefail
-    # shellcheck source=scripts/tools.sh
-    source scripts/tools.sh
-    tools_install_cfn_lint
-    tools_install_sam_cli
-    echo "lint: cfn-lint $CFN_LINT_VERSION template.yaml" >&2
-    "$VENV/bin/cfn-lint" template.yaml
-    echo "lint: sam validate --lint (SAM CLI $SAM_CLI_VERSION)" >&2
-    SAM_CLI_TELEMETRY=0 "$VENV/sam/bin/sam" validate --lint --template-file template.yaml
-) || lint_status=$?
+bash scripts/lint-template.sh template.yaml || lint_status=$?
 if [[ "$lint_status" != 0 ]]; then
     echo "lint: template.yaml failed the lint (exit $lint_status)" >&2
     [[ "$status" != 0 ]] || status=$lint_status

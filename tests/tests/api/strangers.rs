@@ -3,12 +3,13 @@
 //! and what a revoked key cannot do: get its earlier answers replayed.
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use futures::future::join_all;
 use resetkit::config;
 use resetkit::demo::{BROWSER_KEY, PORTAL_KEY, STAFF_KEY};
 use serde_json::{json, Value};
 
-use crate::helpers::{captured_messages, gateway_request, link_param, spawn_app_with, TestApp};
+use crate::helpers::{
+    captured_messages, gateway_request, link_param, paced, spawn_app_with, TestApp,
+};
 
 const FORGOT: &str = "/api/Authentication/ForgotPassword";
 const CONFIRM: &str = "/user/password/reset";
@@ -103,8 +104,9 @@ async fn fifty_addresses_at_their_limit_leave_the_shared_keys_usable_from_a_fift
     let wrong = json!({"VerificationId": "0".repeat(32), "TemporaryPassword": "000000",
         "Password": NEW_PASSWORD, "PasswordConfirm": NEW_PASSWORD});
 
-    // Act: each of 50 addresses spends its budget on both keys and is refused once more.
-    let exhausted = join_all((0..50).map(|n| {
+    // Act: each of 50 addresses spends its budget on both keys and is refused once more,
+    // side by side.
+    let exhausted = paced((0..50).map(|n| {
         let (app, wrong) = (&app, wrong.clone());
         async move {
             let ip = stranger(n);
