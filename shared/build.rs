@@ -12,6 +12,7 @@ const KINDS: &[&str] = &[
     "reset_link",
     "password_changed",
     "reset_sent_elsewhere",
+    "contact_changed",
 ];
 const PARTS: &[&str] = &["subject", "txt", "html", "sms"];
 /// Besides the kinds, each locale has the mail layout and the page's and errors' strings.

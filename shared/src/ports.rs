@@ -9,9 +9,10 @@ use thiserror::Error;
 use crate::domain::idempotency::{Fingerprint, IdempotencyKey, IdempotencyRecord, StoredResponse};
 use crate::domain::message::OutgoingMessage;
 use crate::domain::{
-    ApiKeyHash, ApiKeyRecord, AuditDigest, Channel, Delivery, DeliveryJob, Endpoint, LimitReason,
-    LookupKey, ParameterName, PasswordHash, RecordedEvent, Suppression, SuppressionKey,
-    SystemUserId, Timestamp, User, UserId, VerificationId, VerificationRecord,
+    ApiKeyHash, ApiKeyRecord, AuditDigest, Channel, Delivery, DeliveryJob, Endpoint, FieldName,
+    LimitReason, LookupKey, ParameterName, PasswordHash, PersonRemoval, PersonWrite, RecordedEvent,
+    Suppression, SuppressionKey, SystemUserId, Timestamp, User, UserId, VerificationId,
+    VerificationRecord,
 };
 
 /// Storage failed for a reason the caller cannot fix by changing the request.
@@ -85,6 +86,42 @@ pub trait UserDirectory: Send + Sync + 'static {
         user: &UserId,
         id: SystemUserId,
     ) -> impl Future<Output = Result<SystemUserId, StoreError>> + Send;
+
+    /// Applies `write` in one atomic step: the person's name, fields and version (and the
+    /// withdrawal of their live secret when `write.after` has none), every index entry
+    /// gained and lost, every exclusive claim gained and given up, and the claim on a
+    /// number the write gives. Leaves the password hash and credential version as stored.
+    /// MUST apply nothing and fail with `Raced` unless the stored person is still as
+    /// `write.before` was read (present or absent, and the same `version`); with
+    /// `FieldTaken` naming the field when another person holds a claimed value; with
+    /// `SystemUserIdTaken` when another person holds the number.
+    fn write_person(
+        &self,
+        write: &PersonWrite,
+    ) -> impl Future<Output = Result<(), PersonConflict>> + Send;
+
+    /// Removes the person, their index entries and exclusive claims in one atomic step (their
+    /// number stays claimed, so it is never given to another). MUST apply nothing and fail
+    /// with `Raced` unless the stored person has the `version` `removal.user` was read with.
+    fn remove_person(
+        &self,
+        removal: &PersonRemoval,
+    ) -> impl Future<Output = Result<(), PersonConflict>> + Send;
+}
+
+/// Why a people-API write or removal did not apply. Nothing of it did.
+#[derive(Debug, Error)]
+pub enum PersonConflict {
+    /// The person is no longer as the write was planned from: another write came first.
+    #[error("the person changed since they were read")]
+    Raced,
+    /// Another person holds a value of this exclusive field.
+    #[error("{0} is held by another person")]
+    FieldTaken(FieldName),
+    #[error("SystemUserId {0} is already taken")]
+    SystemUserIdTaken(SystemUserId),
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// The reset that `VerificationStore::complete_reset` applies in one atomic step.
@@ -397,6 +434,9 @@ pub enum Metric {
     LimitHit(LimitReason),
     PasswordChanged,
     CodeRejected,
+    /// A person created or changed through the people API.
+    PersonChanged,
+    PersonDeleted,
 }
 
 impl Metric {
@@ -410,6 +450,8 @@ impl Metric {
             Metric::LimitHit(_) => "LimitHit",
             Metric::PasswordChanged => "PasswordChanged",
             Metric::CodeRejected => "CodeRejected",
+            Metric::PersonChanged => "PersonChanged",
+            Metric::PersonDeleted => "PersonDeleted",
         }
     }
 

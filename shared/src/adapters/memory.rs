@@ -13,13 +13,13 @@ use crate::domain::idempotency::{
 use crate::domain::message::OutgoingMessage;
 use crate::domain::{
     ApiKeyHash, ApiKeyRecord, AuditDigest, AuditEvent, Delivery, Endpoint, EventKey, LookupKey,
-    ParameterName, Period, RecordedEvent, Suppression, SuppressionKey, SystemUserId, Timestamp,
-    User, UserId, VerificationId, VerificationRecord,
+    ParameterName, Period, PersonRemoval, PersonWrite, RecordedEvent, Suppression, SuppressionKey,
+    SystemUserId, Timestamp, User, UserId, VerificationId, VerificationRecord,
 };
 use crate::ports::{
     ApiKeyStore, AttemptCount, AuditLog, Claim, Clock, CompletedReset, ConsumeError, DeliveryError,
-    IdempotencyStore, Metric, Metrics, Notifier, OverLimit, RateLimit, RateLimiter, SecretError,
-    SecretStore, StoreError, SuppressionList, UserDirectory, VerificationStore,
+    IdempotencyStore, Metric, Metrics, Notifier, OverLimit, PersonConflict, RateLimit, RateLimiter,
+    SecretError, SecretStore, StoreError, SuppressionList, UserDirectory, VerificationStore,
 };
 
 #[derive(Default)]
@@ -27,6 +27,8 @@ struct State {
     users: HashMap<UserId, User>,
     index: BTreeMap<String, BTreeSet<UserId>>,
     system_user_ids: HashMap<SystemUserId, UserId>,
+    /// Exclusive field values (by storage key) and who holds each.
+    claims: HashMap<String, UserId>,
     verifications: HashMap<VerificationId, VerificationRecord>,
     keys: HashMap<String, ApiKeyRecord>,
     audit: BTreeMap<EventKey, RecordedEvent>,
@@ -142,6 +144,89 @@ impl UserDirectory for MemoryStore {
         s.system_user_ids.insert(id, user.clone());
         u.system_user_id = Some(id);
         Ok(id)
+    }
+
+    async fn write_person(&self, write: &PersonWrite) -> Result<(), PersonConflict> {
+        let mut s = self.state();
+        let id = &write.after.id;
+        if !s.is_as_read(id, write.before.as_ref()) {
+            return Err(PersonConflict::Raced);
+        }
+        if let Some(taken) = write.claims_added.iter().find(|k| {
+            s.claims
+                .get(&k.storage_key())
+                .is_some_and(|holder| holder != id)
+        }) {
+            return Err(PersonConflict::FieldTaken(taken.field().to_owned()));
+        }
+        if let Some(number) = write.new_number() {
+            if s.system_user_ids
+                .get(&number)
+                .is_some_and(|holder| holder != id)
+            {
+                return Err(PersonConflict::SystemUserIdTaken(number));
+            }
+            s.system_user_ids.insert(number, id.clone());
+        }
+        for key in &write.claims_removed {
+            s.claims.remove(&key.storage_key());
+        }
+        for key in &write.claims_added {
+            s.claims.insert(key.storage_key(), id.clone());
+        }
+        for key in &write.index_removed {
+            s.unindex(key, id);
+        }
+        for key in &write.index_added {
+            s.index
+                .entry(key.storage_key())
+                .or_default()
+                .insert(id.clone());
+        }
+        // The credential stays as stored: a confirm may have changed it since the read.
+        let mut after = write.after.clone();
+        if let Some(stored) = s.users.get(id) {
+            after.password_hash = stored.password_hash.clone();
+            after.credential_version = stored.credential_version;
+            if after.latest_verification.is_some() {
+                after.latest_verification = stored.latest_verification.clone();
+            }
+        }
+        s.users.insert(id.clone(), after);
+        Ok(())
+    }
+
+    async fn remove_person(&self, removal: &PersonRemoval) -> Result<(), PersonConflict> {
+        let mut s = self.state();
+        let id = &removal.user.id;
+        if !s.is_as_read(id, Some(&removal.user)) {
+            return Err(PersonConflict::Raced);
+        }
+        for key in &removal.claims {
+            s.claims.remove(&key.storage_key());
+        }
+        for key in &removal.index {
+            s.unindex(key, id);
+        }
+        s.users.remove(id);
+        Ok(())
+    }
+}
+
+impl State {
+    /// Whether the stored person is still as `before` was read: present or absent, and
+    /// with the same host version.
+    fn is_as_read(&self, id: &UserId, before: Option<&User>) -> bool {
+        self.users.get(id).map(|u| u.version) == before.map(|b| b.version)
+    }
+
+    fn unindex(&mut self, key: &LookupKey, id: &UserId) {
+        if let Some(holders) = self.index.get_mut(&key.storage_key()) {
+            holders.remove(id);
+            if holders.is_empty() {
+                self.index.remove(&key.storage_key());
+            }
+        }
     }
 }
 

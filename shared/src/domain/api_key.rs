@@ -87,6 +87,10 @@ pub enum Permission {
     RevealResetSecret,
     /// May confirm a reset with a code.
     PasswordConfirm,
+    /// The host system's people API: create, change and remove people.
+    PeopleWrite,
+    /// The host system's people API: read a person.
+    PeopleRead,
 }
 
 impl Permission {
@@ -96,6 +100,8 @@ impl Permission {
             Permission::ForgotPassword => "password:forgot",
             Permission::RevealResetSecret => "password:reveal",
             Permission::PasswordConfirm => "password:confirm",
+            Permission::PeopleWrite => "people:write",
+            Permission::PeopleRead => "people:read",
         }
     }
 
@@ -105,6 +111,8 @@ impl Permission {
             Permission::ForgotPassword,
             Permission::RevealResetSecret,
             Permission::PasswordConfirm,
+            Permission::PeopleWrite,
+            Permission::PeopleRead,
         ]
         .into_iter()
         .find(|p| p.as_str() == s)

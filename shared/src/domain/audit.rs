@@ -55,6 +55,11 @@ audit_actions! {
     PasswordChanged => "password_changed",
     CallerRefused => "caller_refused",
     RateLimited => "rate_limited",
+    /// The host created or changed a person through the people API (`created`, `updated`,
+    /// `updated:withdrawn` when the change withdrew their live code or link).
+    PersonChanged => "person_changed",
+    /// The host removed a person through the people API.
+    PersonDeleted => "person_deleted",
 }
 
 impl AuditAction {

@@ -37,14 +37,17 @@ pub enum MessageKind {
     PasswordChanged,
     /// To the person's own address when a link went to another of their fields.
     ResetSentElsewhere,
+    /// To an old email or mobile the host replaced: it no longer reaches the account.
+    ContactChanged,
 }
 
 impl MessageKind {
-    pub const ALL: [MessageKind; 4] = [
+    pub const ALL: [MessageKind; 5] = [
         MessageKind::StaffCode,
         MessageKind::ResetLink,
         MessageKind::PasswordChanged,
         MessageKind::ResetSentElsewhere,
+        MessageKind::ContactChanged,
     ];
 
     /// The file stem in the catalogue.
@@ -54,6 +57,7 @@ impl MessageKind {
             MessageKind::ResetLink => "reset_link",
             MessageKind::PasswordChanged => "password_changed",
             MessageKind::ResetSentElsewhere => "reset_sent_elsewhere",
+            MessageKind::ContactChanged => "contact_changed",
         }
     }
 
@@ -89,6 +93,7 @@ pub enum Content<'a> {
         /// Where the link went, masked.
         elsewhere: &'a str,
     },
+    ContactChanged,
 }
 
 impl Content<'_> {
@@ -98,6 +103,7 @@ impl Content<'_> {
             Content::ResetLink { .. } => MessageKind::ResetLink,
             Content::PasswordChanged => MessageKind::PasswordChanged,
             Content::ResetSentElsewhere { .. } => MessageKind::ResetSentElsewhere,
+            Content::ContactChanged => MessageKind::ContactChanged,
         }
     }
 
@@ -107,7 +113,7 @@ impl Content<'_> {
                 context! { code => code.expose(), minutes => minutes }
             }
             Content::ResetLink { link, minutes } => context! { link => link, minutes => minutes },
-            Content::PasswordChanged => context! {},
+            Content::PasswordChanged | Content::ContactChanged => context! {},
             Content::ResetSentElsewhere { elsewhere } => context! { elsewhere => elsewhere },
         }
     }

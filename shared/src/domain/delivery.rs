@@ -14,8 +14,9 @@ use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 use super::fields::{FieldCatalog, FieldSpec, LookupKey};
-use super::identifiers::{UserId, VerificationId};
+use super::identifiers::{EmailAddress, PhoneE164, UserId, VerificationId};
 use super::locale::Locale;
+use super::message::Destination;
 use super::time::Timestamp;
 use super::verification::Channel;
 
@@ -96,6 +97,9 @@ pub enum Task {
         user: UserId,
         language: Option<Locale>,
     },
+    /// "This address no longer resets your password", to an email or mobile the host
+    /// replaced through the people API.
+    ContactChanged { user: UserId, old: Destination },
 }
 
 /// A queue message that is not a job this stage can do: malformed, or naming a field the
@@ -140,6 +144,12 @@ enum WireTask {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         language: Option<String>,
     },
+    ContactChanged {
+        user: String,
+        /// `email` or `sms`, and the old address in its normal form.
+        channel: String,
+        address: String,
+    },
 }
 
 impl DeliveryJob {
@@ -170,6 +180,14 @@ impl DeliveryJob {
             Task::PasswordChanged { user, language } => WireTask::PasswordChanged {
                 user: user.to_string(),
                 language: language.as_ref().map(Locale::to_string),
+            },
+            Task::ContactChanged { user, old } => WireTask::ContactChanged {
+                user: user.to_string(),
+                channel: old.channel().as_str().to_owned(),
+                address: match old {
+                    Destination::Email(e) => e.as_ref().to_owned(),
+                    Destination::Sms(p) => p.as_ref().to_owned(),
+                },
             },
         };
         let wire = Wire {
@@ -238,6 +256,21 @@ impl DeliveryJob {
             WireTask::PasswordChanged { user, language } => Task::PasswordChanged {
                 user: UserId::parse(&user).map_err(|e| JobError(e.to_string()))?,
                 language: parse_language(language)?,
+            },
+            WireTask::ContactChanged {
+                user,
+                channel,
+                address,
+            } => Task::ContactChanged {
+                user: UserId::parse(&user).map_err(|e| JobError(e.to_string()))?,
+                old: match Channel::parse(&channel).ok_or_else(|| bad("unknown channel"))? {
+                    Channel::Email => EmailAddress::parse(&address)
+                        .map(Destination::Email)
+                        .map_err(|e| JobError(e.to_string()))?,
+                    Channel::Sms => PhoneE164::parse(&address, None)
+                        .map(Destination::Sms)
+                        .map_err(|e| JobError(e.to_string()))?,
+                },
             },
         };
         Ok(Self {
@@ -338,6 +371,14 @@ mod tests {
             Task::PasswordChanged {
                 user: UserId::from_random([5; 16]),
                 language: Some(Locale::parse("es-MX").unwrap()),
+            },
+            Task::ContactChanged {
+                user: UserId::from_random([6; 16]),
+                old: Destination::Email(EmailAddress::parse("old@example.com").unwrap()),
+            },
+            Task::ContactChanged {
+                user: UserId::from_random([6; 16]),
+                old: Destination::Sms(PhoneE164::parse("+14155550100", None).unwrap()),
             },
         ];
         for task in tasks {

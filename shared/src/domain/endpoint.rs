@@ -8,6 +8,8 @@ pub enum Endpoint {
     GuestReset,
     ForgotPassword,
     PasswordConfirm,
+    /// The host system's people API.
+    People,
 }
 
 impl Endpoint {
@@ -16,6 +18,7 @@ impl Endpoint {
             Endpoint::GuestReset => "guest-reset",
             Endpoint::ForgotPassword => "forgot-password",
             Endpoint::PasswordConfirm => "password-confirm",
+            Endpoint::People => "people",
         }
     }
 }

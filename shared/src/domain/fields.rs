@@ -263,6 +263,18 @@ impl FieldCatalog {
         }
     }
 
+    /// The values no two people may share: one per unique field the stage declared itself
+    /// (a CRM's member number, say). The built-in lookups are unique in that a search by
+    /// them must find one person, yet people may share them (a family's email, a salon
+    /// guest's parent's mobile): guest reset narrows those by first name.
+    pub fn exclusive_keys<'a>(
+        &'a self,
+        values: &'a BTreeMap<FieldName, FieldValue>,
+    ) -> impl Iterator<Item = LookupKey> + 'a {
+        self.index_keys(values)
+            .filter(|key| ![USERNAME, EMAIL, MOBILE].contains(&key.field()))
+    }
+
     /// The index keys for a set of field values: one per unique field that has a value.
     pub fn index_keys<'a>(
         &'a self,

@@ -16,6 +16,7 @@ pub mod matching;
 pub mod message;
 pub mod parameter_name;
 pub mod password;
+pub mod person;
 pub mod provider_event;
 pub mod system_user_id;
 pub mod time;
@@ -35,6 +36,9 @@ pub use locale::{Locale, Locales};
 pub use matching::{narrow_by_first_name, MatchedWith};
 pub use parameter_name::{ParameterName, ParameterNameError};
 pub use password::{NewPassword, PasswordHash, PasswordPolicyError};
+pub use person::{
+    HostVersion, InvalidPerson, PersonDocument, PersonRemoval, PersonWrite, Plan, Refused,
+};
 pub use provider_event::{
     ProviderEvent, ProviderEventKind, Suppression, SuppressionKey, SuppressionReason,
 };

@@ -4,6 +4,7 @@ use super::fields::{FieldName, FieldValue, EMAIL, LOCALE, MOBILE, USERNAME};
 use super::identifiers::{EmailAddress, FirstName, PhoneE164, UserId, Username, VerificationId};
 use super::locale::Locale;
 use super::password::PasswordHash;
+use super::person::HostVersion;
 use super::system_user_id::SystemUserId;
 
 /// A person who can reset a password: a Zenoti guest or a LeadSquared lead.
@@ -22,6 +23,9 @@ pub struct User {
     pub credential_version: u64,
     /// The only verification that may still be used: issuing a new one replaces it.
     pub latest_verification: Option<VerificationId>,
+    /// The host's version of the person, from its last people-API write; `None` for a
+    /// person imported or created otherwise.
+    pub version: Option<HostVersion>,
 }
 
 impl User {
@@ -34,6 +38,7 @@ impl User {
             password_hash: None,
             credential_version: 0,
             latest_verification: None,
+            version: None,
         }
     }
 

@@ -70,7 +70,27 @@ impl<S: Store, D: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, D
                     .await
             }
             Task::PasswordChanged { user, language } => {
-                self.deliver_password_changed(job, user, language.as_ref(), attempt)
+                let Some(user) = self.store.get_user(user).await? else {
+                    return Ok(CourierOutcome::Done);
+                };
+                let Some(to) = primary_address(&user) else {
+                    return Ok(CourierOutcome::Done);
+                };
+                let notice = (
+                    Endpoint::PasswordConfirm,
+                    Content::PasswordChanged,
+                    "password_changed",
+                );
+                self.deliver_notice(job, &user, to, language.as_ref(), notice, attempt)
+                    .await
+            }
+            Task::ContactChanged { user, old } => {
+                // Removed since: nobody is left whose account the old address could reach.
+                let Some(user) = self.store.get_user(user).await? else {
+                    return Ok(CourierOutcome::Done);
+                };
+                let notice = (Endpoint::People, Content::ContactChanged, "contact_changed");
+                self.deliver_notice(job, &user, old.clone(), None, notice, attempt)
                     .await
             }
         }
@@ -191,48 +211,43 @@ impl<S: Store, D: Notifier, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, D
         Ok(outcome)
     }
 
-    async fn deliver_password_changed(
+    /// A notice to `to` about `user`'s account: `content` is one carrying no secret, so a
+    /// duplicate is harmless and a notice the provider never takes is only audited.
+    /// `detail` names it in the audit.
+    async fn deliver_notice(
         &self,
         job: &DeliveryJob,
-        user: &UserId,
+        user: &User,
+        to: Destination,
         language: Option<&Locale>,
+        (endpoint, content, detail): (Endpoint, Content<'_>, &str),
         attempt: u32,
     ) -> Result<CourierOutcome, StoreError> {
-        let Some(user) = self.store.get_user(user).await? else {
-            return Ok(CourierOutcome::Done);
-        };
-        let Some(to) = primary_address(&user) else {
-            return Ok(CourierOutcome::Done);
-        };
-        let Some(msg) = self.compose(to, &user, language, job.queued_at, Content::PasswordChanged)
-        else {
+        let Some(msg) = self.compose(to, user, language, job.queued_at, content) else {
             return Ok(CourierOutcome::DeadLetter);
         };
         let mut event = self.audit_event(&job.origin, AuditAction::NoticeSent, Some(&user.id));
         event.channel = Some(msg.to.channel());
         event.destination = Some(msg.to.masked());
         if self.is_suppressed(&msg.to).await? {
-            self.count(Endpoint::PasswordConfirm, Metric::Suppressed);
+            self.count(endpoint, Metric::Suppressed);
             event.action = AuditAction::SendSuppressed;
-            self.audit(event.detail("suppressed:password_changed"))
+            self.audit(event.detail(format!("suppressed:{detail}")))
                 .await;
             return Ok(CourierOutcome::Done);
         }
-        match self.send(Endpoint::PasswordConfirm, &msg).await {
+        match self.send(endpoint, &msg).await {
             Ok(_) => {
-                self.audit(event.detail("password_changed")).await;
+                self.audit(event.detail(detail)).await;
                 Ok(CourierOutcome::Done)
             }
             Err(Unsent::Later) if attempt < self.settings.retry.max_tries => {
                 Ok(CourierOutcome::RetryIn(self.backoff(attempt)))
             }
             Err(unsent) => {
-                self.count(
-                    Endpoint::PasswordConfirm,
-                    Metric::DeliveryFailed(msg.to.channel()),
-                );
+                self.count(endpoint, Metric::DeliveryFailed(msg.to.channel()));
                 event.action = AuditAction::SendFailed;
-                self.audit(event.detail("password_changed_notice")).await;
+                self.audit(event.detail(format!("{detail}_notice"))).await;
                 Ok(match unsent {
                     Unsent::Later => CourierOutcome::DeadLetter,
                     Unsent::Refused => CourierOutcome::Done,

@@ -10,6 +10,7 @@ mod issue;
 mod key_cache;
 mod limits;
 mod people;
+mod person_writes;
 mod provider_events;
 mod reset_page;
 #[cfg(test)]
@@ -27,6 +28,7 @@ pub use guest_reset::{GuestResetCommand, GuestResetError, GuestResetIssued};
 pub use idempotency::{Refusal, Remembered, KEEP, LOCK};
 pub use limits::{Limits, RateLimited};
 pub use people::{create_person, SYSTEM_USER_ID_DRAWS};
+pub use person_writes::{PersonEdit, PersonError, PersonView, PersonWritten, WRITE_TRIES};
 pub use reset_page::PageKeyError;
 
 use self::key_cache::KeyCache;

@@ -5,6 +5,7 @@
 
 mod guards;
 mod keys_and_audit;
+mod people;
 pub mod secrets;
 mod users;
 mod verifications;
@@ -23,6 +24,7 @@ use crate::ports::{CompletedReset, Store};
 
 use self::guards::*;
 use self::keys_and_audit::*;
+use self::people::*;
 use self::users::*;
 use self::verifications::*;
 
@@ -126,6 +128,11 @@ where
     system_user_ids_are_claimed_once(make().await).await;
     concurrent_claims_of_one_system_user_id_have_one_winner(make().await).await;
     users_without_a_system_user_id_are_numbered_once(make().await).await;
+    a_person_write_moves_the_index_and_keeps_the_credential(make().await).await;
+    a_person_write_on_a_stale_read_applies_nothing(make().await).await;
+    an_exclusive_value_is_held_by_one_person(make().await).await;
+    a_person_write_may_not_take_a_held_number(make().await).await;
+    a_removal_takes_the_person_and_their_entries(make().await).await;
 }
 
 #[cfg(test)]

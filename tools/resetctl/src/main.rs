@@ -114,7 +114,7 @@ enum MessagesCommand {
     /// mail, and the SMS with its size in segments. Brand and support contact come from
     /// RESETKIT_BRAND_NAME and RESETKIT_SUPPORT_CONTACT unless given.
     Preview {
-        /// staff_code, reset_link, password_changed or reset_sent_elsewhere.
+        /// staff_code, reset_link, password_changed, reset_sent_elsewhere or contact_changed.
         #[arg(long)]
         kind: String,
         /// A locale of the catalogue, e.g. fr.

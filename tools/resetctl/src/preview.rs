@@ -77,6 +77,7 @@ pub fn preview(p: &Preview<'_>) -> Result<String, PreviewError> {
         MessageKind::ResetSentElsewhere => Content::ResetSentElsewhere {
             elsewhere: "+1******0100",
         },
+        MessageKind::ContactChanged => Content::ContactChanged,
     };
     let letter = Letter {
         locale: &locale,

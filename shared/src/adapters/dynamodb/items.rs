@@ -25,9 +25,11 @@ pub(super) mod attr {
     pub const PASSWORD_HASH: &str = "password_hash";
     pub const CREDENTIAL_VERSION: &str = "credential_version";
     pub const LATEST_VERIFICATION: &str = "latest_verification";
+    /// The host's version of the person (`domain::person::HostVersion`), from the people API.
+    pub const HOST_VERSION: &str = "host_version";
     // identifiers
     pub const LOOKUP: &str = "lookup";
-    /// On a `SystemUserId` claim: the user holding the number.
+    /// On a claim (a `SystemUserId`, an exclusive field's value): the user holding it.
     pub const CLAIMED_BY: &str = "claimed_by";
     // verifications
     pub const VERIFICATION_ID: &str = "verification_id";

@@ -22,6 +22,7 @@ mod audit;
 mod errors;
 mod guards;
 mod items;
+mod people;
 mod transaction;
 mod users;
 mod verifications;

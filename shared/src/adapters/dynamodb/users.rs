@@ -10,10 +10,10 @@ use super::items::{attr, n, s, Attrs, Item, Reader};
 use super::transaction::TransactError;
 use super::{DynamoStore, LostRace};
 use crate::domain::{
-    EmailAddress, FieldValue, FirstName, Locale, LookupKey, PasswordHash, PhoneE164, SystemUserId,
-    User, UserId, Username, VerificationId,
+    EmailAddress, FieldValue, FirstName, HostVersion, Locale, LookupKey, PasswordHash,
+    PersonRemoval, PersonWrite, PhoneE164, SystemUserId, User, UserId, Username, VerificationId,
 };
-use crate::ports::{StoreError, UserDirectory};
+use crate::ports::{PersonConflict, StoreError, UserDirectory};
 
 fn field_kind(v: &FieldValue) -> &'static str {
     match v {
@@ -54,6 +54,7 @@ impl From<&User> for Item {
             attr::LATEST_VERIFICATION,
             u.latest_verification.as_ref().map(|v| s(v.as_ref())),
         );
+        item.put_opt(attr::HOST_VERSION, u.version.map(|v| n(v.get())));
         item
     }
 }
@@ -95,6 +96,10 @@ impl TryFrom<Item> for User {
         user.credential_version = r.n(attr::CREDENTIAL_VERSION)?;
         user.latest_verification =
             r.parsed_opt(attr::LATEST_VERIFICATION, VerificationId::parse)?;
+        user.version = r
+            .opt_n::<u64>(attr::HOST_VERSION)?
+            .map(|v| HostVersion::new(v).map_err(|e| r.corrupt(attr::HOST_VERSION, e)))
+            .transpose()?;
         Ok(user)
     }
 }
@@ -121,7 +126,11 @@ pub(super) fn system_user_id_claim(id: SystemUserId, user: &UserId) -> Attrs {
 
 impl DynamoStore {
     /// The conditional put of the claim on `id` for `user`: it fails if anyone holds `id`.
-    fn claim_put(&self, id: SystemUserId, user: &UserId) -> Result<TransactWriteItem, StoreError> {
+    pub(super) fn claim_put(
+        &self,
+        id: SystemUserId,
+        user: &UserId,
+    ) -> Result<TransactWriteItem, StoreError> {
         let put = Put::builder()
             .table_name(&self.tables.identifiers)
             .set_item(Some(system_user_id_claim(id, user)))
@@ -271,6 +280,14 @@ impl UserDirectory for DynamoStore {
             Err(TransactError::Unavailable(e)) => Err(e),
         }
     }
+
+    async fn write_person(&self, write: &PersonWrite) -> Result<(), PersonConflict> {
+        self.apply_person_write(write).await
+    }
+
+    async fn remove_person(&self, removal: &PersonRemoval) -> Result<(), PersonConflict> {
+        self.apply_person_removal(removal).await
+    }
 }
 
 #[cfg(test)]
@@ -304,6 +321,7 @@ mod tests {
         u.credential_version = 3;
         u.latest_verification = Some(VerificationId::from_random([9; 16]));
         u.system_user_id = Some(SystemUserId::new(2_147_483_647).unwrap());
+        u.version = HostVersion::new(9_007_199_254_740_991).ok();
         u
     }
 

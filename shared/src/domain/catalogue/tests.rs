@@ -22,7 +22,7 @@ fn locales() -> Vec<Locale> {
 const CODE: &str = "482916";
 const LINK: &str = "https://id.example.com/reset#LeadId=0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a&TemporaryPassword=Ab3dEf6hIj9lMn2pQr5tUv8xYz1bCd4fGh7jKl0nOp3";
 
-fn contents(code: &ResetSecret) -> [Content<'_>; 4] {
+fn contents(code: &ResetSecret) -> [Content<'_>; 5] {
     [
         Content::StaffCode {
             code,
@@ -37,6 +37,7 @@ fn contents(code: &ResetSecret) -> [Content<'_>; 4] {
         Content::ResetSentElsewhere {
             elsewhere: "+1******0100",
         },
+        Content::ContactChanged,
     ]
 }
 
@@ -143,7 +144,7 @@ fn every_kind_renders_in_every_locale_on_both_channels() {
                             Content::ResetSentElsewhere { elsewhere } => {
                                 assert!(mail.text.contains(elsewhere), "{what}");
                             }
-                            Content::PasswordChanged => {}
+                            Content::PasswordChanged | Content::ContactChanged => {}
                         }
                     }
                 }
