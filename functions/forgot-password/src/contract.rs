@@ -95,7 +95,7 @@ pub fn render(outcome: Result<Success, Problem>) -> Response<Body> {
         Kind::Unavailable => ("MXServiceUnavailableException", None),
         Kind::InFlight => ("MXRequestInProgressException", None),
         Kind::KeyReused => ("MXIdempotencyKeyReusedException", None),
-        Kind::NotAcceptable | Kind::Unexpected => ("MXUnexpectedException", None),
+        Kind::NotAcceptable | Kind::Conflict | Kind::Unexpected => ("MXUnexpectedException", None),
     };
     let body = ErrorBody {
         status: "Error",

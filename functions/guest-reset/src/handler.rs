@@ -1,7 +1,8 @@
 use lambda_http::{Body, Error, Request, Response};
 use resetkit::domain::{KeyKind, Permission};
 use resetkit::inbound::{
-    query_param, read_body, serve, single_header, source_ip, Accepts, Entry, Problem,
+    authorization_credential, query_param, read_body, serve, single_header, source_ip, Accepts,
+    Entry, Problem,
 };
 use resetkit::ports::{Clock, DeliveryQueue, Metrics, RandomSource, Store};
 use resetkit::service::{Caller, Endpoint};
@@ -35,7 +36,7 @@ async fn admit<S: Store, Q: DeliveryQueue, C: Clock, R: RandomSource, M: Metrics
     if query_param(req, "reset").as_deref() != Some("true") {
         return Err(Problem::bad_request("Query parameter reset=true is required").into());
     }
-    let presented = credential(req).ok_or_else(Problem::unauthorized)?;
+    let presented = authorization_credential(req).ok_or_else(Problem::unauthorized)?;
     Ok(svc
         .authenticate(
             Endpoint::GuestReset,
@@ -60,12 +61,4 @@ async fn reset<S: Store, Q: DeliveryQueue, C: Clock, R: RandomSource, M: Metrics
         issued,
         svc.settings().staff_code_in_response,
     ))
-}
-
-/// `Authorization: apikey <key>` or `Authorization: bearer <token>` (scheme case-insensitive).
-fn credential(req: &Request) -> Option<&str> {
-    let value = single_header(req, "authorization")?.trim();
-    let (scheme, rest) = value.split_once(char::is_whitespace)?;
-    let ok = scheme.eq_ignore_ascii_case("apikey") || scheme.eq_ignore_ascii_case("bearer");
-    ok.then(|| rest.trim()).filter(|k| !k.is_empty())
 }

@@ -146,6 +146,7 @@ pub fn render(fmt: &Format, outcome: Result<ConfirmResponse, Failure>) -> Respon
         Kind::TooLarge => ("RequestTooLarge", None),
         Kind::UnsupportedMediaType => ("UnsupportedMediaType", None),
         Kind::KeyReused => ("IdempotencyKeyReused", None),
+        Kind::Conflict => ("Conflict", None),
         Kind::RateLimited => ("TooManyRequests", None),
         Kind::Unavailable => ("ServiceUnavailable", None),
         Kind::Unexpected => ("InternalServerError", None),

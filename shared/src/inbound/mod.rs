@@ -16,10 +16,10 @@ use lambda_http::{Body, Request, Response};
 pub use idempotency::{HEADER as IDEMPOTENCY_KEY, REPLAYED};
 pub use problem::{chain, Kind, Problem};
 pub use request::{
-    query_param, read_body, requested_locale, single_header, source_ip, Accepts, BodyError,
-    MAX_BODY_BYTES,
+    authorization_credential, query_param, read_body, requested_locale, single_header, source_ip,
+    Accepts, BodyError, MAX_BODY_BYTES,
 };
-pub use response::{ok, ok_json, problem, problem_json, to_json, JSON};
+pub use response::{ok, ok_json, problem, problem_json, status_json, to_json, JSON};
 
 use crate::ports::{Clock, DeliveryQueue, Metrics, RandomSource, Store};
 use crate::service::{Endpoint, Refusal, Resetkit};
@@ -78,7 +78,7 @@ fn route(req: &Request, routes: &[(&str, &str)]) -> Result<(), Problem> {
     let path = req.uri().path().trim_end_matches('/');
     let mut methods = routes
         .iter()
-        .filter(|&&(_, route)| route == path)
+        .filter(|&&(_, route)| matches_route(route, path))
         .map(|&(method, _)| method)
         .peekable();
     let Some(&allowed) = methods.peek() else {
@@ -91,12 +91,45 @@ fn route(req: &Request, routes: &[(&str, &str)]) -> Result<(), Problem> {
     }
 }
 
+/// Whether `path` is `route`, where a `{name}` segment of the route (API Gateway's path
+/// parameter) stands for any one non-empty segment.
+pub fn matches_route(route: &str, path: &str) -> bool {
+    let (mut want, mut got) = (route.split('/'), path.split('/'));
+    loop {
+        match (want.next(), got.next()) {
+            (None, None) => return true,
+            (Some(w), Some(g)) if w.starts_with('{') && w.ends_with('}') => {
+                if g.is_empty() {
+                    return false;
+                }
+            }
+            (Some(w), Some(g)) if w == g => {}
+            _ => return false,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::testing::http_request;
 
-    const ROUTES: &[(&str, &str)] = &[("POST", "/a/b"), ("GET", "/page")];
+    const ROUTES: &[(&str, &str)] = &[("POST", "/a/b"), ("GET", "/page"), ("PUT", "/p/{id}")];
+
+    #[test]
+    fn a_path_parameter_is_one_non_empty_segment() {
+        assert!(matches_route("/p/{id}", "/p/42"));
+        assert!(!matches_route("/p/{id}", "/p/"));
+        assert!(!matches_route("/p/{id}", "/p"));
+        assert!(!matches_route("/p/{id}", "/p/42/x"));
+        assert!(!matches_route("/p/{id}", "/q/42"));
+        let at = |method, path| route(&http_request(method, path, &[], ""), ROUTES);
+        assert_eq!(at("PUT", "/p/42"), Ok(()));
+        assert_eq!(
+            at("GET", "/p/42"),
+            Err(Problem::method_not_allowed("Use PUT"))
+        );
+    }
 
     #[test]
     fn a_route_is_its_path_and_method_with_or_without_a_trailing_slash() {

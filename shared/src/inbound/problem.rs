@@ -33,6 +33,8 @@ pub enum Kind {
     UnsupportedMediaType,
     /// The `Idempotency-Key` was used for another request.
     KeyReused,
+    /// The request contradicts what is stored (an older version, a value held by another).
+    Conflict,
     RateLimited,
     Unexpected,
     Unavailable,
@@ -51,6 +53,7 @@ impl Kind {
             Kind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Kind::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Kind::KeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            Kind::Conflict => StatusCode::CONFLICT,
             Kind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Kind::Unexpected => StatusCode::INTERNAL_SERVER_ERROR,
             Kind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -101,6 +104,18 @@ impl Problem {
     /// A path no route of the function serves.
     pub fn no_such_endpoint() -> Self {
         Self::not_found("No such endpoint")
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(Kind::Conflict, message)
+    }
+
+    /// 409 that a retry may well get past (other writes to the same item kept winning).
+    pub fn contended(message: impl Into<String>) -> Self {
+        Self {
+            retry_after: Some(IN_FLIGHT_RETRY_AFTER_SECS),
+            ..Self::conflict(message)
+        }
     }
 
     pub fn method_not_allowed(message: impl Into<String>) -> Self {

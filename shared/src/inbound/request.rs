@@ -114,3 +114,12 @@ pub fn single_header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
     }
     first.to_str().ok()
 }
+
+/// The credential of `Authorization: apikey <key>` or `Authorization: bearer <token>`
+/// (scheme case-insensitive); `None` for any other scheme, an empty one, or a doubled header.
+pub fn authorization_credential(req: &Request) -> Option<&str> {
+    let value = single_header(req, "authorization")?.trim();
+    let (scheme, rest) = value.split_once(char::is_whitespace)?;
+    let ok = scheme.eq_ignore_ascii_case("apikey") || scheme.eq_ignore_ascii_case("bearer");
+    ok.then(|| rest.trim()).filter(|k| !k.is_empty())
+}

@@ -24,6 +24,19 @@ pub fn ok_json(body: &impl Serialize) -> Response<Body> {
     ok(JSON, to_json(body))
 }
 
+/// A success other than 200 (201 Created, 204 No Content), with `body` as JSON, or no
+/// body at all.
+pub fn status_json(status: StatusCode, body: Option<&impl Serialize>) -> Response<Body> {
+    match body {
+        Some(body) => respond(status, JSON, to_json(body)),
+        None => {
+            let mut res = respond(status, JSON, Body::Empty);
+            res.headers_mut().remove(header::CONTENT_TYPE);
+            res
+        }
+    }
+}
+
 /// A problem, as a contract rendered it: the problem's status, and its `Retry-After` when
 /// the caller is asked to wait.
 pub fn problem(problem: &Problem, content_type: &'static str, body: String) -> Response<Body> {

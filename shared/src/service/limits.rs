@@ -27,6 +27,18 @@ pub struct Limits {
     pub recipient_ceiling: RateLimit,
 }
 
+impl Limits {
+    /// Calls per source address on `endpoint`. The people API is called by the host
+    /// system's own servers, a few addresses carrying all of its traffic: the key's limit
+    /// bounds them, not the one sized for an office behind a NAT.
+    pub fn per_address(&self, endpoint: crate::domain::Endpoint) -> RateLimit {
+        match endpoint {
+            crate::domain::Endpoint::People => self.per_key,
+            _ => self.per_ip,
+        }
+    }
+}
+
 /// A request over a limit, and when to come back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimited {

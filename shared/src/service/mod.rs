@@ -188,7 +188,7 @@ impl<S: Store, D, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, D, C, R, M>
             hits.push((
                 LimitReason::SourceIp,
                 format!("ip#{}#{ip}", endpoint.as_str()),
-                limits.per_ip,
+                limits.per_address(endpoint),
             ));
         }
         if let Some(key) = &key {

@@ -59,7 +59,10 @@ pub(super) async fn a_person_write_moves_the_index_and_keeps_the_credential<S: S
     store.write_person(&first).await.expect("create");
     let created = store.get_user(&id).await.expect("get").expect("created");
     assert_eq!(created.fields, first.after.fields);
-    assert_eq!(found(&store, EMAIL, old.as_ref()).await, std::slice::from_ref(&id));
+    assert_eq!(
+        found(&store, EMAIL, old.as_ref()).await,
+        std::slice::from_ref(&id)
+    );
 
     // A reset lands between the read and the write: the write MUST NOT undo it.
     let code = record(&id, T0.plus(std::time::Duration::from_secs(600)));
