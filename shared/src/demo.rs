@@ -28,6 +28,8 @@ pub const GUEST_TOKEN: &str = "rk_demo_guest_token";
 pub const PORTAL_KEY: &str = "rk_demo_portal_key";
 pub const SERVER_KEY: &str = "rk_demo_server_key";
 pub const BROWSER_KEY: &str = "rk_demo_browser_key";
+/// The host system's key for the people API.
+pub const HOST_KEY: &str = "rk_demo_host_key";
 
 /// The extra fields the demo people use (`RESETKIT_EXTRA_FIELDS`).
 pub const EXTRA_FIELDS: &str =
@@ -96,6 +98,12 @@ pub fn keys() -> Vec<ApiKeyRecord> {
             "key_demo_browser",
             KeyKind::Browser,
             &[PasswordConfirm],
+        ),
+        key(
+            HOST_KEY,
+            "key_demo_host",
+            KeyKind::Server,
+            &[PeopleWrite, PeopleRead],
         ),
     ]
 }

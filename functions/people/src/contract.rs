@@ -432,7 +432,11 @@ mod tests {
         assert_eq!(patched.version.get(), 2);
         assert!(!patched.fields.contains_key(MOBILE));
         assert_eq!(patched.fields[EMAIL].as_str(), "ana@example.com");
-        assert_eq!(patched.fields["mx_Member"].as_str(), "m-9", "text is kept in its normal form");
+        assert_eq!(
+            patched.fields["mx_Member"].as_str(),
+            "m-9",
+            "text is kept in its normal form"
+        );
         assert!(matches!(patch.document(None), Err(PersonError::NotFound)));
     }
 }

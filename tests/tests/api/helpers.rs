@@ -606,6 +606,45 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// The people API through its handler as the host calls it (`HOST_KEY` unless `key`
+    /// says otherwise): status and JSON body (`Null` for none); then the courier runs.
+    pub async fn people(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        self.people_as(resetkit::demo::HOST_KEY, method, path, body)
+            .await
+    }
+
+    pub async fn people_as(
+        &self,
+        key: &str,
+        method: &str,
+        path: &str,
+        body: Option<&serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let auth = format!("Bearer {key}");
+        let headers = [
+            ("content-type", "application/json"),
+            ("authorization", auth.as_str()),
+        ];
+        let text = body.map(ToString::to_string).unwrap_or_default();
+        let req = resetkit::testing::http_request(method, path, &headers, text);
+        let (status, _, bytes) = through(people::handle(&self.service, req)).await;
+        self.deliver().await;
+        let json = if bytes.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&bytes)))
+        };
+        (status, json)
+    }
+}
+
 fn request(uri: &str, headers: &[(&str, &str)], body: &serde_json::Value) -> lambda_http::Request {
     let mut all = vec![("content-type", "application/json")];
     all.extend_from_slice(headers);

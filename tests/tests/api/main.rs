@@ -16,6 +16,7 @@ mod helpers;
 mod messages;
 mod notifier;
 mod openapi;
+mod people;
 mod report;
 mod reset_page;
 mod schemathesis;
