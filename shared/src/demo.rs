@@ -60,6 +60,8 @@ pub fn keys() -> Vec<ApiKeyRecord> {
         kind,
         permissions: perms.iter().copied().collect::<BTreeSet<_>>(),
         active: true,
+        created_at: None,
+        revoke_at: None,
     };
     vec![
         key(

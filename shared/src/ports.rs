@@ -195,6 +195,10 @@ pub trait VerificationStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), ConsumeError>> + Send;
 }
 
+/// API keys, stored by their hash. Requests find a key by its hash only; the operator's
+/// tool (`resetctl keys`) also lists keys and revokes them by their public `key_id`, which
+/// no index covers: those two read the whole store (a paginated Scan in DynamoDB), which
+/// is fine for the few keys a stage holds and never happens on a request's path.
 pub trait ApiKeyStore: Send + Sync + 'static {
     fn find_key(
         &self,
@@ -203,6 +207,23 @@ pub trait ApiKeyStore: Send + Sync + 'static {
 
     /// MUST fail with `Duplicate` if a key with that hash exists.
     fn put_key(&self, key: &ApiKeyRecord) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// Every stored key, in any order. Reads the whole store: for the operator's tool only.
+    fn list_keys(&self) -> impl Future<Output = Result<Vec<ApiKeyRecord>, StoreError>> + Send;
+
+    /// Makes the key with public id `key_id` refused from `at` on, and returns the key as
+    /// stored afterwards. What is stored is `ApiKeyRecord::revoked(at, now)`: `revoke_at`
+    /// becomes `at` unless the key was already due earlier (a revocation is never
+    /// postponed), and when that moment is not after `now` the key is also made inactive.
+    /// Nothing else about the key changes. MUST fail with `Missing` for an unknown
+    /// `key_id`; MUST NOT postpone a revocation stored concurrently. Finds the key as
+    /// `list_keys` does (a scan): for the operator's tool only.
+    fn schedule_revocation(
+        &self,
+        key_id: &str,
+        at: Timestamp,
+        now: Timestamp,
+    ) -> impl Future<Output = Result<ApiKeyRecord, StoreError>> + Send;
 }
 
 /// The audit log: events written without a read, each its own record, and the digests that

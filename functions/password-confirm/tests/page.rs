@@ -266,6 +266,8 @@ async fn a_key_that_could_do_more_than_confirm_is_never_published() {
             kind,
             permissions: perms.iter().copied().collect(),
             active: true,
+            created_at: None,
+            revoke_at: None,
         };
         kit.store.put_key(&record).await.unwrap();
         let (status, _, body) = get(&kit, "/reset").await;

@@ -353,6 +353,26 @@ impl ApiKeyStore for MemoryStore {
         s.keys.insert(key.hash.as_ref().to_owned(), key.clone());
         Ok(())
     }
+
+    async fn list_keys(&self) -> Result<Vec<ApiKeyRecord>, StoreError> {
+        Ok(self.state().keys.values().cloned().collect())
+    }
+
+    async fn schedule_revocation(
+        &self,
+        key_id: &str,
+        at: Timestamp,
+        now: Timestamp,
+    ) -> Result<ApiKeyRecord, StoreError> {
+        let mut s = self.state();
+        let key = s
+            .keys
+            .values_mut()
+            .find(|k| k.key_id == key_id)
+            .ok_or_else(|| StoreError::Missing(key_id.to_owned()))?;
+        *key = key.clone().revoked(at, now);
+        Ok(key.clone())
+    }
 }
 
 impl AuditLog for MemoryStore {

@@ -43,7 +43,11 @@ impl<S: Store, D: DeliveryQueue, C: Clock, R: RandomSource, M: Metrics> Resetkit
         caller: &Caller,
         cmd: ForgotPasswordCommand,
     ) -> Result<ForgotPasswordOutcome, ForgotPasswordError> {
-        if caller.key.kind == KeyKind::Server && caller.key.allows(Permission::RevealResetSecret) {
+        if caller.key.kind == KeyKind::Server
+            && caller
+                .key
+                .allows(Permission::RevealResetSecret, self.clock.now())
+        {
             return Ok(self.reveal_link(caller, cmd).await?);
         }
         let origin = caller.origin();

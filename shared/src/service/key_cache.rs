@@ -2,7 +2,9 @@
 //! key read. The price is a revocation delay: a key deactivated in the table keeps working
 //! in a sandbox that saw it for up to the cache's lifetime (`RESETKIT_KEY_CACHE_SECONDS`,
 //! 30 s by default; 0 turns the cache off). Only keys that were found are kept: a key
-//! minted a moment ago is never refused because of an earlier miss.
+//! minted a moment ago is never refused because of an earlier miss. A cached key's
+//! `revoke_at` is still checked at every use (`ApiKeyRecord::allows`), so a rotation whose
+//! grace is at least the cache's lifetime ends exactly on time.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -68,6 +70,8 @@ mod tests {
             kind: KeyKind::Employee,
             permissions: BTreeSet::new(),
             active: true,
+            created_at: None,
+            revoke_at: None,
         }
     }
 

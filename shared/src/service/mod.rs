@@ -8,6 +8,8 @@ mod guest_reset;
 mod idempotency;
 mod issue;
 mod key_cache;
+#[cfg(test)]
+mod key_tests;
 mod limits;
 mod people;
 mod person_writes;
@@ -181,7 +183,8 @@ impl<S: Store, D, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, D, C, R, M>
             self.find_key(&PresentedKey(presented).hash()).await?
         };
         event.actor = key.as_ref().map(|k| k.key_id.clone());
-        let key = key.filter(|k| kinds.contains(&k.kind) && k.allows(needed));
+        let now = self.clock.now();
+        let key = key.filter(|k| kinds.contains(&k.kind) && k.allows(needed, now));
 
         let mut hits = Vec::with_capacity(2);
         if let Some(ip) = &source_ip {

@@ -37,7 +37,7 @@ impl<S: Store, D, C: Clock, R: RandomSource, M: Metrics> Resetkit<S, D, C, R, M>
         match self.find_key(&PresentedKey(key).hash()).await? {
             Some(k)
                 if k.kind == KeyKind::Browser
-                    && k.active
+                    && k.is_usable(self.clock.now())
                     && k.permissions.iter().eq(&[Permission::PasswordConfirm]) =>
             {
                 Ok(key)

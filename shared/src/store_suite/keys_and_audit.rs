@@ -1,4 +1,4 @@
-//! API keys found by hash only, and the audit log's events and digests.
+//! API keys found by hash, listed and revoked by id, and the audit log's events and digests.
 
 use super::{random_id, T0};
 use std::time::Duration;
@@ -17,6 +17,8 @@ pub(super) async fn api_keys_are_found_by_hash_only<S: Store>(store: S) {
         kind: KeyKind::Employee,
         permissions: [Permission::GuestsEdit].into(),
         active: true,
+        created_at: None,
+        revoke_at: None,
     };
     store.put_key(&key).await.expect("put");
     assert_eq!(
@@ -37,6 +39,107 @@ pub(super) async fn api_keys_are_found_by_hash_only<S: Store>(store: S) {
         store.put_key(&key).await,
         Err(StoreError::Duplicate(_))
     ));
+}
+
+fn new_key(kind: KeyKind, created_at: Option<Timestamp>) -> ApiKeyRecord {
+    let secret = hex::encode(random_id());
+    ApiKeyRecord {
+        hash: PresentedKey(&secret).hash(),
+        key_id: format!("key_{}", &secret[..12]),
+        kind,
+        permissions: [Permission::ForgotPassword].into(),
+        active: true,
+        created_at,
+        revoke_at: None,
+    }
+}
+
+fn sorted(mut keys: Vec<ApiKeyRecord>) -> Vec<ApiKeyRecord> {
+    keys.sort_by(|a, b| a.key_id.cmp(&b.key_id));
+    keys
+}
+
+pub(super) async fn api_keys_are_listed_whole<S: Store>(store: S) {
+    assert_eq!(store.list_keys().await.expect("list"), vec![]);
+    // One as minted now, one stored before keys recorded when they were made.
+    let minted = new_key(KeyKind::Server, Some(T0));
+    let older = new_key(KeyKind::Employee, None);
+    for k in [&minted, &older] {
+        store.put_key(k).await.expect("put");
+    }
+    assert_eq!(
+        sorted(store.list_keys().await.expect("list")),
+        sorted(vec![minted, older]),
+        "every key, with every attribute as stored"
+    );
+}
+
+pub(super) async fn api_key_revocations_are_scheduled_by_id_and_never_postponed<S: Store>(
+    store: S,
+) {
+    let at = |s: u64| T0.plus(Duration::from_secs(s));
+    let key = new_key(KeyKind::Server, Some(T0));
+    let bystander = new_key(KeyKind::Server, Some(T0));
+    for k in [&key, &bystander] {
+        store.put_key(k).await.expect("put");
+    }
+
+    let scheduled = store
+        .schedule_revocation(&key.key_id, at(60), T0)
+        .await
+        .expect("schedule");
+    let mut expected = key.clone();
+    expected.revoke_at = Some(at(60));
+    assert_eq!(
+        scheduled, expected,
+        "a revocation in the future sets revoke_at alone"
+    );
+    assert_eq!(
+        store.find_key(&key.hash).await.expect("find"),
+        Some(expected.clone()),
+        "and is stored"
+    );
+
+    let later = store
+        .schedule_revocation(&key.key_id, at(600), T0)
+        .await
+        .expect("schedule later");
+    assert_eq!(
+        later, expected,
+        "a revocation MUST NOT be postponed: the earlier moment stays"
+    );
+    assert_eq!(
+        store.find_key(&key.hash).await.expect("find"),
+        Some(expected.clone())
+    );
+
+    let now = store
+        .schedule_revocation(&key.key_id, at(10), at(10))
+        .await
+        .expect("revoke now");
+    expected.revoke_at = Some(at(10));
+    expected.active = false;
+    assert_eq!(
+        now, expected,
+        "a revocation due by now also makes the key inactive"
+    );
+    assert_eq!(
+        store.find_key(&key.hash).await.expect("find"),
+        Some(expected)
+    );
+    assert_eq!(
+        store.find_key(&bystander.hash).await.expect("find"),
+        Some(bystander),
+        "no other key changes"
+    );
+
+    assert!(
+        matches!(
+            store.schedule_revocation("key_nobody", at(10), T0).await,
+            Err(StoreError::Missing(_))
+        ),
+        "an unknown key id MUST be Missing"
+    );
 }
 
 pub(super) async fn audit_events_are_written_once_and_read_back_in_key_order<S: Store>(store: S) {

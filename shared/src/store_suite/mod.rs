@@ -116,6 +116,8 @@ where
     concurrent_completes_succeed_exactly_once(make().await).await;
     index_returns_every_user_under_a_value(make().await).await;
     api_keys_are_found_by_hash_only(make().await).await;
+    api_keys_are_listed_whole(make().await).await;
+    api_key_revocations_are_scheduled_by_id_and_never_postponed(make().await).await;
     rate_limit_allows_max_per_window(make().await).await;
     concurrent_hits_never_exceed_the_limit(make().await).await;
     hits_together_count_all_or_none(make().await).await;

@@ -62,6 +62,8 @@ async fn no_table_holds_a_clear_code_password_or_key_after_a_reset() {
         kind: KeyKind::Employee,
         permissions: [Permission::GuestsEdit].into(),
         active: true,
+        created_at: None,
+        revoke_at: None,
     };
     stack.store.put_key(&staff).await.expect("put_key");
     let caller = service

@@ -13,6 +13,7 @@ mod faults;
 mod flows;
 mod fuzz_corpus;
 mod helpers;
+mod keys;
 mod messages;
 mod notifier;
 mod openapi;

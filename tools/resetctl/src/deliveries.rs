@@ -193,7 +193,7 @@ impl fmt::Display for DeliveryReport {
 }
 
 /// `2026-12-01T18:47:31Z`.
-fn utc(at: Timestamp) -> String {
+pub(crate) fn utc(at: Timestamp) -> String {
     let secs = at.unix_seconds();
     let (days, rem) = (secs / 86_400, secs % 86_400);
     // Days to civil date (proleptic Gregorian), after Howard Hinnant's `civil_from_days`.

@@ -62,10 +62,11 @@ enum Command {
         /// The person's user id or SystemUserId.
         id: String,
     },
-    /// Mint an API key: the secret is printed once and only its hash is stored.
+    /// API keys: mint (the secret is printed once and only its hash is stored), list,
+    /// revoke and rotate.
     Keys {
         #[command(subcommand)]
-        command: KeysCommand,
+        command: resetctl::keys::KeysCommand,
     },
     /// Load the demo people and keys (local stacks only: the demo keys are public), and
     /// create the SES identity mail is sent from.
@@ -164,20 +165,6 @@ enum SuppressionCommand {
     },
 }
 
-#[derive(Subcommand)]
-enum KeysCommand {
-    Mint {
-        #[arg(long)]
-        prefix: String,
-        /// employee, guest, portal_public, server or browser.
-        #[arg(long)]
-        kind: String,
-        /// guests:edit, password:forgot, password:reveal or password:confirm; repeatable.
-        #[arg(long = "permission")]
-        permissions: Vec<String>,
-    },
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -214,14 +201,7 @@ async fn run(command: Command) -> Outcome {
         } => create_queues(&sdk, &prefix, visibility_timeout).await,
         Command::Import { prefix, file } => import(&sdk, &prefix, &file).await,
         Command::Ids { prefix, id } => ids(&sdk, &prefix, &id).await,
-        Command::Keys {
-            command:
-                KeysCommand::Mint {
-                    prefix,
-                    kind,
-                    permissions,
-                },
-        } => mint(&sdk, &prefix, &kind, &permissions).await,
+        Command::Keys { command } => keys(&sdk, command).await,
         Command::SeedDemo { prefix, sender } => seed_demo(&sdk, &prefix, &sender).await,
         Command::Audit {
             command: AuditCommand::Verify { prefix },
@@ -297,11 +277,10 @@ async fn ids(sdk: &SdkConfig, prefix: &str, id: &str) -> Outcome {
     Ok(())
 }
 
-async fn mint(sdk: &SdkConfig, prefix: &str, kind: &str, permissions: &[String]) -> Outcome {
-    let key = resetctl::keys::mint_key(&store(sdk, prefix), kind, permissions).await?;
-    println!("key id: {}", key.key_id);
-    println!("secret: {}", key.secret);
-    eprintln!("The secret is shown only now; only its hash is stored.");
+async fn keys(sdk: &SdkConfig, command: resetctl::keys::KeysCommand) -> Outcome {
+    let store = store(sdk, command.prefix());
+    let mut out = std::io::stdout().lock();
+    resetctl::keys::run(&store, command, SystemClock.now(), &mut out).await?;
     Ok(())
 }
 

@@ -36,6 +36,7 @@ pub(super) mod attr {
     pub const FLOW: &str = "flow";
     pub const CHANNEL: &str = "channel";
     pub const CODE_HASH: &str = "code_hash";
+    /// On verifications, and on API keys minted since keys record it.
     pub const CREATED_AT: &str = "created_at";
     /// The TTL attribute of the verifications and guards tables.
     pub const EXPIRES_AT: &str = "expires_at";
@@ -55,6 +56,8 @@ pub(super) mod attr {
     pub const KEY_ID: &str = "key_id";
     pub const PERMISSIONS: &str = "permissions";
     pub const ACTIVE: &str = "active";
+    /// From this moment on the key is refused (`ApiKeyRecord::revoke_at`).
+    pub const REVOKE_AT: &str = "revoke_at";
     // audit
     pub const STREAM: &str = "stream";
     pub const EVENT_ID: &str = "event_id";
@@ -164,6 +167,10 @@ impl<'a> Reader<'a> {
 
     pub fn timestamp(&self, name: &str) -> Result<Timestamp, StoreError> {
         self.n(name).map(Timestamp::from_unix_seconds)
+    }
+
+    pub fn opt_timestamp(&self, name: &str) -> Result<Option<Timestamp>, StoreError> {
+        Ok(self.opt_n(name)?.map(Timestamp::from_unix_seconds))
     }
 
     pub fn bool(&self, name: &str) -> Result<bool, StoreError> {

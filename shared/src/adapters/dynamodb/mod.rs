@@ -1,5 +1,7 @@
 //! Every storage port over DynamoDB: six tables, named `{prefix}{suffix}` (see
-//! `template.yaml`), no scans, and every write that decides something conditional.
+//! `template.yaml`), no scans on a request's path (only the operator's tool lists and
+//! revokes API keys by scanning, see `api_keys`), and every write that decides something
+//! conditional.
 //!
 //! | table           | key                         | holds                                       |
 //! |-----------------|-----------------------------|---------------------------------------------|
@@ -8,7 +10,7 @@
 //! |                 |                             | one claim per `SystemUserId` (see `items`)  |
 //! | `verifications` | `verification_id`           | code HMAC, expiry (TTL), attempts, consumed |
 //! | `guards`        | `guard_key`                 | rate-limit windows, idempotency (TTL)       |
-//! | `api-keys`      | `key_hash`                  | kind, permissions, active                   |
+//! | `api-keys`      | `key_hash`                  | kind, permissions, active, revoke_at        |
 //! | `audit`         | `stream`, `event_id`        | one item per event; signed period digests   |
 //!
 //! One file per table, each holding that table's port implementation and its item
