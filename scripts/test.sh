@@ -97,6 +97,21 @@ if [[ "$lint_status" != 0 ]]; then
     echo "lint: template.yaml failed the lint (exit $lint_status)" >&2
     [[ "$status" != 0 ]] || status=$lint_status
 fi
+# The lint must bite: a copy of the template with a GetAtt of an attribute the table lacks,
+# an error only cfn-lint reports (it expands the SAM transform; `sam validate --lint` lets
+# it pass), must fail it.
+broken="$EMULATOR_STATE/$name.broken-template.yaml"
+sed 's/!GetAtt ApiKeysTable\.Arn$/!GetAtt ApiKeysTable.NoSuchAttribute/' template.yaml >"$broken"
+if cmp -s template.yaml "$broken"; then
+    echo "lint: could not break the template (no ApiKeysTable.Arn left to mutate)" >&2
+    [[ "$status" != 0 ]] || status=1
+elif bash scripts/lint-template.sh "$broken" >/dev/null 2>&1; then
+    echo "lint: a template with a cfn-lint error passed the lint" >&2
+    [[ "$status" != 0 ]] || status=1
+else
+    echo "lint: a deliberately broken template fails the lint, as it must" >&2
+fi
+rm -f "$broken"
 # --- end of template lint.
 
 exit "$status"

@@ -42,6 +42,11 @@ fn the_code() -> Vec<Expected<'static>> {
             routes: password_confirm::ROUTES,
             env: ALL_KEYS,
         },
+        Expected {
+            binary: "people",
+            routes: people::ROUTES,
+            env: ALL_KEYS,
+        },
         // The courier has no route: its event source is the delivery queue.
         Expected {
             binary: "courier",
@@ -455,6 +460,7 @@ async fn the_handlers_serve_their_routes_and_nothing_else() {
                 "guest-reset" => guest_reset::handle(&kit.service, req).await,
                 "forgot-password" => forgot_password::handle(&kit.service, req).await,
                 "password-confirm" => password_confirm::handle(&kit.service, req).await,
+                "people" => people::handle(&kit.service, req).await,
                 other => panic!("no handler for {other}"),
             }
             .expect("handlers never err");
@@ -479,6 +485,7 @@ fn no_function_build_compiles_the_testkit() {
         "guest-reset",
         "forgot-password",
         "password-confirm",
+        "people",
         "courier",
         "audit-digest",
     ] {
