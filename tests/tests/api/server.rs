@@ -99,13 +99,19 @@ async fn route(
     {
         Some((function, rest)) => (function.to_owned(), format!("/{rest}")),
         None => {
-            let of = |routes: &[(&str, &str)]| routes.iter().any(|&(_, r)| r == path);
+            let of = |routes: &[(&str, &str)]| {
+                routes
+                    .iter()
+                    .any(|&(_, r)| resetkit::inbound::matches_route(r, path))
+            };
             let function = if of(guest_reset::ROUTES) {
                 "guest-reset"
             } else if of(forgot_password::ROUTES) {
                 "forgot-password"
             } else if of(password_confirm::ROUTES) {
                 "password-confirm"
+            } else if of(people::ROUTES) {
+                "people"
             } else {
                 // API Gateway's own answer for an unrouted path.
                 return plain(404, r#"{"message":"Not Found"}"#);
@@ -139,6 +145,7 @@ async fn route(
         "guest-reset" => guest_reset::handle(&app.service, req).await,
         "forgot-password" => forgot_password::handle(&app.service, req).await,
         "password-confirm" => password_confirm::handle(&app.service, req).await,
+        "people" => people::handle(&app.service, req).await,
         _ => return plain(404, r#"{"message":"Not Found"}"#),
     };
     // The courier delivers what the request queued before the client hears back, so that
