@@ -17,9 +17,11 @@
 use std::time::{Duration, Instant};
 
 use lambda_http::{Body, Response};
-use resetkit::demo::{BROWSER_KEY, PORTAL_KEY, STAFF_KEY};
+use resetkit::demo::{BROWSER_KEY, HOST_KEY, PORTAL_KEY, STAFF_KEY};
+use resetkit::domain::fields::EMAIL;
+use resetkit::domain::{EmailAddress, FieldValue, LookupKey};
 use resetkit::domain::{Timestamp, VerificationId};
-use resetkit::ports::{AuditLog, VerificationStore};
+use resetkit::ports::{AuditLog, UserDirectory, VerificationStore};
 use serde_json::{json, Value};
 
 use crate::fault_client::{Fault, FaultPlan};
@@ -54,6 +56,9 @@ enum Flow {
     ForgotPasswordByEmail,
     ForgotPasswordBySms,
     ConfirmWithStaffCode,
+    /// The host replaces a person with a new email (and claims their exclusive values):
+    /// the people API.
+    PersonNewEmail,
 }
 
 /// What one case starts from: a new person and, for a confirm, a code issued without faults.
@@ -73,6 +78,14 @@ impl Flow {
                 "/api/Authentication/ForgotPassword",
             ),
             Flow::ConfirmWithStaffCode => ("/user/password/reset", "/user/password/reset"),
+            Flow::PersonNewEmail => ("/v1/people/", "/v1/people/{user_id}"),
+        }
+    }
+
+    fn method(self) -> &'static str {
+        match self {
+            Flow::PersonNewEmail => "PUT",
+            _ => "POST",
         }
     }
 
@@ -104,6 +117,7 @@ impl Flow {
 
     async fn act(self, app: &TestApp, a: &Arranged, idempotency_key: &str) -> Response<Body> {
         let staff = format!("apikey {STAFF_KEY}");
+        let host = format!("Bearer {HOST_KEY}");
         let (uri, _) = self.route();
         let (auth, body) = match self {
             Flow::GuestResetByEmail => (Some(staff.as_str()), json!({"email": a.person.email})),
@@ -117,6 +131,12 @@ impl Flow {
             Flow::ForgotPasswordBySms => (
                 Some(PORTAL_KEY),
                 json!({"SearchKeyData": {"SchemaName": "mx_Member_Code", "Value": a.person.member_code}, "RecipientField": {"SchemaName": "Phone"}}),
+            ),
+            Flow::PersonNewEmail => (
+                Some(host.as_str()),
+                json!({"Version": 1, "FirstName": "Faye", "EmailAddress": new_email(a),
+                    "Mobile": a.person.mobile, "Fields": {"Phone": a.person.phone,
+                    "mx_Member_Code": a.person.member_code}}),
             ),
             Flow::ConfirmWithStaffCode => {
                 let (vid, code) = a.code.clone().expect("a code");
@@ -133,7 +153,11 @@ impl Flow {
         if let Some(auth) = auth {
             headers.push(("authorization", auth));
         }
-        call(app, "POST", uri, &headers, body.to_string()).await
+        let uri = match self {
+            Flow::PersonNewEmail => format!("{uri}{}", a.person.id),
+            _ => uri.to_owned(),
+        };
+        call(app, self.method(), &uri, &headers, body.to_string()).await
     }
 }
 
@@ -150,6 +174,14 @@ struct State {
     password_changed: bool,
     latest: Option<VerificationId>,
     code_consumed: Option<bool>,
+    /// The stored email is the old one (`Some(false)`) or the new one (`Some(true)`), and
+    /// the index holds exactly it; `None` when person and index disagree.
+    moved: Option<bool>,
+}
+
+/// The address `PersonNewEmail` moves the person to: the same for every retry of a case.
+fn new_email(a: &Arranged) -> String {
+    format!("moved-{}@example.com", a.person.id)
 }
 
 async fn state(app: &TestApp, a: &Arranged) -> State {
@@ -177,11 +209,34 @@ async fn state(app: &TestApp, a: &Arranged) -> State {
         }
         None => None,
     };
+    let holders = |address: String| async move {
+        let value = FieldValue::Email(EmailAddress::parse(&address).expect("an address"));
+        app.stack
+            .store
+            .find_by(&LookupKey::new(EMAIL, &value))
+            .await
+            .expect("find_by")
+    };
+    let (old, new) = (
+        holders(a.person.email.clone()).await,
+        holders(new_email(a)).await,
+    );
+    let only = |holders: &[resetkit::domain::UserId]| holders == [a.person.id.clone()];
+    let stored = user.email().map(|e| e.as_ref().to_owned());
+    let moved =
+        if stored.as_deref() == Some(a.person.email.as_str()) && only(&old) && new.is_empty() {
+            Some(false)
+        } else if stored == Some(new_email(a)) && only(&new) && old.is_empty() {
+            Some(true)
+        } else {
+            None
+        };
     State {
         credential_version: user.credential_version,
         password_changed,
         latest: user.latest_verification,
         code_consumed,
+        moved,
     }
 }
 
@@ -243,7 +298,7 @@ async fn retry_with_key(
     let mut attempts = 0;
     loop {
         let mark = plan.mark();
-        let retry = conforming("POST", spec_path, flow.act(app, a, key).await);
+        let retry = conforming(flow.method(), spec_path, flow.act(app, a, key).await);
         if retry.status().as_u16() != 503 {
             let ops = plan.operations_since(first);
             let resent = ops.iter().filter(|o| is_send(o)).count();
@@ -338,7 +393,7 @@ async fn run_matrix(flow: Flow) {
                 let elapsed = started.elapsed();
                 let faulted = plan.disarm();
                 let seen = plan.operations_since(mark);
-                let res = conforming("POST", spec_path, res);
+                let res = conforming(flow.method(), spec_path, res);
                 let (status, body) = (res.status().as_u16(), body_json(&res));
                 let after = state(&app, &a).await;
                 assert!(elapsed < BOUND, "{label}: took {elapsed:?}");
@@ -604,6 +659,20 @@ fn check_consistency(
                 assert_eq!(s.latest, None, "{label}: a 503 left a link active");
             }
         }
+        Flow::PersonNewEmail => {
+            // The person and their index entries move together, or not at all.
+            let moved = s
+                .moved
+                .unwrap_or_else(|| panic!("{label}: person and index disagree"));
+            if status == 200 {
+                assert!(moved, "{label}: 200 without the move: {body}");
+                assert_eq!(body["Version"], 1, "{label}: {body}");
+            }
+            assert_eq!(
+                s.credential_version, 0,
+                "{label}: the credential is not the API's"
+            );
+        }
         Flow::ConfirmWithStaffCode => {
             let consumed = s.code_consumed.expect("a code");
             assert_eq!(
@@ -649,4 +718,9 @@ async fn every_dependency_call_of_a_forgot_password_by_sms_can_fail_without_harm
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_dependency_call_of_a_password_confirm_can_fail_without_harm() {
     run_matrix(Flow::ConfirmWithStaffCode).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_dependency_call_of_a_people_api_write_can_fail_without_harm() {
+    run_matrix(Flow::PersonNewEmail).await;
 }
