@@ -2,7 +2,7 @@
 # The whole bundle on this machine, with no AWS account: moto server (DynamoDB, SES v2,
 # SNS, SQS, SSM), the tables from template.yaml, the courier's queues, the code secrets as a
 # SecureString parameter (read by the functions at cold start, as in production), demo
-# people and keys, the three functions under `cargo lambda watch` and the courier polling
+# people and keys, the four HTTP functions under `cargo lambda watch` and the courier polling
 # its queue. Prints requests to paste. Ctrl-C stops everything it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -50,7 +50,7 @@ ENV
 set -a; source "$env_file"; set +a
 
 echo "building (first time: a few minutes)..."
-cargo build --quiet -p resetctl -p guest-reset -p forgot-password -p password-confirm -p courier
+cargo build --quiet -p resetctl -p guest-reset -p forgot-password -p password-confirm -p people -p courier
 target/debug/resetctl create-tables --prefix "$prefix" >/dev/null
 target/debug/resetctl create-queues --prefix "$prefix" >>"$env_file"
 set -a; source "$env_file"; set +a
@@ -109,6 +109,14 @@ AWS_ENDPOINT_URL=$endpoint target/debug/resetctl messages
 # C. Set the new password with the code (or LeadId + TemporaryPassword from the link):
 curl -s -X POST '$base/password-confirm/user/password/reset' -H 'Content-Type: application/json' \\
   -d '{"VerificationId":"<verification_id>","TemporaryPassword":"<code>","Password":"correct horse battery staple","PasswordConfirm":"correct horse battery staple","ApiKey":"rk_demo_browser_key"}'
+
+# The host keeps people current (people API, a server key with people:write): create or
+# replace one (Version is the host's own and must grow), then remove them:
+curl -s -X PUT '$base/people/v1/people/0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f' \\
+  -H 'Authorization: Bearer rk_demo_host_key' -H 'Content-Type: application/json' \\
+  -d '{"Version":1,"FirstName":"Lia","EmailAddress":"lia@example.com","Mobile":"+14155550123","Locale":"fr"}'
+curl -s -X DELETE '$base/people/v1/people/0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f?Version=2' \\
+  -H 'Authorization: Bearer rk_demo_host_key'
 
 # The audit log against its signed digests (the last few minutes are not sealed yet; the
 # stage's settings, code secrets' parameter included, come from $env_file):

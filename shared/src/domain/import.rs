@@ -7,6 +7,7 @@ use thiserror::Error;
 
 use super::fields::{FieldCatalog, FieldError, LookupKey, EMAIL, MOBILE, USERNAME};
 use super::identifiers::{FirstName, UserId};
+use super::person::{InvalidPerson, PersonDocument};
 use super::user::User;
 
 /// One line of a JSON Lines import. `fields` holds any other catalogued field by schema name.
@@ -23,6 +24,9 @@ pub struct UserImport {
     pub mobile: Option<String>,
     #[serde(default)]
     pub fields: BTreeMap<String, String>,
+    /// The host's version of the person: required by `resetctl import --upsert`, which
+    /// keeps the people API's ordering rule.
+    pub version: Option<u64>,
 }
 
 #[derive(Debug, Error)]
@@ -38,6 +42,38 @@ pub enum ImportError {
 }
 
 impl UserImport {
+    /// The person as a people-API document, for an upsert: `id` and `version` required.
+    pub fn into_document(
+        self,
+        catalog: &FieldCatalog,
+    ) -> Result<(UserId, PersonDocument), InvalidPerson> {
+        let id = self
+            .id
+            .as_deref()
+            .ok_or_else(|| InvalidPerson::new("id", "is required for an upsert"))
+            .and_then(|raw| UserId::parse(raw).map_err(|e| InvalidPerson::new("id", e)))?;
+        let version = self
+            .version
+            .ok_or_else(|| InvalidPerson::new("version", "is required for an upsert"))?;
+        let builtin = [
+            (USERNAME, self.username.as_deref()),
+            (EMAIL, self.email.as_deref()),
+            (MOBILE, self.mobile.as_deref()),
+        ];
+        let fields = builtin
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k, v)))
+            .chain(self.fields.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let document = PersonDocument::parse(
+            catalog,
+            version,
+            self.first_name.as_deref(),
+            self.system_user_id,
+            fields,
+        )?;
+        Ok((id, document))
+    }
+
     /// The user and the index keys to store with it. `new_id` supplies an id when none is
     /// given; a missing `system_user_id` stays `None` for `create_person` to assign.
     pub fn into_user(

@@ -30,7 +30,9 @@ pub use guest_reset::{GuestResetCommand, GuestResetError, GuestResetIssued};
 pub use idempotency::{Refusal, Remembered, KEEP, LOCK};
 pub use limits::{Limits, RateLimited};
 pub use people::{create_person, SYSTEM_USER_ID_DRAWS};
-pub use person_writes::{PersonEdit, PersonError, PersonView, PersonWritten, WRITE_TRIES};
+pub use person_writes::{
+    remove_in, write_in, Applied, PersonEdit, PersonError, PersonView, PersonWritten, WRITE_TRIES,
+};
 pub use reset_page::PageKeyError;
 
 use self::key_cache::KeyCache;

@@ -11,11 +11,12 @@ use thiserror::Error;
 use super::{Caller, Resetkit};
 use crate::domain::message::Destination;
 use crate::domain::{
-    person, AuditAction, Endpoint, FieldName, HostVersion, InvalidPerson, PersonDocument,
-    PersonWrite, Plan, Refused, SystemUserId, Task, Timestamp, User, UserId,
+    person, AuditAction, Endpoint, FieldCatalog, FieldName, HostVersion, InvalidPerson,
+    PersonDocument, PersonWrite, Plan, Refused, SystemUserId, Task, Timestamp, User, UserId,
 };
 use crate::ports::{
     Clock, DeliveryQueue, Metric, Metrics, PersonConflict, RandomSource, Store, StoreError,
+    UserDirectory,
 };
 
 /// Plans per write before giving up: each lost race means another write to the same person
@@ -83,32 +84,14 @@ impl<S: Store, Q: DeliveryQueue, C: Clock, R: RandomSource, M: Metrics> Resetkit
         id: &UserId,
         edit: &impl PersonEdit,
     ) -> Result<PersonWritten, PersonError> {
-        for _ in 0..WRITE_TRIES {
-            let stored = self.store.get_user(id).await?;
-            let document = edit.document(stored.as_ref())?;
-            let write = match person::plan(&self.settings.fields, id, stored.as_ref(), document)? {
-                Plan::Unchanged(user) => {
-                    return Ok(PersonWritten {
-                        user,
-                        created: false,
-                        changed: false,
-                    })
-                }
-                Plan::Write(write) => *write,
-            };
-            match self.apply(write).await {
-                Ok(write) => return Ok(self.written(caller, write).await),
-                Err(PersonConflict::Raced) => continue,
-                Err(PersonConflict::FieldTaken(field)) => {
-                    return Err(PersonError::FieldTaken(field))
-                }
-                Err(PersonConflict::SystemUserIdTaken(n)) => {
-                    return Err(PersonError::SystemUserIdTaken(n))
-                }
-                Err(PersonConflict::Store(e)) => return Err(e.into()),
-            }
+        match write_in(&self.store, &self.random, &self.settings.fields, id, edit).await? {
+            Applied::Unchanged(user) => Ok(PersonWritten {
+                user,
+                created: false,
+                changed: false,
+            }),
+            Applied::Written(write) => Ok(self.written(caller, *write).await),
         }
-        Err(PersonError::Busy)
     }
 
     /// Removes person `id` with their index entries, under the ordering rule when the host
@@ -119,31 +102,13 @@ impl<S: Store, Q: DeliveryQueue, C: Clock, R: RandomSource, M: Metrics> Resetkit
         id: &UserId,
         version: Option<HostVersion>,
     ) -> Result<(), PersonError> {
-        for _ in 0..WRITE_TRIES {
-            let user = self
-                .store
-                .get_user(id)
-                .await?
-                .ok_or(PersonError::NotFound)?;
-            let removal = person::plan_removal(&self.settings.fields, &user, version)?;
-            match self.store.remove_person(&removal).await {
-                Ok(()) => {
-                    let origin = caller.origin();
-                    let mut event = self.audit_event(&origin, AuditAction::PersonDeleted, Some(id));
-                    event.system_user_id = user.system_user_id;
-                    self.audit(event).await;
-                    self.count(Endpoint::People, Metric::PersonDeleted);
-                    return Ok(());
-                }
-                Err(PersonConflict::Raced) => continue,
-                Err(PersonConflict::Store(e)) => return Err(e.into()),
-                // A removal claims nothing.
-                Err(e @ (PersonConflict::FieldTaken(_) | PersonConflict::SystemUserIdTaken(_))) => {
-                    return Err(StoreError::Corrupt(e.to_string()).into())
-                }
-            }
-        }
-        Err(PersonError::Busy)
+        let user = remove_in(&self.store, &self.settings.fields, id, version).await?;
+        let origin = caller.origin();
+        let mut event = self.audit_event(&origin, AuditAction::PersonDeleted, Some(id));
+        event.system_user_id = user.system_user_id;
+        self.audit(event).await;
+        self.count(Endpoint::People, Metric::PersonDeleted);
+        Ok(())
     }
 
     /// Person `id`, with their last reset and suppressed addresses.
@@ -188,23 +153,6 @@ impl<S: Store, Q: DeliveryQueue, C: Clock, R: RandomSource, M: Metrics> Resetkit
         self.person(&id).await
     }
 
-    /// Applies `write`, drawing the person's `SystemUserId` when they have none yet (as
-    /// `create_person` does: again while the drawn number is taken).
-    async fn apply(&self, mut write: PersonWrite) -> Result<PersonWrite, PersonConflict> {
-        if write.after.system_user_id.is_some() {
-            return self.store.write_person(&write).await.map(|()| write);
-        }
-        let mut taken = None;
-        for _ in 0..super::SYSTEM_USER_ID_DRAWS {
-            write.after.system_user_id = Some(SystemUserId::from_random(self.random_bytes()));
-            match self.store.write_person(&write).await {
-                Err(PersonConflict::SystemUserIdTaken(n)) => taken = Some(n),
-                other => return other.map(|()| write),
-            }
-        }
-        Err(taken.map_or(PersonConflict::Raced, PersonConflict::SystemUserIdTaken))
-    }
-
     /// After a write applied: its audit event, and a notice to each old address (best
     /// effort: the change stands either way, and a notice not queued is audited).
     async fn written(&self, caller: &Caller, write: PersonWrite) -> PersonWritten {
@@ -242,4 +190,91 @@ impl<S: Store, Q: DeliveryQueue, C: Clock, R: RandomSource, M: Metrics> Resetkit
             changed: true,
         }
     }
+}
+
+/// What `write_in` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applied {
+    /// The same version with the same content was already stored.
+    Unchanged(User),
+    Written(Box<PersonWrite>),
+}
+
+/// Writes person `id` by `edit` into `directory`: planned from the person as read, applied
+/// only if they are still as read, planned again from what another write left when one came
+/// first. The one place of the ordering rule, for the people API and `resetctl import
+/// --upsert` alike; what a write then causes (audit, notices) is the caller's.
+pub async fn write_in<D: UserDirectory, R: RandomSource>(
+    directory: &D,
+    random: &R,
+    catalog: &FieldCatalog,
+    id: &UserId,
+    edit: &impl PersonEdit,
+) -> Result<Applied, PersonError> {
+    for _ in 0..WRITE_TRIES {
+        let stored = directory.get_user(id).await?;
+        let document = edit.document(stored.as_ref())?;
+        let write = match person::plan(catalog, id, stored.as_ref(), document)? {
+            Plan::Unchanged(user) => return Ok(Applied::Unchanged(user)),
+            Plan::Write(write) => *write,
+        };
+        match apply(directory, random, write).await {
+            Ok(write) => return Ok(Applied::Written(Box::new(write))),
+            Err(PersonConflict::Raced) => continue,
+            Err(PersonConflict::FieldTaken(field)) => return Err(PersonError::FieldTaken(field)),
+            Err(PersonConflict::SystemUserIdTaken(n)) => {
+                return Err(PersonError::SystemUserIdTaken(n))
+            }
+            Err(PersonConflict::Store(e)) => return Err(e.into()),
+        }
+    }
+    Err(PersonError::Busy)
+}
+
+/// Applies `write`, drawing the person's `SystemUserId` when they have none yet (as
+/// `create_person` does: again while the drawn number is taken).
+async fn apply<D: UserDirectory, R: RandomSource>(
+    directory: &D,
+    random: &R,
+    mut write: PersonWrite,
+) -> Result<PersonWrite, PersonConflict> {
+    if write.after.system_user_id.is_some() {
+        return directory.write_person(&write).await.map(|()| write);
+    }
+    let mut taken = None;
+    for _ in 0..super::SYSTEM_USER_ID_DRAWS {
+        let mut bytes = [0u8; 4];
+        random.fill(&mut bytes);
+        write.after.system_user_id = Some(SystemUserId::from_random(bytes));
+        match directory.write_person(&write).await {
+            Err(PersonConflict::SystemUserIdTaken(n)) => taken = Some(n),
+            other => return other.map(|()| write),
+        }
+    }
+    Err(taken.map_or(PersonConflict::Raced, PersonConflict::SystemUserIdTaken))
+}
+
+/// Removes person `id` from `directory` with their index entries and exclusive claims,
+/// under the ordering rule when `version` is given; returns them as they were. Planned
+/// again when another write came first.
+pub async fn remove_in<D: UserDirectory>(
+    directory: &D,
+    catalog: &FieldCatalog,
+    id: &UserId,
+    version: Option<HostVersion>,
+) -> Result<User, PersonError> {
+    for _ in 0..WRITE_TRIES {
+        let user = directory.get_user(id).await?.ok_or(PersonError::NotFound)?;
+        let removal = person::plan_removal(catalog, &user, version)?;
+        match directory.remove_person(&removal).await {
+            Ok(()) => return Ok(user),
+            Err(PersonConflict::Raced) => continue,
+            Err(PersonConflict::Store(e)) => return Err(e.into()),
+            // A removal claims nothing.
+            Err(e @ (PersonConflict::FieldTaken(_) | PersonConflict::SystemUserIdTaken(_))) => {
+                return Err(StoreError::Corrupt(e.to_string()).into())
+            }
+        }
+    }
+    Err(PersonError::Busy)
 }

@@ -12,7 +12,8 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use resetctl::people::ImportReport;
 use resetkit::adapters::dynamodb::DynamoStore;
-use resetkit::ports::{Clock, SystemClock};
+use resetkit::domain::{FieldValue, HostVersion};
+use resetkit::ports::{Clock, SystemClock, UserDirectory};
 
 type Outcome = Result<(), Box<dyn Error>>;
 
@@ -53,6 +54,16 @@ enum Command {
         #[arg(long)]
         prefix: String,
         file: PathBuf,
+        /// Create or replace each line's person as the people API's PUT does: `id` and
+        /// `version` (the host's) required; a version not newer than the stored one is
+        /// refused and changes nothing.
+        #[arg(long)]
+        upsert: bool,
+    },
+    /// One person, as the people API keeps them.
+    People {
+        #[command(subcommand)]
+        command: PeopleCommand,
     },
     /// Print a person's two ids: the 32-hex user id (contracts A and B) and the SystemUserId
     /// (contract C).
@@ -165,6 +176,29 @@ enum SuppressionCommand {
     },
 }
 
+#[derive(Subcommand)]
+enum PeopleCommand {
+    /// Print a person: ids, host version, fields (email and phone values masked),
+    /// credential version.
+    Get {
+        #[arg(long)]
+        prefix: String,
+        /// The person's user id or SystemUserId.
+        id: String,
+    },
+    /// Remove a person with their index entries (their live code or link stops working;
+    /// their audit events stay). Audited as the operator's.
+    Delete {
+        #[arg(long)]
+        prefix: String,
+        /// The person's 32-hex user id.
+        id: String,
+        /// The host's version of the removal: refused unless newer than the stored person's.
+        #[arg(long)]
+        version: Option<u64>,
+    },
+}
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -199,7 +233,22 @@ async fn run(command: Command) -> Outcome {
             prefix,
             visibility_timeout,
         } => create_queues(&sdk, &prefix, visibility_timeout).await,
-        Command::Import { prefix, file } => import(&sdk, &prefix, &file).await,
+        Command::Import {
+            prefix,
+            file,
+            upsert,
+        } => import(&sdk, &prefix, &file, upsert).await,
+        Command::People {
+            command: PeopleCommand::Get { prefix, id },
+        } => get_person(&sdk, &prefix, &id).await,
+        Command::People {
+            command:
+                PeopleCommand::Delete {
+                    prefix,
+                    id,
+                    version,
+                },
+        } => delete_person(&sdk, &prefix, &id, version).await,
         Command::Ids { prefix, id } => ids(&sdk, &prefix, &id).await,
         Command::Keys { command } => keys(&sdk, command).await,
         Command::SeedDemo { prefix, sender } => seed_demo(&sdk, &prefix, &sender).await,
@@ -240,20 +289,75 @@ async fn create_queues(sdk: &SdkConfig, prefix: &str, visibility_secs: u32) -> O
     Ok(())
 }
 
-async fn import(sdk: &SdkConfig, prefix: &str, path: &PathBuf) -> Outcome {
+async fn import(sdk: &SdkConfig, prefix: &str, path: &PathBuf, upsert: bool) -> Outcome {
     let catalog = resetkit::config::field_catalog_from_env()?;
     let file = File::open(path).map_err(|e| format!("opening {}: {e}", path.display()))?;
     let bar = ProgressBar::new(file.metadata()?.len());
     bar.set_style(ProgressStyle::with_template(
         "{bar:40} {bytes}/{total_bytes} {eta}",
     )?);
-    let report =
-        resetctl::people::import_users(&store(sdk, prefix), &catalog, BufReader::new(file), |n| {
-            bar.inc(n)
-        })
-        .await;
+    let (store, lines) = (store(sdk, prefix), BufReader::new(file));
+    if upsert {
+        let report = resetctl::people::upsert_users(&store, &catalog, lines, |n| bar.inc(n)).await;
+        bar.finish_and_clear();
+        let report = report?;
+        for (line, reason) in &report.refused {
+            eprintln!("line {line}: {reason}");
+        }
+        println!(
+            "created {}, updated {}, unchanged {}, refused {}",
+            report.created,
+            report.updated,
+            report.unchanged,
+            report.refused.len()
+        );
+        return Ok(());
+    }
+    let report = resetctl::people::import_users(&store, &catalog, lines, |n| bar.inc(n)).await;
     bar.finish_and_clear();
     print_report(&report?);
+    Ok(())
+}
+
+async fn get_person(sdk: &SdkConfig, prefix: &str, id: &str) -> Outcome {
+    let store = store(sdk, prefix);
+    let ids = resetctl::people::person_ids(&store, id).await?;
+    let user = store
+        .get_user(&ids.user_id)
+        .await?
+        .ok_or_else(|| format!("no person {id}"))?;
+    println!("{ids}");
+    match user.version {
+        Some(v) => println!("version {v}"),
+        None => println!("version none (not written through the people API)"),
+    }
+    for (name, value) in &user.fields {
+        let shown = match value {
+            FieldValue::Email(e) => e.masked(),
+            FieldValue::Phone(p) => p.masked(),
+            other => other.as_str().to_owned(),
+        };
+        println!("{name} {shown}");
+    }
+    println!("credential_version {}", user.credential_version);
+    Ok(())
+}
+
+async fn delete_person(sdk: &SdkConfig, prefix: &str, id: &str, version: Option<u64>) -> Outcome {
+    let catalog = resetkit::config::field_catalog_from_env()?;
+    let version = version
+        .map(HostVersion::new)
+        .transpose()
+        .map_err(|e| format!("--version: {e}"))?;
+    let removed = resetctl::people::delete_person(
+        &store(sdk, prefix),
+        &catalog,
+        id,
+        version,
+        SystemClock.now(),
+    )
+    .await?;
+    println!("removed {}", removed.id);
     Ok(())
 }
 

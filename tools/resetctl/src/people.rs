@@ -1,13 +1,16 @@
-//! People in bulk: JSON Lines import, and the demo people and keys of the local stack; and
-//! one person's two ids.
+//! People in bulk: JSON Lines import (once, or as upserts under the people API's ordering
+//! rule), the demo people and keys of the local stack, one person's two ids, and removing one.
 
 use std::io::BufRead;
 
 use futures::stream::{self, StreamExt};
 use resetkit::domain::import::UserImport;
-use resetkit::domain::{FieldCatalog, SystemUserId, UserId};
-use resetkit::ports::{ApiKeyStore, OsRandom, RandomSource, StoreError, UserDirectory};
-use resetkit::service::create_person;
+use resetkit::domain::{
+    AuditAction, AuditEvent, EventId, FieldCatalog, HostVersion, InvalidPerson, RecordedEvent,
+    SystemUserId, Timestamp, User, UserId,
+};
+use resetkit::ports::{ApiKeyStore, AuditLog, OsRandom, RandomSource, StoreError, UserDirectory};
+use resetkit::service::{create_person, remove_in, write_in, Applied, PersonError};
 use thiserror::Error;
 
 /// Users written at once: enough to hide round-trip latency, few enough not to be throttled
@@ -180,6 +183,95 @@ fn random_bytes() -> [u8; 16] {
     b
 }
 
+/// What an upsert did: each line created, updated, unchanged (the same version and values
+/// were stored), or refused with its reason (bad line, an older version than stored, a
+/// value another person holds).
+#[derive(Debug, Default)]
+pub struct UpsertReport {
+    pub created: usize,
+    pub updated: usize,
+    pub unchanged: usize,
+    pub refused: Vec<(usize, String)>,
+}
+
+/// `import --upsert`: each line (`id` and `version` required) written as the people API's
+/// `PUT` writes it: the same ordering rule (a version not newer than the stored one
+/// changes nothing) and the same one transaction for the person and their index entries.
+/// No notice goes to a replaced address: an upsert is a bulk sync, and its summary counts
+/// what changed. Storage failures stop the import.
+pub async fn upsert_users(
+    directory: &impl UserDirectory,
+    catalog: &FieldCatalog,
+    jsonl: impl BufRead,
+    mut progress: impl FnMut(u64),
+) -> Result<UpsertReport, ImportError> {
+    let mut report = UpsertReport::default();
+    let mut parsed = Vec::new();
+    for (index, line) in jsonl.lines().enumerate() {
+        let line_no = index + 1;
+        let line = line.map_err(|source| ImportError::Read {
+            line: line_no,
+            source,
+        })?;
+        progress(line.len() as u64 + 1);
+        if line.trim().is_empty() {
+            continue;
+        }
+        let document = serde_json::from_str::<UserImport>(&line)
+            .map_err(|e| e.to_string())
+            .and_then(|p| p.into_document(catalog).map_err(|e| e.to_string()));
+        match document {
+            Ok(document) => parsed.push((line_no, document)),
+            Err(reason) => report.refused.push((line_no, reason)),
+        }
+    }
+    let mut writes = stream::iter(parsed)
+        .map(|(line, (id, document))| async move {
+            (
+                line,
+                write_in(directory, &OsRandom, catalog, &id, &document).await,
+            )
+        })
+        .buffer_unordered(CONCURRENT_WRITES);
+    while let Some((line, result)) = writes.next().await {
+        match result {
+            Ok(Applied::Unchanged(_)) => report.unchanged += 1,
+            Ok(Applied::Written(w)) if w.before.is_none() => report.created += 1,
+            Ok(Applied::Written(_)) => report.updated += 1,
+            Err(PersonError::Store(source)) => return Err(ImportError::Store { line, source }),
+            Err(refused) => report.refused.push((line, refused.to_string())),
+        }
+    }
+    report.refused.sort_by_key(|(line, _)| *line);
+    Ok(report)
+}
+
+/// `people delete`: the person, their index entries and exclusive claims go (as the people
+/// API's `DELETE`), and the removal is audited as the operator's.
+pub async fn delete_person(
+    store: &(impl UserDirectory + AuditLog),
+    catalog: &FieldCatalog,
+    id: &str,
+    version: Option<HostVersion>,
+    now: Timestamp,
+) -> Result<User, PersonError> {
+    let id = UserId::parse(id).map_err(|e| InvalidPerson::new("id", e))?;
+    let user = remove_in(store, catalog, &id, version).await?;
+    let mut event = AuditEvent::new(now, AuditAction::PersonDeleted);
+    event.actor = Some("resetctl".to_owned());
+    event.user_id = Some(id);
+    event.system_user_id = user.system_user_id;
+    let mut event_id = [0u8; 16];
+    OsRandom.fill(&mut event_id);
+    store
+        .record(&RecordedEvent {
+            id: EventId::from_random(event_id),
+            event,
+        })
+        .await?;
+    Ok(user)
+}
+
 #[cfg(test)]
 mod tests {
     use resetkit::adapters::memory::MemoryStore;
@@ -287,5 +379,93 @@ mod tests {
             person_ids(&store, "ana").await,
             Err(IdsError::NotAnId(_))
         ));
+    }
+
+    fn lines(values: &[serde_json::Value]) -> String {
+        values.iter().map(|l| l.to_string() + "\n").collect()
+    }
+
+    #[tokio::test]
+    async fn an_upsert_creates_updates_keeps_and_refuses_by_the_hosts_version() {
+        let store = MemoryStore::new();
+        let catalog = resetkit::demo::catalog();
+        let (a, b) = ("0a".repeat(16), "0b".repeat(16));
+        let first = lines(&[
+            json!({"id": a, "version": 2, "email": "a@example.com"}),
+            json!({"id": b, "version": 1, "email": "b@example.com"}),
+            json!({"email": "no-id@example.com", "version": 1}),
+        ]);
+        let report = upsert_users(&store, &catalog, first.as_bytes(), |_| {})
+            .await
+            .unwrap();
+        assert_eq!(
+            (report.created, report.updated, report.unchanged),
+            (2, 0, 0)
+        );
+        assert_eq!(report.refused.len(), 1);
+        assert!(report.refused[0].1.contains("id"), "{:?}", report.refused);
+
+        let second = lines(&[
+            json!({"id": a, "version": 1, "email": "older@example.com"}),
+            json!({"id": b, "version": 1, "email": "b@example.com"}),
+            json!({"id": b, "version": 3, "email": "b.new@example.com"}),
+            json!({"id": a, "version": 3}),
+        ]);
+        let report = upsert_users(&store, &catalog, second.as_bytes(), |_| {})
+            .await
+            .unwrap();
+        assert_eq!(
+            (
+                report.created,
+                report.updated,
+                report.unchanged,
+                report.refused.len()
+            ),
+            (0, 2, 1, 1),
+            "{report:?}"
+        );
+        assert_eq!(report.refused[0].0, 1, "the older version is refused");
+        let b_user = store
+            .get_user(&UserId::parse(&b).unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            b_user.email().map(|e| e.as_ref().to_owned()),
+            Some("b.new@example.com".into())
+        );
+        let found = store
+            .find_by(&resetkit::domain::LookupKey::new(
+                "EmailAddress",
+                &catalog
+                    .parse_value(catalog.get("EmailAddress").unwrap(), "b@example.com")
+                    .unwrap(),
+            ))
+            .await
+            .unwrap();
+        assert!(found.is_empty(), "the old email's index entry is gone");
+    }
+
+    #[tokio::test]
+    async fn a_deleted_person_is_gone_and_the_removal_audited() {
+        let store = MemoryStore::new();
+        let catalog = resetkit::demo::catalog();
+        let id = "0c".repeat(16);
+        let file = lines(&[json!({"id": id, "version": 5, "email": "c@example.com"})]);
+        upsert_users(&store, &catalog, file.as_bytes(), |_| {})
+            .await
+            .unwrap();
+        let now = Timestamp::from_unix_seconds(1_800_000_000);
+        let older = delete_person(&store, &catalog, &id, HostVersion::new(4).ok(), now).await;
+        assert!(matches!(older, Err(PersonError::Refused(_))), "{older:?}");
+        delete_person(&store, &catalog, &id, None, now)
+            .await
+            .unwrap();
+        let user_id = UserId::parse(&id).unwrap();
+        assert_eq!(store.get_user(&user_id).await.unwrap(), None);
+        let events = store.user_events(&user_id).await.unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].event.action, AuditAction::PersonDeleted);
+        assert_eq!(events[0].event.actor.as_deref(), Some("resetctl"));
     }
 }
