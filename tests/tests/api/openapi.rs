@@ -615,6 +615,16 @@ async fn every_documented_answer_of_the_three_handlers_matches_openapi_yaml() {
     );
 }
 
+/// Method, URI, the operation's path in openapi.yaml, headers, body, the status it must get.
+type PeopleCase<'a> = (
+    &'a str,
+    String,
+    &'a str,
+    Vec<(&'a str, &'a str)>,
+    String,
+    u16,
+);
+
 /// The people API: one request per status its operations document, other than those only a
 /// fault, an idempotency conflict or a limit can cause, each answer checked against
 /// openapi.yaml under its operation's path template.
@@ -634,7 +644,7 @@ async fn every_documented_answer_of_the_people_api_matches_openapi_yaml() {
     let unknown = format!("/v1/people/{}", crate::helpers::random_hex(16));
 
     // Act
-    let cases: Vec<(&str, String, &str, Vec<(&str, &str)>, String, u16)> = vec![
+    let cases: Vec<PeopleCase> = vec![
         (
             "PUT",
             person.clone(),
