@@ -68,13 +68,14 @@ impl DynamoStore {
         if let Some(number) = write.new_number() {
             actions.push((Action::Number, self.claim_put(number, id)?));
         }
-        self.run_person_transaction(actions, |conflict| match conflict {
-            Some(Action::Number) => match write.new_number() {
+        self.run_person_transaction(actions, |failed| match failed {
+            Action::Number => match write.new_number() {
                 Some(number) => PersonConflict::SystemUserIdTaken(number),
                 None => PersonConflict::Raced,
             },
-            Some(Action::ClaimAdded(field)) => PersonConflict::FieldTaken(field),
-            _ => PersonConflict::Raced,
+            Action::ClaimAdded(field) => PersonConflict::FieldTaken(field),
+            // The person is no longer as read, or gave up a claim someone else took meanwhile.
+            Action::User | Action::Index | Action::ClaimRemoved => PersonConflict::Raced,
         })
         .await
     }
@@ -110,19 +111,21 @@ impl DynamoStore {
     }
 
     /// Runs the transaction; a cancellation becomes `conflict` of the first action whose
-    /// condition failed (or that kept conflicting), `None` if the reasons name none.
+    /// condition failed. One cancelled only by concurrent transactions (past `transact`'s
+    /// own retries) decided nothing: `Raced`, and the write is planned again.
     async fn run_person_transaction(
         &self,
         actions: Vec<(Action, TransactWriteItem)>,
-        conflict: impl Fn(Option<Action>) -> PersonConflict,
+        conflict: impl Fn(Action) -> PersonConflict,
     ) -> Result<(), PersonConflict> {
         let (kinds, items): (Vec<Action>, Vec<TransactWriteItem>) = actions.into_iter().unzip();
         match self.transact(items).await {
             Ok(()) => Ok(()),
             Err(TransactError::Cancelled(c)) => {
-                let failed = (0..kinds.len()).find(|&i| c.condition_failed_at(i));
-                let at = failed.or_else(|| (0..kinds.len()).find(|&i| c.conflict_at(i)));
-                Err(conflict(at.map(|i| kinds[i].clone())))
+                match (0..kinds.len()).find(|&i| c.condition_failed_at(i)) {
+                    Some(i) => Err(conflict(kinds[i].clone())),
+                    None => Err(PersonConflict::Raced),
+                }
             }
             Err(TransactError::Unavailable(e)) => Err(PersonConflict::Store(e)),
         }
@@ -251,5 +254,75 @@ fn as_read(
             "attribute_exists(#uid) AND attribute_not_exists(#hv)",
             vec![],
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+    use aws_sdk_dynamodb::types::error::TransactionCanceledException;
+    use aws_sdk_dynamodb::types::CancellationReason;
+    use aws_smithy_mocks::{mock, mock_client, RuleMode};
+
+    use super::*;
+    use crate::domain::person::plan;
+    use crate::domain::{FieldCatalog, PersonDocument, Plan, SystemUserId};
+
+    /// A new person claiming an exclusive value: actions are the user, one index entry, the
+    /// claim, and the number.
+    fn write() -> PersonWrite {
+        let catalog = FieldCatalog::new(
+            FieldCatalog::parse_extra("mx_Member:text:unique").expect("catalog"),
+            "US",
+        );
+        let doc = PersonDocument::parse(&catalog, 1, None, None, [("mx_Member", "m-1")])
+            .expect("document");
+        let Ok(Plan::Write(w)) = plan(&catalog, &UserId::from_random([1; 16]), None, doc) else {
+            panic!("a write")
+        };
+        let mut w = *w;
+        w.after.system_user_id = SystemUserId::new(7).ok();
+        w
+    }
+
+    /// DynamoDB cancelling every attempt with `reasons`, one code per action.
+    fn cancelling(reasons: &'static [&'static str]) -> DynamoStore {
+        let rule = mock!(aws_sdk_dynamodb::Client::transact_write_items).then_error(move || {
+            let mut e = TransactionCanceledException::builder();
+            for code in reasons {
+                e = e.cancellation_reasons(CancellationReason::builder().code(*code).build());
+            }
+            TransactWriteItemsError::TransactionCanceledException(e.build())
+        });
+        let client = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, &[&rule]);
+        DynamoStore::new(client, "resetkit-test-")
+    }
+
+    #[tokio::test]
+    async fn a_write_cancelled_only_by_concurrent_ones_is_raced_and_planned_again() {
+        let store = cancelling(&["None", "TransactionConflict", "TransactionConflict", "None"]);
+        assert!(matches!(
+            store.apply_person_write(&write()).await,
+            Err(PersonConflict::Raced)
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_failed_condition_names_what_it_guarded() {
+        let taken = cancelling(&["None", "None", "ConditionalCheckFailed", "None"]);
+        assert!(matches!(
+            taken.apply_person_write(&write()).await,
+            Err(PersonConflict::FieldTaken(f)) if f == "mx_Member"
+        ));
+        let number = cancelling(&["None", "None", "None", "ConditionalCheckFailed"]);
+        assert!(matches!(
+            number.apply_person_write(&write()).await,
+            Err(PersonConflict::SystemUserIdTaken(n)) if n.get() == 7
+        ));
+        let changed = cancelling(&["ConditionalCheckFailed", "None", "None", "None"]);
+        assert!(matches!(
+            changed.apply_person_write(&write()).await,
+            Err(PersonConflict::Raced)
+        ));
     }
 }
