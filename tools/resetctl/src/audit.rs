@@ -55,3 +55,19 @@ impl fmt::Display for VerifyReport {
         )
     }
 }
+
+/// Records `event` as the operator's (actor `resetctl`), under a fresh random id.
+pub async fn record_as_operator(
+    log: &impl resetkit::ports::AuditLog,
+    mut event: resetkit::domain::AuditEvent,
+) -> Result<(), resetkit::ports::StoreError> {
+    use resetkit::ports::RandomSource;
+    event.actor = Some("resetctl".to_owned());
+    let mut id = [0u8; 16];
+    resetkit::ports::OsRandom.fill(&mut id);
+    log.record(&resetkit::domain::RecordedEvent {
+        id: resetkit::domain::EventId::from_random(id),
+        event,
+    })
+    .await
+}

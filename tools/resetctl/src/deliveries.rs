@@ -10,10 +10,10 @@ use std::fmt;
 
 use resetkit::domain::message::Destination;
 use resetkit::domain::{
-    AuditAction, AuditEvent, CodeKeys, EmailAddress, EventId, PhoneE164, RecordedEvent,
-    Suppression, SuppressionKey, Timestamp,
+    AuditAction, AuditEvent, CodeKeys, EmailAddress, PhoneE164, Suppression, SuppressionKey,
+    Timestamp,
 };
-use resetkit::ports::{OsRandom, RandomSource, Store, StoreError};
+use resetkit::ports::{Store, StoreError};
 use thiserror::Error;
 
 use crate::people::{person_ids, IdsError, PersonIds};
@@ -137,17 +137,9 @@ pub async fn clear_suppression(
     }
     if cleared {
         let mut event = AuditEvent::new(now, AuditAction::SuppressionCleared);
-        event.actor = Some("resetctl".to_owned());
         event.channel = Some(to.channel());
         event.destination = Some(to.masked());
-        let mut id = [0u8; 16];
-        OsRandom.fill(&mut id);
-        store
-            .record(&RecordedEvent {
-                id: EventId::from_random(id),
-                event,
-            })
-            .await?;
+        crate::audit::record_as_operator(store, event).await?;
     }
     Ok(cleared)
 }

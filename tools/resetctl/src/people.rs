@@ -6,8 +6,8 @@ use std::io::BufRead;
 use futures::stream::{self, StreamExt};
 use resetkit::domain::import::UserImport;
 use resetkit::domain::{
-    AuditAction, AuditEvent, EventId, FieldCatalog, HostVersion, InvalidPerson, RecordedEvent,
-    SystemUserId, Timestamp, User, UserId,
+    AuditAction, AuditEvent, FieldCatalog, HostVersion, InvalidPerson, SystemUserId, Timestamp,
+    User, UserId,
 };
 use resetkit::ports::{ApiKeyStore, AuditLog, OsRandom, RandomSource, StoreError, UserDirectory};
 use resetkit::service::{create_person, remove_in, write_in, Applied, PersonError};
@@ -57,29 +57,18 @@ pub async fn import_users_with(
     jsonl: impl BufRead,
     mut progress: impl FnMut(u64),
 ) -> Result<ImportReport, ImportError> {
-    let mut report = ImportReport::default();
-    let mut parsed = Vec::new();
-    for (index, line) in jsonl.lines().enumerate() {
-        let line_no = index + 1;
-        let line = line.map_err(|source| ImportError::Read {
-            line: line_no,
-            source,
-        })?;
-        progress(line.len() as u64 + 1);
-        if line.trim().is_empty() {
-            continue;
-        }
-        let person = serde_json::from_str::<UserImport>(&line)
+    let (parsed, rejected) = parse_lines(jsonl, &mut progress, |line| {
+        serde_json::from_str::<UserImport>(line)
             .map_err(|e| e.to_string())
             .and_then(|p| {
                 p.into_user(catalog, || UserId::from_random(random_bytes()))
                     .map_err(|e| e.to_string())
-            });
-        match person {
-            Ok(person) => parsed.push((line_no, person)),
-            Err(reason) => report.rejected.push((line_no, reason)),
-        }
-    }
+            })
+    })?;
+    let mut report = ImportReport {
+        rejected,
+        ..ImportReport::default()
+    };
     let mut writes = stream::iter(parsed)
         .map(|(line, (user, keys))| async move {
             let given = user.system_user_id.is_some();
@@ -177,6 +166,35 @@ pub async fn person_ids(
     })
 }
 
+/// Lines accepted (number, value) and refused (number, reason).
+type Parsed<T> = (Vec<(usize, T)>, Vec<(usize, String)>);
+
+/// The non-blank lines of `jsonl`, numbered from 1, each through `parse`: those it accepts,
+/// and those it refuses with its reason. `progress` is told the bytes read after each line.
+fn parse_lines<T>(
+    jsonl: impl BufRead,
+    progress: &mut impl FnMut(u64),
+    mut parse: impl FnMut(&str) -> Result<T, String>,
+) -> Result<Parsed<T>, ImportError> {
+    let (mut parsed, mut refused) = (Vec::new(), Vec::new());
+    for (index, line) in jsonl.lines().enumerate() {
+        let line_no = index + 1;
+        let line = line.map_err(|source| ImportError::Read {
+            line: line_no,
+            source,
+        })?;
+        progress(line.len() as u64 + 1);
+        if line.trim().is_empty() {
+            continue;
+        }
+        match parse(&line) {
+            Ok(value) => parsed.push((line_no, value)),
+            Err(reason) => refused.push((line_no, reason)),
+        }
+    }
+    Ok((parsed, refused))
+}
+
 fn random_bytes() -> [u8; 16] {
     let mut b = [0u8; 16];
     OsRandom.fill(&mut b);
@@ -205,26 +223,15 @@ pub async fn upsert_users(
     jsonl: impl BufRead,
     mut progress: impl FnMut(u64),
 ) -> Result<UpsertReport, ImportError> {
-    let mut report = UpsertReport::default();
-    let mut parsed = Vec::new();
-    for (index, line) in jsonl.lines().enumerate() {
-        let line_no = index + 1;
-        let line = line.map_err(|source| ImportError::Read {
-            line: line_no,
-            source,
-        })?;
-        progress(line.len() as u64 + 1);
-        if line.trim().is_empty() {
-            continue;
-        }
-        let document = serde_json::from_str::<UserImport>(&line)
+    let (parsed, refused) = parse_lines(jsonl, &mut progress, |line| {
+        serde_json::from_str::<UserImport>(line)
             .map_err(|e| e.to_string())
-            .and_then(|p| p.into_document(catalog).map_err(|e| e.to_string()));
-        match document {
-            Ok(document) => parsed.push((line_no, document)),
-            Err(reason) => report.refused.push((line_no, reason)),
-        }
-    }
+            .and_then(|p| p.into_document(catalog).map_err(|e| e.to_string()))
+    })?;
+    let mut report = UpsertReport {
+        refused,
+        ..UpsertReport::default()
+    };
     let mut writes = stream::iter(parsed)
         .map(|(line, (id, document))| async move {
             (
@@ -258,17 +265,9 @@ pub async fn delete_person(
     let id = UserId::parse(id).map_err(|e| InvalidPerson::new("id", e))?;
     let user = remove_in(store, catalog, &id, version).await?;
     let mut event = AuditEvent::new(now, AuditAction::PersonDeleted);
-    event.actor = Some("resetctl".to_owned());
     event.user_id = Some(id);
     event.system_user_id = user.system_user_id;
-    let mut event_id = [0u8; 16];
-    OsRandom.fill(&mut event_id);
-    store
-        .record(&RecordedEvent {
-            id: EventId::from_random(event_id),
-            event,
-        })
-        .await?;
+    crate::audit::record_as_operator(store, event).await?;
     Ok(user)
 }
 
