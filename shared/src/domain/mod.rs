@@ -8,6 +8,7 @@ pub mod code;
 pub mod delivery;
 pub mod endpoint;
 pub mod fields;
+pub mod host_version;
 pub mod idempotency;
 pub mod identifiers;
 pub mod import;

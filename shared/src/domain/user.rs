@@ -1,10 +1,10 @@
 use std::collections::BTreeMap;
 
 use super::fields::{FieldName, FieldValue, EMAIL, LOCALE, MOBILE, USERNAME};
+use super::host_version::HostVersion;
 use super::identifiers::{EmailAddress, FirstName, PhoneE164, UserId, Username, VerificationId};
 use super::locale::Locale;
 use super::password::PasswordHash;
-use super::person::HostVersion;
 use super::system_user_id::SystemUserId;
 
 /// A person who can reset a password: a Zenoti guest or a LeadSquared lead.
