@@ -145,6 +145,13 @@ async fn a_person_the_host_puts_resets_by_each_contact_and_a_changed_email_moves
     assert_eq!(to_new.len(), 1, "the link goes to the new address");
     let new_link = link_param(&to_new[0].1, "TemporaryPassword");
     assert_eq!(confirm_link(&app, &id, &new_link).await, 200);
+
+    // The host reads the reset back: the credential's new version and when it happened.
+    let (status, view) = app.people("GET", &path(&id), None).await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["CredentialVersion"], 1, "{view}");
+    assert!(view["LastResetAt"].as_u64().is_some(), "{view}");
+    assert_eq!(view["Suppressed"], json!([]), "{view}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
