@@ -8,7 +8,7 @@ use resetkit::demo::{BROWSER_KEY, PORTAL_KEY, STAFF_KEY};
 use serde_json::{json, Value};
 
 use crate::helpers::{
-    captured_messages, gateway_request, link_param, paced, spawn_app_with, TestApp,
+    captured_messages, gateway_request, link_param, paced, spawn_clocked_app_with, ClockedApp,
 };
 
 const FORGOT: &str = "/api/Authentication/ForgotPassword";
@@ -20,7 +20,7 @@ fn stranger(n: usize) -> String {
     format!("198.51.{}.{}", 100 + n / 250, 1 + n % 250)
 }
 
-async fn forgot_from(app: &TestApp, ip: &str, email: &str) -> u16 {
+async fn forgot_from(app: &ClockedApp, ip: &str, email: &str) -> u16 {
     let body = json!({"EmailAddress": email});
     app.forgot_password(gateway_request(
         FORGOT,
@@ -32,7 +32,7 @@ async fn forgot_from(app: &TestApp, ip: &str, email: &str) -> u16 {
     .0
 }
 
-async fn confirm_from(app: &TestApp, ip: &str, body: Value) -> u16 {
+async fn confirm_from(app: &ClockedApp, ip: &str, body: Value) -> u16 {
     let mut body = body;
     body["ApiKey"] = BROWSER_KEY.into();
     app.confirm(gateway_request(CONFIRM, ip, &[], &body))
@@ -40,9 +40,10 @@ async fn confirm_from(app: &TestApp, ip: &str, body: Value) -> u16 {
         .0
 }
 
-/// The stage's own limits (cool-down 60 s, 5 an hour per requester, ceiling 30).
-async fn stage() -> TestApp {
-    spawn_app_with(&[]).await
+/// The stage's own limits (cool-down 60 s, 5 an hour per requester, ceiling 30), on a clock
+/// that stands at the start of every window: a test never straddles an hour or a minute.
+async fn stage() -> ClockedApp {
+    spawn_clocked_app_with(&[]).await
 }
 
 #[tokio::test]
@@ -79,7 +80,7 @@ async fn twenty_strangers_naming_a_person_leave_that_persons_own_reset_working()
 #[tokio::test]
 async fn the_ceiling_caps_what_one_recipient_receives_from_many_addresses() {
     // Arrange
-    let app = spawn_app_with(&[(config::RECIPIENT_CEILING, "8")]).await;
+    let app = spawn_clocked_app_with(&[(config::RECIPIENT_CEILING, "8")]).await;
     let person = app.person("Carla").await;
 
     // Act
@@ -95,7 +96,7 @@ async fn the_ceiling_caps_what_one_recipient_receives_from_many_addresses() {
 #[tokio::test]
 async fn fifty_addresses_at_their_limit_leave_the_shared_keys_usable_from_a_fifty_first() {
     // Arrange: two calls an hour per shared key and address.
-    let app = spawn_app_with(&[
+    let app = spawn_clocked_app_with(&[
         (config::FORGOT_RATE_LIMIT, "2/3600"),
         (config::KEY_RATE_LIMIT, "2/3600"),
     ])
@@ -146,7 +147,7 @@ async fn a_revoked_staff_keys_retry_with_its_idempotency_key_gets_401_not_the_st
     // Arrange: a staff call under an Idempotency-Key, then the key is revoked (its item's
     // `active` set to false, as an operator does). Without the key cache, whose lifetime is
     // the documented revocation delay.
-    let app = spawn_app_with(&[(config::KEY_CACHE_SECONDS, "0")]).await;
+    let app = spawn_clocked_app_with(&[(config::KEY_CACHE_SECONDS, "0")]).await;
     let guest = app.person("Dora").await;
     let call = || {
         app.guest_reset(gateway_request(
