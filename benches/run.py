@@ -842,8 +842,8 @@ def notes(r, mh, ir, rt, c, cs, hello):
     if mh["password-confirm"] > TARGETS["warm_us"]:
         share = w["password-policy"] / mh["password-confirm"]
         N.append(f"- **password-confirm warm path.** The password policy alone is {fmt(w['password-policy'], 1)} µs "
-                 f"({share:.0%} of the endpoint): zxcvbn's strength estimate, which DESIGN.md asks for (\"a maintained "
-                 "strength estimator, not a hand-made list\"). The rest of the endpoint is "
+                 f"({share:.0%} of the endpoint): zxcvbn's strength estimate (a maintained "
+                 "strength estimator, not a hand-made list). The rest of the endpoint is "
                  f"{fmt(mh['password-confirm'] - w['password-policy'], 1)} µs.")
     if mh["forgot-password"] > TARGETS["warm_us"]:
         N.append(f"- **forgot-password warm path.** It runs {ir['forgot-password']:,.0f} instructions against guest-reset's "

@@ -22,7 +22,8 @@ const STRINGS: &str = "strings.json";
 const REFERENCE: &str = "en";
 
 fn main() {
-    let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets it"))
+    // Known when this script is compiled: cargo builds it for this package.
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("..")
         .join("messages");
     println!("cargo:rerun-if-changed={}", root.display());
@@ -143,7 +144,8 @@ fn generate(root: &Path) -> Result<(), Vec<String>> {
     );
     let _ = writeln!(out, "/// `(locale, strings.json)`.");
     let _ = writeln!(out, "pub const STRINGS: &[(&str, &str)] = &[\n{strings}];");
-    let dest = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets it")).join("catalogue.rs");
+    let out_dir = std::env::var("OUT_DIR").map_err(|e| vec![format!("OUT_DIR: {e}")])?;
+    let dest = PathBuf::from(out_dir).join("catalogue.rs");
     std::fs::write(&dest, out).map_err(|e| vec![format!("writing {}: {e}", dest.display())])
 }
 

@@ -1,4 +1,4 @@
-//! The inbound room: the HTTP side the three functions share. Reading an API Gateway
+//! The inbound room: the HTTP side the HTTP functions share. Reading an API Gateway
 //! request within limits, the `Idempotency-Key` wrapper, [`Problem`] (the one place that
 //! decides an error's status and `Retry-After`), writing answers, and [`serve`], the one
 //! entry each handler calls with its routes and its use case. Wire shapes stay in each
